@@ -1,0 +1,2 @@
+// Package salesforce implements connectors.Connector for Salesforce over its REST API.
+package salesforce
