@@ -1,0 +1,212 @@
+package config
+
+import (
+	"time"
+
+	"github.com/mapsync/mapsync/secrets"
+)
+
+// Config is mapsync's whole configuration, loaded once in cmd and passed down.
+type Config struct {
+	// Database says where the store lives.
+	Database Database `yaml:"database"`
+	// Log sets the logger.
+	Log Log `yaml:"log"`
+	// Server is the HTTP listener for webhooks, the plan API and metrics.
+	Server Server `yaml:"server"`
+	// Templates says where plan templates come from.
+	Templates Templates `yaml:"templates"`
+	// Connections are the CRM orgs / portals mapsync syncs with.
+	Connections []Connection `yaml:"connections"`
+}
+
+// Database configures the store.
+type Database struct {
+	// URL is a PostgreSQL URL (postgres://...) or "sqlite:PATH". Empty means the embedded
+	// database at "sqlite:mapsync.db". MAPSYNC_DATABASE_URL overrides it.
+	URL secrets.Secret `yaml:"url"`
+	// MaxOpenConns caps open connections to PostgreSQL (default 10). SQLite always uses one.
+	MaxOpenConns int `yaml:"max_open_conns"`
+}
+
+// Log configures the logger.
+type Log struct {
+	// Level is one of trace, debug, info, warn, error (default info).
+	Level string `yaml:"level"`
+	// Format is json (default) or console.
+	Format string `yaml:"format"`
+}
+
+// Server configures the HTTP listener.
+type Server struct {
+	// Addr is the listen address (default 127.0.0.1:8080).
+	Addr string `yaml:"addr"`
+	// PublicURL is the URL the CRMs reach us at, used to verify HubSpot v3 signatures and to build
+	// links; default http://<addr>.
+	PublicURL string `yaml:"public_url"`
+}
+
+// Templates configures plan templates.
+type Templates struct {
+	// Dir is a folder of *.yaml / *.json templates imported at start (default: none).
+	Dir string `yaml:"dir"`
+}
+
+// Connection is one CRM org (Salesforce) or portal (HubSpot).
+type Connection struct {
+	// Name identifies the connection in logs, metrics, the CLI and the API; unique.
+	Name string `yaml:"name"`
+	// Kind is salesforce or hubspot.
+	Kind string `yaml:"kind"`
+	// Sandbox marks a test endpoint: the Salesforce instance_url may then be any host the admin
+	// configured (e.g. the built-in sandbox on loopback) instead of a Salesforce domain.
+	Sandbox bool `yaml:"sandbox"`
+	// LoginURL is the Salesforce OAuth host (default https://login.salesforce.com).
+	LoginURL string `yaml:"login_url"`
+	// BaseURL is the HubSpot API base (default https://api.hubapi.com).
+	BaseURL string `yaml:"base_url"`
+	// APIVersion is the Salesforce REST version (default 62.0).
+	APIVersion string `yaml:"api_version"`
+	// OAuth holds OAuth client credentials and the initial refresh token.
+	OAuth OAuth `yaml:"oauth"`
+	// PrivateAppToken is a HubSpot private-app access token (instead of OAuth).
+	PrivateAppToken secrets.Secret `yaml:"private_app_token"`
+	// TimeZone is the IANA zone due dates are computed in (default UTC).
+	TimeZone string `yaml:"time_zone"`
+	// Schedule is the cron expression of incremental pulls (default "*/5 * * * *"); "" disables.
+	Schedule *string `yaml:"schedule"`
+	// FullSchedule is the cron expression of full reconciles (default "0 3 * * *"); "" disables.
+	FullSchedule *string `yaml:"full_schedule"`
+	// Overlap is how far before the cursor an incremental pull starts again (default 2m).
+	Overlap Duration `yaml:"overlap"`
+	// Fields lists extra CRM fields to pull per object (deal, contact, deal_contact, owner).
+	Fields map[string][]string `yaml:"fields"`
+	// Limits tunes the rate governor.
+	Limits Limits `yaml:"limits"`
+	// Timeout is the per-request HTTP timeout (default 30s).
+	Timeout Duration `yaml:"timeout"`
+}
+
+// OAuth holds a connection's OAuth client.
+type OAuth struct {
+	// ClientID is the connected app's / app's client id.
+	ClientID string `yaml:"client_id"`
+	// ClientSecret is the client secret.
+	ClientSecret secrets.Secret `yaml:"client_secret"`
+	// RefreshToken seeds the token store on first use; afterwards the store's (encrypted) token wins.
+	RefreshToken secrets.Secret `yaml:"refresh_token"`
+}
+
+// Limits tunes a connection's rate governor.
+type Limits struct {
+	// RequestsPerSecond caps our request rate (default 10 for Salesforce, 15 for HubSpot).
+	RequestsPerSecond float64 `yaml:"requests_per_second"`
+	// DailyReservePercent of the CRM's daily API budget is left for other integrations (default 20).
+	DailyReservePercent float64 `yaml:"daily_reserve_percent"`
+}
+
+// Duration is a time.Duration written as "90s", "2m", "1h30m" in YAML.
+type Duration time.Duration
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// Kinds of connection.
+const (
+	KindSalesforce = "salesforce"
+	KindHubSpot    = "hubspot"
+)
+
+// Default values applied by Load.
+const (
+	DefaultDatabaseURL = "sqlite:mapsync.db"
+	DefaultAddr        = "127.0.0.1:8080"
+	DefaultSchedule    = "*/5 * * * *"
+	DefaultFull        = "0 3 * * *"
+)
+
+func (c *Config) applyDefaults() {
+	if c.Database.URL == "" {
+		c.Database.URL = DefaultDatabaseURL
+	}
+	if c.Database.MaxOpenConns == 0 {
+		c.Database.MaxOpenConns = 10
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = "json"
+	}
+	if c.Server.Addr == "" {
+		c.Server.Addr = DefaultAddr
+	}
+	if c.Server.PublicURL == "" {
+		c.Server.PublicURL = "http://" + c.Server.Addr
+	}
+	for i := range c.Connections {
+		cn := &c.Connections[i]
+		switch cn.Kind {
+		case KindSalesforce:
+			if cn.LoginURL == "" {
+				cn.LoginURL = "https://login.salesforce.com"
+			}
+			if cn.APIVersion == "" {
+				cn.APIVersion = "62.0"
+			}
+			if cn.Limits.RequestsPerSecond == 0 {
+				cn.Limits.RequestsPerSecond = 10
+			}
+		case KindHubSpot:
+			if cn.BaseURL == "" {
+				cn.BaseURL = "https://api.hubapi.com"
+			}
+			if cn.Limits.RequestsPerSecond == 0 {
+				cn.Limits.RequestsPerSecond = 15
+			}
+		}
+		if cn.TimeZone == "" {
+			cn.TimeZone = "UTC"
+		}
+		if cn.Schedule == nil {
+			s := DefaultSchedule
+			cn.Schedule = &s
+		}
+		if cn.FullSchedule == nil {
+			s := DefaultFull
+			cn.FullSchedule = &s
+		}
+		if cn.Overlap == 0 {
+			cn.Overlap = Duration(2 * time.Minute)
+		}
+		if cn.Limits.DailyReservePercent == 0 {
+			cn.Limits.DailyReservePercent = 20
+		}
+		if cn.Timeout == 0 {
+			cn.Timeout = Duration(30 * time.Second)
+		}
+	}
+}
+
+// Connection returns the connection with the given name.
+func (c *Config) Connection(name string) (*Connection, bool) {
+	for i := range c.Connections {
+		if c.Connections[i].Name == name {
+			return &c.Connections[i], true
+		}
+	}
+	return nil, false
+}

@@ -1,0 +1,176 @@
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+func TestExampleConfigLoads(t *testing.T) {
+	cfg, err := LoadFile(filepath.Join("..", "config.example.yaml"))
+	if err != nil {
+		t.Fatalf("config.example.yaml: %v", err)
+	}
+	if got := len(cfg.Connections); got != 2 {
+		t.Fatalf("got %d connections, want 2", got)
+	}
+	sf, ok := cfg.Connection("sandbox-salesforce")
+	if !ok || sf.OAuth.RefreshToken.Reveal() != "sandbox-refresh-token" || sf.Overlap.D() != 2*time.Minute {
+		t.Fatalf("sandbox-salesforce not loaded as written: %+v", sf)
+	}
+}
+
+func TestGoodConfigDefaults(t *testing.T) {
+	t.Setenv(EnvDatabaseURL, "")
+	cfg, err := LoadFile("testdata/minimal.good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cn := cfg.Connections[0]
+	checks := map[string][2]any{
+		"database.url":  {cfg.Database.URL.Reveal(), DefaultDatabaseURL},
+		"server.addr":   {cfg.Server.Addr, DefaultAddr},
+		"log.format":    {cfg.Log.Format, "json"},
+		"base_url":      {cn.BaseURL, "https://api.hubapi.com"},
+		"schedule":      {*cn.Schedule, DefaultSchedule},
+		"overlap":       {cn.Overlap.D(), 2 * time.Minute},
+		"daily_reserve": {cn.Limits.DailyReservePercent, 20.0},
+	}
+	for name, c := range checks {
+		if c[0] != c[1] {
+			t.Errorf("%s: got %v, want %v", name, c[0], c[1])
+		}
+	}
+}
+
+func TestBadConfigs(t *testing.T) {
+	tests := map[string][]string{
+		"unknown_key.bad.yaml": {
+			`connections[0].oauth.refersh_token: unknown key (did you mean "refresh_token"?) (line 9)`,
+			`connections[0].oauth.refresh_token: required`,
+		},
+		"wrong_types.bad.yaml": {
+			`database.max_open_conns: want a whole number, got "lots" (line 2)`,
+			`connections[0].sandbox: want true or false, got "maybe" (line 6)`,
+			`connections[0].overlap: want a duration such as 90s or 5m, got "2 minutes" (line 7)`,
+		},
+		"many.bad.yaml": {
+			`log.level: want one of trace, debug, info, warn, error; got "loud" (line 2)`,
+			`log.format: want json or console, got "xml" (line 3)`,
+			`connections[0].name: want lowercase letters`,
+			`connections[0].kind: want salesforce or hubspot, got "pipedrive" (line 6)`,
+			`connections[1].time_zone: unknown time zone "Mars/Olympus"`,
+			`connections[1].schedule: invalid cron expression "every now and then"`,
+			`connections[1].fields.invoice: unknown object`,
+			`connections[2].name: "dup" is already the name of connections[1] (line 14)`,
+			`connections[2].login_url: plain http is allowed only with sandbox: true (line 16)`,
+			`connections[2].oauth.client_id: required`,
+		},
+		"syntax.bad.yaml": {"invalid YAML", "(line 3)"},
+	}
+	for file, wants := range tests {
+		t.Run(file, func(t *testing.T) {
+			_, err := LoadFile(filepath.Join("testdata", file))
+			var ce *Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("got %v, want a *config.Error", err)
+			}
+			for _, w := range wants {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not contain %q; got:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
+
+func TestEnvExpansion(t *testing.T) {
+	t.Setenv("MS_TEST_TOKEN", "pat # with: yaml chars")
+	t.Setenv("MS_TEST_CONNS", "7")
+	t.Setenv(EnvDatabaseURL, "")
+	doc := `
+database:
+  max_open_conns: ${MS_TEST_CONNS}
+  url: ${MS_TEST_UNSET_URL:-sqlite:/tmp/x.db}
+server:
+  public_url: "http://cost$$.example.com"
+connections:
+  - name: hs
+    kind: hubspot
+    private_app_token: ${MS_TEST_TOKEN}
+`
+	cfg, err := Load("inline", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Connections[0].PrivateAppToken.Reveal(); got != "pat # with: yaml chars" {
+		t.Errorf("token: got %q", got)
+	}
+	if cfg.Database.MaxOpenConns != 7 {
+		t.Errorf("max_open_conns: got %d, want 7", cfg.Database.MaxOpenConns)
+	}
+	if got := cfg.Database.URL.Reveal(); got != "sqlite:/tmp/x.db" {
+		t.Errorf("default: got %q", got)
+	}
+	if cfg.Server.PublicURL != "http://cost$.example.com" {
+		t.Errorf("$$: got %q", cfg.Server.PublicURL)
+	}
+
+	_, err = Load("inline", []byte("connections:\n  - name: hs\n    kind: hubspot\n    private_app_token: ${MS_TEST_SURELY_UNSET}\n"))
+	if err == nil || !strings.Contains(err.Error(), "connections[0].private_app_token: environment variable MS_TEST_SURELY_UNSET is not set") ||
+		!strings.Contains(err.Error(), "(line 4)") {
+		t.Fatalf("unset variable: got %v", err)
+	}
+}
+
+func TestDatabaseURLOverride(t *testing.T) {
+	t.Setenv(EnvDatabaseURL, "postgres://u@h:5432/db")
+	cfg, err := LoadFile("testdata/minimal.good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Database.URL.Reveal(); got != "postgres://u@h:5432/db" {
+		t.Fatalf("got %q, want the override", got)
+	}
+}
+
+// TestElideSecrets fails if any printed form of a loaded config shows a secret.
+func TestElideSecrets(t *testing.T) {
+	t.Setenv(EnvDatabaseURL, "postgres://admin:pg-password-1@db:5432/mapsync")
+	doc := `
+connections:
+  - name: sf
+    kind: salesforce
+    oauth: {client_id: cid, client_secret: client-secret-2, refresh_token: refresh-token-3}
+  - name: hs
+    kind: hubspot
+    private_app_token: pat-token-4
+`
+	cfg, err := Load("inline", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := json.Marshal(cfg)
+	ys, _ := yaml.Marshal(cfg)
+	for _, out := range []string{string(js), string(ys), fmt.Sprintf("%v %+v %#v", cfg, cfg, cfg)} {
+		for _, secret := range []string{"pg-password-1", "client-secret-2", "refresh-token-3", "pat-token-4"} {
+			if strings.Contains(out, secret) {
+				t.Fatalf("secret %q printed in %s", secret, out)
+			}
+		}
+	}
+}
+
+func TestLoadFileMissing(t *testing.T) {
+	_, err := LoadFile(filepath.Join(t.TempDir(), "nope.yaml"))
+	if !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("got %v, want ErrNotExist", err)
+	}
+}

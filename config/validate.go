@@ -1,0 +1,154 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+var connectionName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// Objects whose fields may be listed under connections[].fields.
+var fieldObjects = map[string]bool{"deal": true, "contact": true, "deal_contact": true, "owner": true}
+
+// CronParser parses the schedules in the configuration: standard five fields, or descriptors
+// such as @hourly and @every 10m.
+var CronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// validate checks values and cross-field rules after defaults are applied. Problems carry paths;
+// Load fills their lines.
+func (c *Config) validate() []Problem {
+	var ps []Problem
+	add := func(path, format string, args ...any) {
+		ps = append(ps, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+	}
+	dbURL := c.Database.URL.Reveal()
+	switch {
+	case strings.HasPrefix(dbURL, "sqlite:"):
+		if strings.TrimPrefix(dbURL, "sqlite:") == "" {
+			add("database.url", "sqlite: needs a file path, e.g. sqlite:mapsync.db")
+		}
+	case strings.HasPrefix(dbURL, "postgres://"), strings.HasPrefix(dbURL, "postgresql://"):
+		if _, err := url.Parse(dbURL); err != nil {
+			add("database.url", "not a valid PostgreSQL URL (the value is not shown: it may hold a password)")
+		}
+	default:
+		add("database.url", "want postgres://USER@HOST:PORT/DB or sqlite:PATH")
+	}
+	if c.Database.MaxOpenConns < 1 {
+		add("database.max_open_conns", "want at least 1, got %d", c.Database.MaxOpenConns)
+	}
+	switch c.Log.Level {
+	case "trace", "debug", "info", "warn", "error":
+	default:
+		add("log.level", "want one of trace, debug, info, warn, error; got %q", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "json", "console":
+	default:
+		add("log.format", "want json or console, got %q", c.Log.Format)
+	}
+	if _, _, err := net.SplitHostPort(c.Server.Addr); err != nil {
+		add("server.addr", "want HOST:PORT, got %q", c.Server.Addr)
+	}
+	if u, err := url.Parse(c.Server.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		add("server.public_url", "want an http(s) URL, got %q", c.Server.PublicURL)
+	}
+	seen := map[string]int{}
+	for i, cn := range c.Connections {
+		p := fmt.Sprintf("connections[%d]", i)
+		switch {
+		case cn.Name == "":
+			add(p+".name", "required")
+		case !connectionName.MatchString(cn.Name):
+			add(p+".name", "want lowercase letters, digits, '-' or '_' (up to 63), got %q", cn.Name)
+		default:
+			if j, dup := seen[cn.Name]; dup {
+				add(p+".name", "%q is already the name of connections[%d]", cn.Name, j)
+			}
+			seen[cn.Name] = i
+		}
+		switch cn.Kind {
+		case KindSalesforce:
+			checkURL(add, p+".login_url", cn.LoginURL, cn.Sandbox)
+			if cn.BaseURL != "" {
+				add(p+".base_url", "is for hubspot connections; Salesforce uses login_url")
+			}
+			if cn.PrivateAppToken != "" {
+				add(p+".private_app_token", "is for hubspot connections")
+			}
+			requireOAuth(add, p, cn.OAuth)
+		case KindHubSpot:
+			checkURL(add, p+".base_url", cn.BaseURL, cn.Sandbox)
+			hasOAuth := cn.OAuth != (OAuth{})
+			switch {
+			case cn.PrivateAppToken != "" && hasOAuth:
+				add(p, "set either private_app_token or oauth, not both")
+			case cn.PrivateAppToken == "" && !hasOAuth:
+				add(p, "set private_app_token or oauth (client_id, client_secret, refresh_token)")
+			case hasOAuth:
+				requireOAuth(add, p, cn.OAuth)
+			}
+		case "":
+			add(p+".kind", "required: salesforce or hubspot")
+		default:
+			add(p+".kind", "want salesforce or hubspot, got %q", cn.Kind)
+		}
+		if _, err := time.LoadLocation(cn.TimeZone); err != nil {
+			add(p+".time_zone", "unknown time zone %q (want an IANA name such as Europe/Berlin)", cn.TimeZone)
+		}
+		for key, s := range map[string]*string{"schedule": cn.Schedule, "full_schedule": cn.FullSchedule} {
+			if s != nil && *s != "" {
+				if _, err := CronParser.Parse(*s); err != nil {
+					add(p+"."+key, "invalid cron expression %q: %v", *s, err)
+				}
+			}
+		}
+		if cn.Overlap < 0 || cn.Overlap.D() > 24*time.Hour {
+			add(p+".overlap", "want between 0s and 24h, got %s", cn.Overlap.D())
+		}
+		if cn.Timeout.D() < time.Second || cn.Timeout.D() > 10*time.Minute {
+			add(p+".timeout", "want between 1s and 10m, got %s", cn.Timeout.D())
+		}
+		for obj := range cn.Fields {
+			if !fieldObjects[obj] {
+				add(p+".fields."+obj, "unknown object (want deal, contact, deal_contact or owner)")
+			}
+		}
+		if cn.Limits.RequestsPerSecond < 0 {
+			add(p+".limits.requests_per_second", "must not be negative")
+		}
+		if r := cn.Limits.DailyReservePercent; r < 0 || r >= 100 {
+			add(p+".limits.daily_reserve_percent", "want 0 to 99, got %g", r)
+		}
+	}
+	return ps
+}
+
+func requireOAuth(add func(string, string, ...any), p string, o OAuth) {
+	if o.ClientID == "" {
+		add(p+".oauth.client_id", "required")
+	}
+	if o.ClientSecret == "" {
+		add(p+".oauth.client_secret", "required")
+	}
+	if o.RefreshToken == "" {
+		add(p+".oauth.refresh_token", "required (the first refresh token; mapsync stores the ones it receives, encrypted)")
+	}
+}
+
+func checkURL(add func(string, string, ...any), path, raw string, sandbox bool) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		add(path, "want an https URL, got %q", raw)
+		return
+	}
+	if u.Scheme == "http" && !sandbox {
+		add(path, "plain http is allowed only with sandbox: true")
+	}
+}
