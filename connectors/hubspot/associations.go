@@ -1,8 +1,11 @@
 package hubspot
 
 import (
+	"context"
+	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/mapsync/mapsync/connectors"
 )
@@ -107,4 +110,113 @@ func dealContactRecord(dc connectors.DealContact, deal connectors.Record) connec
 		},
 		ModifiedAt: deal.ModifiedAt,
 	}
+}
+
+// pullDealContacts walks the deals changed since since (all live deals when req.Full) and delivers,
+// per page of deals, their complete contact-role sets: Roles maps every walked deal to its roles
+// (empty when it has none) and Records holds one ObjectDealContact record per role row, stamped with
+// the deal's stamp. The cursor is the last walked deal's (stamp, id). Labels are read once per pull.
+func (c *Connector) pullDealContacts(ctx context.Context, req connectors.PullRequest, since time.Time, fn func(connectors.Page) error) error {
+	var labels labelSet
+	cur := req.Since
+	emit := func(deals []connectors.Record) error {
+		if len(deals) == 0 {
+			return nil
+		}
+		if labels == nil {
+			ls, err := c.labels(ctx)
+			if err != nil {
+				return err
+			}
+			labels = ls
+		}
+		ids := make([]string, 0, len(deals))
+		for _, d := range deals {
+			if !d.Deleted {
+				ids = append(ids, d.ID)
+			}
+		}
+		assoc, err := c.dealAssociations(ctx, ids)
+		if err != nil {
+			return err
+		}
+		page := connectors.Page{Roles: make(map[string][]connectors.DealContact, len(ids))}
+		for _, d := range deals {
+			if d.Deleted {
+				continue
+			}
+			roles := labels.dealContacts(d.ID, assoc[d.ID])
+			if roles == nil {
+				roles = []connectors.DealContact{}
+			}
+			page.Roles[d.ID] = roles
+			for _, dc := range roles {
+				page.Records = append(page.Records, dealContactRecord(dc, d))
+			}
+			cur = laterCursor(cur, d)
+		}
+		page.Cursor = cur
+		return fn(page)
+	}
+	props := []string{dealSpec.stamp, "hs_object_id"}
+	if req.Full {
+		return c.walkList(ctx, connectors.ObjectDealContact, dealSpec, props, emit)
+	}
+	return c.walkSearch(ctx, connectors.ObjectDealContact, dealSpec, props, since, emit)
+}
+
+// labels reads the deal-to-contact association labels.
+func (c *Connector) labels(ctx context.Context) (labelSet, error) {
+	var lr labelsReply
+	if _, err := c.do(ctx, call{op: "association_labels", method: http.MethodGet, path: "crm/v4/associations/deals/contacts/labels"}, &lr); err != nil {
+		return nil, err
+	}
+	return newLabelSet(lr.Results), nil
+}
+
+// dealAssociations batch-reads the contacts associated with dealIDs, at most 100 ids a call, and
+// follows each deal's own paging. Deals without associations (a 207 NO_ASSOCIATIONS_FOUND error)
+// map to nothing; any other per-input error fails the call, because a partial role set would
+// delete roles.
+func (c *Connector) dealAssociations(ctx context.Context, dealIDs []string) (map[string][]associationTo, error) {
+	out := make(map[string][]associationTo, len(dealIDs))
+	pending := make([]associationBatchInput, 0, len(dealIDs))
+	for _, id := range dealIDs {
+		pending = append(pending, associationBatchInput{ID: id})
+	}
+	for len(pending) > 0 {
+		n := min(len(pending), associationBatchSize)
+		chunk := pending[:n]
+		pending = pending[n:]
+		var reply associationBatchReply
+		if _, err := c.do(ctx, call{
+			op: "association_read", method: http.MethodPost, path: "crm/v4/associations/deals/contacts/batch/read",
+			body: associationBatchRequest{Inputs: chunk}, safe: true,
+		}, &reply); err != nil {
+			return nil, err
+		}
+		for _, e := range reply.Errors {
+			if e.SubCategory == subCategoryNoAssociations || strings.HasSuffix(e.SubCategory, "NO_ASSOCIATIONS_FOUND") {
+				continue
+			}
+			return nil, &connectors.Error{Kind: connectors.KindTransient, Code: firstOf(e.Category, e.SubCategory), Message: "association batch read: " + e.Message}
+		}
+		for _, r := range reply.Results {
+			id := string(r.From.ID)
+			out[id] = append(out[id], r.To...)
+			if next := r.Paging.nextAfter(); next != "" {
+				pending = append(pending, associationBatchInput{ID: id, After: next})
+			}
+		}
+	}
+	return out, nil
+}
+
+func firstOf(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
