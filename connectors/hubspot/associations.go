@@ -17,39 +17,57 @@ const associationBatchSize = 100
 // associations; it is not a failure.
 const subCategoryNoAssociations = "crm.associations.NO_ASSOCIATIONS_FOUND"
 
-// primaryLabel is the label text that marks the primary association rather than a role.
-const primaryLabel = "primary"
+// defaultPrimaryLabels are the label texts that mark a deal's primary contact rather than a role.
+// HubSpot has no built-in primary type for deal-to-contact, so portals use a user-defined label.
+var defaultPrimaryLabels = []string{"Primary", "Primary Contact"}
 
 // labelSet resolves association type ids to their labels, as read from the labels endpoint once per
-// pull.
-type labelSet map[int]string
+// pull, and knows which labels mean "primary".
+type labelSet struct {
+	byType  map[int]string
+	primary []string
+}
 
 // newLabelSet indexes the labels endpoint's reply. Types without a label (the unlabelled default
-// association) are left out.
-func newLabelSet(labels []associationLabel) labelSet {
-	ls := make(labelSet, len(labels))
+// association) are left out. primary lists the labels that mark the primary contact (compared
+// without case); nil means defaultPrimaryLabels.
+func newLabelSet(labels []associationLabel, primary []string) *labelSet {
+	if primary == nil {
+		primary = defaultPrimaryLabels
+	}
+	ls := &labelSet{byType: make(map[int]string, len(labels)), primary: primary}
 	for _, l := range labels {
 		if l.Label != nil && strings.TrimSpace(*l.Label) != "" {
-			ls[l.TypeID] = strings.TrimSpace(*l.Label)
+			ls.byType[l.TypeID] = strings.TrimSpace(*l.Label)
 		}
 	}
 	return ls
 }
 
+// isPrimary reports whether label marks the primary contact.
+func (ls *labelSet) isPrimary(label string) bool {
+	for _, p := range ls.primary {
+		if strings.EqualFold(label, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // label returns the label of an association type: the label the reply carries, else the one the
 // labels endpoint gave for its type id, else "".
-func (ls labelSet) label(t associationType) string {
+func (ls *labelSet) label(t associationType) string {
 	if t.Label != nil && strings.TrimSpace(*t.Label) != "" {
 		return strings.TrimSpace(*t.Label)
 	}
-	return ls[t.TypeID]
+	return ls.byType[t.TypeID]
 }
 
 // dealContacts turns one deal's associations to contacts into its complete role set: one
 // DealContact per (contact, role label), a contact with no role label gets one row with an empty
 // role, and Primary is set on every row of the contact that carries the primary label. The result
 // is sorted by contact id, then role.
-func (ls labelSet) dealContacts(dealID string, to []associationTo) []connectors.DealContact {
+func (ls *labelSet) dealContacts(dealID string, to []associationTo) []connectors.DealContact {
 	type acc struct {
 		roles   []string
 		primary bool
@@ -71,7 +89,7 @@ func (ls labelSet) dealContacts(dealID string, to []associationTo) []connectors.
 			l := ls.label(t)
 			switch {
 			case l == "":
-			case strings.EqualFold(l, primaryLabel):
+			case ls.isPrimary(l):
 				c.primary = true
 			default:
 				if !slices.Contains(c.roles, l) {
@@ -117,7 +135,7 @@ func dealContactRecord(dc connectors.DealContact, deal connectors.Record) connec
 // (empty when it has none) and Records holds one ObjectDealContact record per role row, stamped with
 // the deal's stamp. The cursor is the last walked deal's (stamp, id). Labels are read once per pull.
 func (c *Connector) pullDealContacts(ctx context.Context, req connectors.PullRequest, since time.Time, fn func(connectors.Page) error) error {
-	var labels labelSet
+	var labels *labelSet
 	cur := req.Since
 	emit := func(deals []connectors.Record) error {
 		if len(deals) == 0 {
@@ -166,12 +184,12 @@ func (c *Connector) pullDealContacts(ctx context.Context, req connectors.PullReq
 }
 
 // labels reads the deal-to-contact association labels.
-func (c *Connector) labels(ctx context.Context) (labelSet, error) {
+func (c *Connector) labels(ctx context.Context) (*labelSet, error) {
 	var lr labelsReply
 	if _, err := c.do(ctx, call{op: "association_labels", method: http.MethodGet, path: "crm/v4/associations/deals/contacts/labels"}, &lr); err != nil {
 		return nil, err
 	}
-	return newLabelSet(lr.Results), nil
+	return newLabelSet(lr.Results, c.opts.PrimaryLabels), nil
 }
 
 // dealAssociations batch-reads the contacts associated with dealIDs, at most 100 ids a call, and

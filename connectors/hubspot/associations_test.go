@@ -14,8 +14,8 @@ func TestLabelSetDealContacts(t *testing.T) {
 		{Category: "HUBSPOT_DEFINED", TypeID: 3, Label: nil},
 		{Category: "USER_DEFINED", TypeID: 28, Label: ptr("Decision Maker")},
 		{Category: "USER_DEFINED", TypeID: 29, Label: ptr("Champion")},
-		{Category: "USER_DEFINED", TypeID: 30, Label: ptr("Primary")},
-	})
+		{Category: "USER_DEFINED", TypeID: 30, Label: ptr("Primary Contact")},
+	}, nil)
 	// toObjectId as number and as string; a label given inline and one resolved through its type id.
 	in := `[
 	  {"toObjectId":202,"associationTypes":[{"category":"HUBSPOT_DEFINED","typeId":3,"label":null},{"category":"USER_DEFINED","typeId":29,"label":null}]},

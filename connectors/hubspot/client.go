@@ -45,6 +45,9 @@ type Options struct {
 	// SearchPerSecond sets the rate of the Connector's own search limiter when SearchLimiter is
 	// nil. Default 5; a negative value disables search pacing (tests, benchmarks).
 	SearchPerSecond float64
+	// PrimaryLabels are the deal-to-contact association labels that mark the primary contact
+	// (compared without case) rather than a role. Default "Primary" and "Primary Contact".
+	PrimaryLabels []string
 	// Retry bounds the retries of each request.
 	Retry connectors.RetryPolicy
 	// Transport is the underlying HTTP transport; default a pooled transport.

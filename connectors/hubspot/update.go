@@ -121,7 +121,7 @@ func (c *Connector) updateBatch(ctx context.Context, spec objectSpec, batch []pe
 	}
 	failed := map[string]*connectors.Error{}
 	for _, e := range reply.Errors {
-		perr := &connectors.Error{Kind: connectors.KindPermanent, Status: http.StatusMultiStatus, Code: firstOf(e.Category, e.SubCategory), Message: e.Message}
+		perr := &connectors.Error{Kind: inputErrorKind(e.Category), Status: http.StatusMultiStatus, Code: firstOf(e.Category, e.SubCategory), Message: e.Message}
 		for _, id := range e.Context["ids"] {
 			failed[id] = perr
 		}
@@ -242,4 +242,15 @@ func scanPropertyErrors(message string) []propertyError {
 		out = append(out, pe)
 	}
 	return out
+}
+
+// inputErrorKind classifies one input's error in a 207 reply by its category: server-side failures
+// and limits are worth retrying, anything about the record or its values is not.
+func inputErrorKind(category string) connectors.Kind {
+	switch {
+	case category == "INTERNAL_ERROR", category == "RATE_LIMITS", strings.Contains(category, "TIMEOUT"),
+		strings.Contains(category, "UNAVAILABLE"):
+		return connectors.KindTransient
+	}
+	return connectors.KindPermanent
 }
