@@ -1,0 +1,104 @@
+package plans
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinels callers branch on with errors.Is; the typed errors below match them.
+var (
+	// ErrInvalid marks bad input: an invalid template, field value or status transition (HTTP 400/422).
+	ErrInvalid = errors.New("invalid")
+	// ErrNotFound marks an unknown plan, phase, action, sub-task, comment, attachment or member (HTTP 404).
+	ErrNotFound = errors.New("not found")
+	// ErrConflict marks a stale version: the action changed since it was read (HTTP 409).
+	ErrConflict = errors.New("conflict")
+	// ErrClosed marks a change to a plan that is closed or cancelled (HTTP 409).
+	ErrClosed = errors.New("plan is not active")
+	// ErrNoTemplate marks a deal that no template's selection rule matches.
+	ErrNoTemplate = errors.New("no template matches")
+)
+
+// InputError is a bad value in a request, naming the field at fault. It matches ErrInvalid.
+type InputError struct {
+	// Field names the request field at fault, e.g. "status", "questions[2].options".
+	Field string
+	// Message says what is wrong, in lowercase.
+	Message string
+}
+
+func (e *InputError) Error() string { return e.Field + ": " + e.Message }
+
+// Is reports whether target is ErrInvalid.
+func (e *InputError) Is(target error) bool { return target == ErrInvalid }
+
+func invalid(field, format string, args ...any) error {
+	return &InputError{Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// NotFoundError names what was not found. It matches ErrNotFound.
+type NotFoundError struct {
+	// Kind is "action", "phase", "sub-task", "comment", "attachment", "member", "role" or "question".
+	Kind string
+	// ID is the id or key asked for.
+	ID string
+}
+
+func (e *NotFoundError) Error() string { return fmt.Sprintf("unknown %s %q", e.Kind, e.ID) }
+
+// Is reports whether target is ErrNotFound.
+func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
+
+// TransitionError is a status change the state machine does not allow. It matches ErrInvalid.
+type TransitionError struct {
+	// From is the action's current status.
+	From Status
+	// To is the status asked for.
+	To Status
+}
+
+func (e *TransitionError) Error() string {
+	return fmt.Sprintf("status: cannot go from %s to %s", e.From, e.To)
+}
+
+// Is reports whether target is ErrInvalid.
+func (e *TransitionError) Is(target error) bool { return target == ErrInvalid }
+
+// ConflictError is an update made against a version of an action that is no longer current. It
+// matches ErrConflict.
+type ConflictError struct {
+	// ActionID is the action's id.
+	ActionID string
+	// Version is the version the caller read.
+	Version int
+	// Current is the action's version now.
+	Current int
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("action %s: version %d is stale, current is %d", e.ActionID, e.Version, e.Current)
+}
+
+// Is reports whether target is ErrConflict.
+func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
+// NoMatchError is a deal that no template matches. It matches ErrNoTemplate.
+type NoMatchError struct {
+	// Connection is the deal's connection name.
+	Connection string
+	// DealID is the deal's CRM id.
+	DealID string
+	// RuleErrors are the rules that failed to evaluate for the deal (each counted as no match).
+	RuleErrors []error
+}
+
+func (e *NoMatchError) Error() string {
+	msg := fmt.Sprintf("deal %s on %s: no template matches", e.DealID, e.Connection)
+	if len(e.RuleErrors) > 0 {
+		msg += " (" + errors.Join(e.RuleErrors...).Error() + ")"
+	}
+	return msg
+}
+
+// Is reports whether target is ErrNoTemplate.
+func (e *NoMatchError) Is(target error) bool { return target == ErrNoTemplate }

@@ -1,0 +1,111 @@
+package plans
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/vm"
+)
+
+// CompileRule compiles a selection rule against RuleEnv; the rule must return a bool.
+func CompileRule(rule string) (*vm.Program, error) {
+	prog, err := expr.Compile(rule, expr.Env(RuleEnv{}), expr.AsBool(), expr.DisableBuiltin("now"))
+	if err != nil {
+		return nil, fmt.Errorf("compile rule: %s", exprMessage(err))
+	}
+	return prog, nil
+}
+
+// exprMessage returns expr's error on one line, without the source snippet.
+func exprMessage(err error) string {
+	var fe *file.Error
+	if errors.As(err, &fe) {
+		return fmt.Sprintf("%s (column %d)", fe.Message, fe.Column+1)
+	}
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	return msg
+}
+
+// Selector picks templates for deals by their selection rules. Build it once per set of templates
+// with NewSelector; it is safe for concurrent use.
+type Selector struct {
+	entries []selectorEntry
+}
+
+type selectorEntry struct {
+	t    *Template
+	prog *vm.Program
+}
+
+// NewSelector compiles the selection rules of templates. Templates without a Selection are kept
+// out (they are used only when asked for by key). A rule that does not compile is an error naming
+// its template.
+func NewSelector(templates []*Template) (*Selector, error) {
+	s := &Selector{}
+	var errs []error
+	for _, t := range templates {
+		if t.Selection == nil {
+			continue
+		}
+		prog, err := CompileRule(t.Selection.Rule)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("template %s: %w", t.Key, err))
+			continue
+		}
+		s.entries = append(s.entries, selectorEntry{t: t, prog: prog})
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	slices.SortStableFunc(s.entries, func(a, b selectorEntry) int {
+		if c := cmp.Compare(b.t.Selection.Priority, a.t.Selection.Priority); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.t.Key, b.t.Key)
+	})
+	return s, nil
+}
+
+// Match returns the templates whose rule matches deal at now, highest priority first (ties by
+// key). A template limited to other connections does not match. A rule that fails to evaluate for
+// the deal (e.g. comparing a missing custom field with a number) counts as no match. When nothing
+// matches the error is a *NoMatchError (errors.Is ErrNoTemplate) carrying those rule errors.
+func (s *Selector) Match(deal Deal, now time.Time) ([]*Template, error) {
+	env := NewRuleEnv(deal, now)
+	var (
+		out  []*Template
+		errs []error
+	)
+	for _, e := range s.entries {
+		if c := e.t.Selection.Connections; len(c) > 0 && !slices.Contains(c, deal.ConnectionName) {
+			continue
+		}
+		v, err := expr.Run(e.prog, env)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("template %s: %s", e.t.Key, exprMessage(err)))
+			continue
+		}
+		if ok, _ := v.(bool); ok {
+			out = append(out, e.t)
+		}
+	}
+	if len(out) == 0 {
+		return nil, &NoMatchError{Connection: deal.ConnectionName, DealID: deal.ID, RuleErrors: errs}
+	}
+	return out, nil
+}
+
+// Select returns the single template for deal: the highest-priority match.
+func (s *Selector) Select(deal Deal, now time.Time) (*Template, error) {
+	m, err := s.Match(deal, now)
+	if err != nil {
+		return nil, err
+	}
+	return m[0], nil
+}
