@@ -2,8 +2,8 @@ package plans
 
 import (
 	"cmp"
-	"slices"
 	"fmt"
+	"slices"
 	"strings"
 )
 

@@ -113,8 +113,8 @@ func (p *Plan) Progress(now time.Time) Progress {
 	}
 	var (
 		buyerDone, buyerCounted, buyerTotal, counted int
-		next                             *Action
-		msIndex                          = map[string]int{}
+		next                                         *Action
+		msIndex                                      = map[string]int{}
 	)
 	for _, a := range p.Actions() {
 		pr.ActionsTotal++
