@@ -1,0 +1,163 @@
+package hubspot
+
+import (
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// Records are rendered by hand into pooled buffers: list and search pages are the hot path of
+// every benchmark, and encoding/json on maps would dominate them.
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
+
+func putBuf(b *[]byte) {
+	if cap(*b) > 4<<20 {
+		return
+	}
+	*b = (*b)[:0]
+	bufPool.Put(b)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a JSON string.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// selection is the set of properties a read returns.
+type selection struct {
+	idx []int
+}
+
+// selectProperties reads the properties parameter values (repeated keys, comma lists or both);
+// unknown names are ignored; none requested gives the type's defaults.
+func (ot *objectType) selectProperties(values []string) selection {
+	var names []string
+	for _, v := range values {
+		for _, n := range strings.Split(v, ",") {
+			if n = strings.TrimSpace(n); n != "" {
+				names = append(names, n)
+			}
+		}
+	}
+	if len(names) == 0 {
+		return selection{idx: ot.defaults}
+	}
+	seen := make(map[int]bool, len(names)+3)
+	idx := make([]int, 0, len(names)+3)
+	for _, n := range names {
+		if i, ok := ot.propIdx[n]; ok && !seen[i] {
+			seen[i] = true
+			idx = append(idx, i)
+		}
+	}
+	for _, i := range ot.always {
+		if !seen[i] {
+			seen[i] = true
+			idx = append(idx, i)
+		}
+	}
+	return selection{idx: idx}
+}
+
+// appendTime appends t in HubSpot's ISO form with milliseconds.
+func appendTime(b []byte, t time.Time) []byte {
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, isoMillis)
+	return append(b, '"')
+}
+
+// appendRecord renders rec as a SimplePublicObject. assoc, when not nil, adds the v3
+// "associations" member; the caller holds s.mu.
+func (ot *objectType) appendRecord(b []byte, rec *record, sel selection, assoc func([]byte) []byte) []byte {
+	b = append(b, `{"id":`...)
+	b = appendString(b, rec.idStr)
+	b = append(b, `,"properties":{`...)
+	for k, i := range sel.idx {
+		if k > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, ot.props[i].Name)
+		b = append(b, ':')
+		if v := rec.get(i); v != "" {
+			b = appendString(b, v)
+		} else {
+			b = append(b, "null"...)
+		}
+	}
+	b = append(b, `},"createdAt":`...)
+	b = appendTime(b, rec.createdAt)
+	b = append(b, `,"updatedAt":`...)
+	b = appendTime(b, rec.updatedAt)
+	if rec.archived {
+		b = append(b, `,"archived":true,"archivedAt":`...)
+		b = appendTime(b, rec.archAt)
+	} else {
+		b = append(b, `,"archived":false`...)
+	}
+	if assoc != nil {
+		b = assoc(b)
+	}
+	return append(b, '}')
+}
+
+// appendPaging appends ,"paging":{"next":{"after":..,"link":..}} for a next cursor.
+func appendPaging(b []byte, after, link string) []byte {
+	b = append(b, `,"paging":{"next":{"after":`...)
+	b = appendString(b, after)
+	if link != "" {
+		b = append(b, `,"link":`...)
+		b = appendString(b, link)
+	}
+	return append(b, `}}`...)
+}
+
+// nextLink builds the "link" of a list page: the request's URL with after replaced.
+func nextLink(u *url.URL, after string) string {
+	q := u.Query()
+	q.Set("after", after)
+	return u.Path + "?" + q.Encode()
+}

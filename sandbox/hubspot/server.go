@@ -1,0 +1,238 @@
+package hubspot
+
+import (
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Options configure a Sandbox.
+type Options struct {
+	// Deals is how many deals fakedata generates (with about two contacts each).
+	Deals int
+	// Seed makes the generated data deterministic.
+	Seed uint64
+	// Now is the sandbox clock (record stamps, token expiry, rate-limit windows); nil means time.Now.
+	Now func() time.Time
+	// TokenTTL is the OAuth access-token lifetime; 0 means 30 minutes.
+	TokenTTL time.Duration
+	// BurstLimit is the number of non-search API calls per rolling 10 s; 0 means 190 (a
+	// Professional private app); a negative value disables the limit.
+	BurstLimit int
+	// DailyLimit is the number of API calls per UTC day; 0 means 625,000; negative disables it.
+	DailyLimit int
+	// SearchPerSecond is the search requests allowed per second; 0 means 5; negative disables it.
+	SearchPerSecond int
+	// CustomProperties are extra properties per object type (Property.ObjectType), e.g.
+	// DefaultCustomProperties().
+	CustomProperties []Property
+	// Logger receives one debug line per request; the zero value logs nothing.
+	Logger zerolog.Logger
+}
+
+// Sandbox is an in-process HubSpot CRM API; it is an http.Handler. Create it with New and stop
+// its webhook delivery with Close.
+type Sandbox struct {
+	now func() time.Time
+	log zerolog.Logger
+	mux *http.ServeMux
+
+	// mu guards the CRM data below.
+	mu          sync.RWMutex
+	types       map[string]*objectType // by canonical name
+	typeByAlias map[string]*objectType
+	owners      []*owner
+	pipelines   []pipelineInfo
+	stages      map[string]stageInfo
+	assocDefs   map[pairKey][]assocType
+	assocs      map[pairKey]map[int64][]assocEdge
+
+	auth     *authState
+	limits   *limiter
+	faults   *faultState
+	counters *counterState
+	hooks    *webhooks
+
+	closing   chan struct{}
+	closeOnce sync.Once
+}
+
+// New builds a sandbox filled from fakedata with opts.Deals deals.
+func New(opts Options) *Sandbox {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	s := &Sandbox{
+		now:      func() time.Time { return now().UTC() },
+		log:      opts.Logger,
+		mux:      http.NewServeMux(),
+		auth:     newAuthState(opts.TokenTTL),
+		limits:   newLimiter(opts),
+		faults:   &faultState{failWrites: map[string]string{}},
+		counters: &counterState{counts: map[counterKey]int{}},
+		closing:  make(chan struct{}),
+	}
+	s.hooks = newWebhooks(s)
+	s.seed(opts)
+	s.routes()
+	return s
+}
+
+// Close stops webhook delivery and waits for its goroutines; pending deliveries are dropped.
+func (s *Sandbox) Close() {
+	s.closeOnce.Do(func() { close(s.closing) })
+	s.hooks.wait()
+}
+
+// routeKind says which gates a route passes: auth, limits and faults.
+type routeKind int
+
+const (
+	kindAPI     routeKind = iota // authenticated, burst and daily limits, rate-limit headers
+	kindSearch                   // authenticated, search limit, no rate-limit headers
+	kindOAuth                    // no bearer auth, no limits
+	kindControl                  // the sandbox's own control API: no gates, no faults
+)
+
+func (s *Sandbox) routes() {
+	api := func(pattern string, h http.HandlerFunc) { s.handle(pattern, kindAPI, h) }
+	api("GET /crm/v3/objects/{objectType}", s.handleList)
+	api("POST /crm/v3/objects/{objectType}", s.handleCreate)
+	api("GET /crm/v3/objects/{objectType}/{objectId}", s.handleGet)
+	api("PATCH /crm/v3/objects/{objectType}/{objectId}", s.handleUpdate)
+	api("DELETE /crm/v3/objects/{objectType}/{objectId}", s.handleArchive)
+	s.handle("POST /crm/v3/objects/{objectType}/search", kindSearch, s.handleSearch)
+	api("POST /crm/v3/objects/{objectType}/batch/read", s.handleBatchRead)
+	api("POST /crm/v3/objects/{objectType}/batch/update", s.handleBatchUpdate)
+	api("POST /crm/v3/objects/{objectType}/batch/create", s.handleBatchCreate)
+	api("POST /crm/v3/objects/{objectType}/batch/archive", s.handleBatchArchive)
+	api("GET /crm/v3/properties/{objectType}", s.handleProperties)
+	api("GET /crm/v3/properties/{objectType}/{propertyName}", s.handleProperty)
+	api("GET /crm/v3/pipelines/{objectType}", s.handlePipelines)
+	api("GET /crm/v3/owners", s.handleOwners)
+	api("GET /crm/v3/owners/{$}", s.handleOwners)
+	api("GET /crm/v3/owners/{ownerId}", s.handleOwner)
+	api("GET /crm/v4/objects/{fromObjectType}/{objectId}/associations/{toObjectType}", s.handleAssociations)
+	api("PUT /crm/v4/objects/{fromObjectType}/{objectId}/associations/default/{toObjectType}/{toObjectId}", s.handleAssociateDefault)
+	api("PUT /crm/v4/objects/{fromObjectType}/{objectId}/associations/{toObjectType}/{toObjectId}", s.handleAssociateLabelled)
+	api("POST /crm/v4/associations/{fromObjectType}/{toObjectType}/batch/read", s.handleAssociationsBatchRead)
+	api("GET /crm/v4/associations/{fromObjectType}/{toObjectType}/labels", s.handleLabels)
+	api("GET /crm/associations/v4/{fromObjectType}/{toObjectType}/labels", s.handleLabels)
+	s.handle("POST /oauth/v1/token", kindOAuth, s.handleToken)
+	s.handle("GET /oauth/v1/access-tokens/{token}", kindOAuth, s.handleAccessTokenInfo)
+	s.controlRoutes()
+}
+
+// typeWildcards are the path wildcards that name object types; counters use the canonical name.
+var typeWildcards = []string{"objectType", "fromObjectType", "toObjectType"}
+
+// handle registers h behind the gates of kind and the request counter.
+func (s *Sandbox) handle(pattern string, kind routeKind, h http.HandlerFunc) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w}
+		start := time.Now()
+		defer func() {
+			endpoint := s.endpointName(pattern, r)
+			if kind != kindControl {
+				s.counters.add(endpoint, sw.code())
+			}
+			s.log.Debug().Str("endpoint", endpoint).Int("status", sw.code()).Dur("took", time.Since(start)).Msg("request")
+		}()
+		if kind != kindControl && !s.applyFaults(sw, r, kind) {
+			return
+		}
+		if kind == kindAPI || kind == kindSearch {
+			oauth, ok := s.authenticate(sw, r)
+			if !ok {
+				return
+			}
+			if !s.limits.admit(sw, s.now(), kind == kindSearch, oauth) {
+				return
+			}
+		}
+		h(sw, r)
+	})
+}
+
+// ServeHTTP routes a request; unknown paths and methods get HubSpot-style JSON errors.
+func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		code := http.StatusNotFound
+		probe := &statusWriter{ResponseWriter: discardWriter{h: http.Header{}}}
+		h, _ := s.mux.Handler(r)
+		h.ServeHTTP(probe, r)
+		if probe.status == http.StatusMethodNotAllowed {
+			code = http.StatusMethodNotAllowed
+		}
+		s.counters.add(r.Method+" (unrouted)", code)
+		writeError(w, code, "NOT_FOUND", "No route for "+r.Method+" "+r.URL.Path)
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// endpointName is the route pattern with object-type wildcards replaced by canonical names,
+// e.g. "GET /crm/v3/objects/deals/{objectId}".
+func (s *Sandbox) endpointName(pattern string, r *http.Request) string {
+	if !strings.Contains(pattern, "bjectType}") {
+		return pattern
+	}
+	for _, wc := range typeWildcards {
+		v := r.PathValue(wc)
+		if v == "" {
+			continue
+		}
+		if ot, ok := s.typeByAlias[strings.ToLower(v)]; ok {
+			v = ot.name
+		}
+		pattern = strings.Replace(pattern, "{"+wc+"}", v, 1)
+	}
+	return pattern
+}
+
+// objectTypeOf resolves the object type in path wildcard name, writing a 404 when unknown.
+func (s *Sandbox) objectTypeOf(w http.ResponseWriter, r *http.Request, name string) *objectType {
+	v := r.PathValue(name)
+	if ot, ok := s.typeByAlias[strings.ToLower(v)]; ok {
+		return ot
+	}
+	writeError(w, http.StatusBadRequest, catValidation, "Unable to infer object type from: "+v)
+	return nil
+}
+
+// statusWriter remembers the status code written.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) code() int {
+	if w.status == 0 {
+		return http.StatusOK
+	}
+	return w.status
+}
+
+type discardWriter struct{ h http.Header }
+
+func (d discardWriter) Header() http.Header         { return d.h }
+func (d discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d discardWriter) WriteHeader(int)             {}
