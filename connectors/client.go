@@ -342,7 +342,7 @@ func (r *retrier) checkRetry(ctx context.Context, resp *http.Response, err error
 			if e.RetryAfter > 0 {
 				r.wait = e.RetryAfter
 			}
-		case e.Kind == KindRateLimited && e.RetryAfter > 0 && e.RetryAfter <= p.MaxRetryAfter:
+		case e.Kind == KindRateLimited && resp.StatusCode == http.StatusTooManyRequests && e.Code != "DAILY" && e.RetryAfter <= p.MaxRetryAfter:
 			reason = "429"
 			r.wait = e.RetryAfter + rand.N(e.RetryAfter/10+1)
 		default:

@@ -86,8 +86,9 @@ type Governor struct {
 	now        func() time.Time
 
 	mu        sync.Mutex
-	used, max int64 // daily budget as last reported, plus our calls since
-	lastProbe time.Time
+	used, max int64     // daily budget as last reported, plus our calls since
+	blocked   bool      // the reserve was reached
+	lastProbe time.Time // when the reserve was reached or last probed
 }
 
 // Wait blocks until a request may be sent, or fails fast with a KindRateLimited error when the
@@ -115,10 +116,13 @@ func (g *Governor) checkBudget() error {
 	limit := int64(math.Floor(float64(g.max) * (1 - g.reserve)))
 	if g.used < limit {
 		g.used++ // count our own call until the CRM reports again
+		g.blocked = false
 		return nil
 	}
 	now := g.now()
-	if now.Sub(g.lastProbe) >= g.recheck {
+	if !g.blocked {
+		g.blocked, g.lastProbe = true, now
+	} else if now.Sub(g.lastProbe) >= g.recheck {
 		g.lastProbe = now
 		return nil
 	}

@@ -1,0 +1,322 @@
+package connectors
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+	"golang.org/x/oauth2"
+)
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type clientBundle struct {
+	client  *Client
+	server  *httptest.Server
+	metrics *Metrics
+	reg     *prometheus.Registry
+	logs    *syncBuffer
+	hits    *atomic.Int64
+}
+
+const testToken = "00Dtest!SECRET-ACCESS-TOKEN"
+
+func setupClient(t *testing.T, h http.HandlerFunc, mod func(*ClientOptions)) clientBundle {
+	t.Helper()
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		h(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	reg := prometheus.NewRegistry()
+	m, err := NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	base, _ := url.Parse(srv.URL)
+	opts := ClientOptions{
+		Connection: "acme",
+		CRM:        CRMSalesforce,
+		Auth:       NewStaticToken(testToken),
+		BaseURL:    func(*oauth2.Token) (*url.URL, error) { return base, nil },
+		Retry:      RetryPolicy{MaxAttempts: 4, MinWait: time.Millisecond, MaxWait: 5 * time.Millisecond, AttemptTimeout: 2 * time.Second},
+		Metrics:    m,
+		Logger:     zerolog.New(logs),
+	}
+	if mod != nil {
+		mod(&opts)
+	}
+	c, err := NewClient(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return clientBundle{client: c, server: srv, metrics: m, reg: reg, logs: logs, hits: &hits}
+}
+
+// statusSequence answers with the given statuses in turn, then 200 {"ok":true}.
+func statusSequence(header http.Header, statuses ...int) http.HandlerFunc {
+	var n atomic.Int64
+	return func(w http.ResponseWriter, r *http.Request) {
+		i := int(n.Add(1)) - 1
+		w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+		if i < len(statuses) {
+			for k, v := range header {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(statuses[i])
+			_, _ = w.Write([]byte(`[{"message":"try later","errorCode":"SERVER_UNAVAILABLE"}]`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"ok":true}`))
+	}
+}
+
+func TestClientRetryPolicy(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		handler     http.HandlerFunc
+		req         Request
+		wantHits    int64
+		wantRetries float64
+		wantKind    Kind // 0 for success
+		wantAfter   time.Duration
+	}{
+		{name: "5xx burst then success", handler: statusSequence(nil, 503, 500, 502), req: Request{Op: "query", Method: "GET", Path: "/q"}, wantHits: 4, wantRetries: 3},
+		{name: "5xx beyond the attempt cap", handler: statusSequence(nil, 503, 503, 503, 503, 503), req: Request{Op: "query", Method: "GET", Path: "/q"}, wantHits: 4, wantRetries: 3, wantKind: KindTransient},
+		{name: "429 with Retry-After seconds", handler: statusSequence(http.Header{"Retry-After": {"0"}}, 429), req: Request{Op: "query", Method: "GET", Path: "/q"}, wantHits: 2, wantRetries: 1},
+		{name: "429 with a long Retry-After goes back to the caller", handler: statusSequence(http.Header{"Retry-After": {"3600"}}, 429), req: Request{Op: "query", Method: "GET", Path: "/q"}, wantHits: 1, wantKind: KindRateLimited, wantAfter: time.Hour},
+		{name: "daily quota is not retried", handler: func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(403)
+			_, _ = w.Write([]byte(`[{"message":"TotalRequests Limit exceeded.","errorCode":"REQUEST_LIMIT_EXCEEDED"}]`))
+		}, req: Request{Op: "query", Method: "GET", Path: "/q"}, wantHits: 1, wantKind: KindRateLimited},
+		{name: "POST is not retried", handler: statusSequence(nil, 503), req: Request{Op: "create", Method: "POST", Path: "/c", Body: []byte(`{}`)}, wantHits: 1, wantKind: KindTransient},
+		{name: "PATCH marked safe is retried", handler: statusSequence(nil, 503), req: Request{Op: "update", Method: "PATCH", Path: "/u", Body: []byte(`{}`), RetrySafe: true}, wantHits: 2, wantRetries: 1},
+		{name: "400 is permanent", handler: func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(400)
+			_, _ = w.Write([]byte(`[{"message":"unexpected token: FRM","errorCode":"MALFORMED_QUERY"}]`))
+		}, req: Request{Op: "query", Method: "GET", Path: "/q"}, wantHits: 1, wantKind: KindPermanent},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setupClient(t, tt.handler, nil)
+			resp, err := b.client.Do(t.Context(), tt.req)
+			if got := b.hits.Load(); got != tt.wantHits {
+				t.Errorf("requests: got %d, want %d", got, tt.wantHits)
+			}
+			if got := metricSum(t, b.reg, "mapsync_connector_retries_total"); got != tt.wantRetries {
+				t.Errorf("retries metric: got %v, want %v", got, tt.wantRetries)
+			}
+			if tt.wantKind == 0 {
+				if err != nil {
+					t.Fatalf("got error %v, want success", err)
+				}
+				if string(resp.Body) != `{"ok":true}` {
+					t.Errorf("body: got %s", resp.Body)
+				}
+				return
+			}
+			if got := KindOf(err); got != tt.wantKind {
+				t.Fatalf("kind: got %s (%v), want %s", got, err, tt.wantKind)
+			}
+			if got := RetryAfter(err); got != tt.wantAfter {
+				t.Errorf("retry after: got %s, want %s", got, tt.wantAfter)
+			}
+			if strings.Contains(err.Error(), testToken) || strings.Contains(b.logs.String(), testToken) {
+				t.Errorf("token leaked into error or logs")
+			}
+		})
+	}
+}
+
+func TestClientRetryAfterHonoured(t *testing.T) {
+	t.Parallel()
+	b := setupClient(t, statusSequence(http.Header{"Retry-After": {"1"}}, 429), nil)
+	start := time.Now()
+	if _, err := b.client.Do(t.Context(), Request{Op: "query", Method: "GET", Path: "/q"}); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took < time.Second {
+		t.Errorf("retried after %s, want at least the 1s Retry-After", took)
+	}
+	logs := b.logs.String()
+	for _, want := range []string{`"status":429`, `"reason":"429"`, `"path":"/q"`, `"attempt":1`, `"connection":"acme"`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("retry log %s lacks %s", logs, want)
+		}
+	}
+	if strings.Contains(logs, "Authorization") || strings.Contains(logs, testToken) {
+		t.Errorf("retry log shows headers or token: %s", logs)
+	}
+}
+
+func TestClientAttemptTimeout(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		slow     int64 // how many first attempts hang
+		wantHits int64
+		wantErr  bool
+	}{
+		"one slow attempt is retried": {slow: 1, wantHits: 2},
+		"always slow gives up":        {slow: 100, wantHits: 3, wantErr: true},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var n atomic.Int64
+			b := setupClient(t, func(w http.ResponseWriter, r *http.Request) {
+				if n.Add(1) <= tt.slow {
+					<-r.Context().Done() // hang until the client gives up on this attempt
+					return
+				}
+				_, _ = w.Write([]byte(`{}`))
+			}, func(o *ClientOptions) {
+				o.Retry.AttemptTimeout = 100 * time.Millisecond
+				o.Retry.MaxAttempts = 3
+			})
+			_, err := b.client.Do(t.Context(), Request{Op: "query", Method: "GET", Path: "/q?q=SELECT+Id"})
+			if got := b.hits.Load(); got != tt.wantHits {
+				t.Errorf("requests: got %d, want %d", got, tt.wantHits)
+			}
+			if tt.wantErr {
+				if KindOf(err) != KindTransient {
+					t.Fatalf("got %v, want a transient error", err)
+				}
+				if strings.Contains(err.Error(), "SELECT") {
+					t.Errorf("error repeats the query string: %v", err)
+				}
+				if !strings.Contains(b.logs.String(), `"reason":"timeout"`) {
+					t.Errorf("no timeout retry logged: %s", b.logs.String())
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestClientMaxElapsed(t *testing.T) {
+	t.Parallel()
+	b := setupClient(t, statusSequence(http.Header{"Retry-After": {"30"}}, 503, 503), func(o *ClientOptions) {
+		o.Retry.MaxElapsed = 10 * time.Second
+	})
+	_, err := b.client.Do(t.Context(), Request{Op: "query", Method: "GET", Path: "/q"})
+	if KindOf(err) != KindTransient {
+		t.Fatalf("got %v, want transient", err)
+	}
+	if got := b.hits.Load(); got != 1 {
+		t.Errorf("requests: got %d, want 1 (a 30s pause would pass the 10s total)", got)
+	}
+}
+
+func TestClientGovernorReserve(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	govs := NewGovernors(GovernorOptions{DailyReserve: 0.1, Recheck: time.Minute, Now: func() time.Time { return now }})
+	b := setupClient(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Sforce-Limit-Info", "api-usage=950/1000")
+		_, _ = w.Write([]byte(`{}`))
+	}, func(o *ClientOptions) { o.Governor = govs.For("acme") })
+	if _, err := b.client.Do(t.Context(), Request{Op: "query", Method: "GET", Path: "/q"}); err != nil {
+		t.Fatal(err)
+	}
+	// 950 of 1000 used, 10% reserved: the next call must not reach the CRM.
+	_, err := b.client.Do(t.Context(), Request{Op: "query", Method: "GET", Path: "/q"})
+	var e *Error
+	if !errors.As(err, &e) || e.Kind != KindRateLimited || !strings.Contains(e.Message, "reserve") {
+		t.Fatalf("got %v, want a rate-limited reserve error", err)
+	}
+	if got := b.hits.Load(); got != 1 {
+		t.Errorf("requests: got %d, want 1", got)
+	}
+	if got := metricSum(t, b.reg, "mapsync_connector_api_usage_ratio"); got != 0.95 {
+		t.Errorf("api usage gauge: got %v, want 0.95", got)
+	}
+	if got := metricSum(t, b.reg, "mapsync_connector_governor_denied_total"); got != 1 {
+		t.Errorf("governor denied: got %v, want 1", got)
+	}
+	if e.RetryAfter <= 0 || e.RetryAfter > time.Minute {
+		t.Errorf("retry after: got %s, want (0, 1m]", e.RetryAfter)
+	}
+}
+
+func TestGovernorProbesAfterRecheck(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	g := NewGovernors(GovernorOptions{DailyReserve: 0.2, Recheck: time.Minute, Now: clock}).For("acme")
+	g.ObserveDaily(800, 1000)
+	if err := g.Wait(t.Context()); KindOf(err) != KindRateLimited {
+		t.Fatalf("at the reserve: got %v, want rate limited", err)
+	}
+	mu.Lock()
+	now = now.Add(30 * time.Second)
+	mu.Unlock()
+	if err := g.Wait(t.Context()); KindOf(err) != KindRateLimited {
+		t.Fatalf("before recheck: got %v, want rate limited", err)
+	}
+	mu.Lock()
+	now = now.Add(time.Minute)
+	mu.Unlock()
+	if err := g.Wait(t.Context()); err != nil {
+		t.Fatalf("probe after recheck: got %v, want nil", err)
+	}
+	if err := g.Wait(t.Context()); KindOf(err) != KindRateLimited {
+		t.Fatalf("second probe: got %v, want rate limited", err)
+	}
+	g.ObserveDaily(100, 1000) // the rolling window recovered
+	if err := g.Wait(t.Context()); err != nil {
+		t.Fatalf("after recovery: got %v, want nil", err)
+	}
+	if used, max := g.Usage(); used != 101 || max != 1000 {
+		t.Errorf("usage: got %d/%d, want 101/1000", used, max)
+	}
+}
+
+func TestClientRefusesRedirectsAndForeignPaths(t *testing.T) {
+	t.Parallel()
+	var foreign atomic.Int64
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { foreign.Add(1) }))
+	t.Cleanup(evil.Close)
+	b := setupClient(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, evil.URL+"/steal", http.StatusFound)
+	}, nil)
+	if _, err := b.client.Do(t.Context(), Request{Op: "query", Method: "GET", Path: "/q"}); KindOf(err) != KindPermanent {
+		t.Errorf("redirect: got %v, want permanent error", err)
+	}
+	if _, err := b.client.Do(t.Context(), Request{Op: "query", Method: "GET", Path: evil.URL + "/x"}); KindOf(err) != KindPermanent {
+		t.Errorf("absolute foreign path: got %v, want permanent error", err)
+	}
+	if got := foreign.Load(); got != 0 {
+		t.Errorf("foreign host got %d requests, want 0", got)
+	}
+}
