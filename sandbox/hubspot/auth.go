@@ -72,7 +72,7 @@ func (s *Sandbox) authenticate(w http.ResponseWriter, r *http.Request) (oauth, o
 		writeJSON(w, http.StatusUnauthorized, apiError{Status: "error",
 			Message:       fmt.Sprintf("The OAuth token used to make this call expired %d second(s) ago.", ago),
 			CorrelationID: newCorrelationID(), Category: catExpiredAuth,
-			Context:       map[string][]string{"expire time": {exp.UTC().Format(isoMillis)}}})
+			Context: map[string][]string{"expire time": {exp.UTC().Format(isoMillis)}}})
 		return true, false
 	}
 	return true, true

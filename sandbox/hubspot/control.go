@@ -295,7 +295,9 @@ func (s *Sandbox) ArchiveObject(objectType, id string) error {
 }
 
 // CreateDeal is CreateObject("deals", props).
-func (s *Sandbox) CreateDeal(props map[string]string) (string, error) { return s.CreateObject("deals", props) }
+func (s *Sandbox) CreateDeal(props map[string]string) (string, error) {
+	return s.CreateObject("deals", props)
+}
 
 // UpdateDeal is UpdateObject("deals", id, props).
 func (s *Sandbox) UpdateDeal(id string, props map[string]string) error {

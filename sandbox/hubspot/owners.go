@@ -92,7 +92,7 @@ func (s *Sandbox) handlePipelines(w http.ResponseWriter, r *http.Request) {
 			var stages []map[string]any
 			for _, st := range p.stages {
 				stages = append(stages, map[string]any{"id": st.id, "label": st.label, "displayOrder": st.order,
-					"metadata": map[string]string{"isClosed": strconv.FormatBool(st.closed), "probability": strconv.FormatFloat(st.probability, 'f', -1, 64)},
+					"metadata":  map[string]string{"isClosed": strconv.FormatBool(st.closed), "probability": strconv.FormatFloat(st.probability, 'f', -1, 64)},
 					"createdAt": stamp, "updatedAt": stamp, "archived": false, "writePermissions": "CRM_PERMISSIONS_ENFORCEMENT"})
 			}
 			results = append(results, map[string]any{"id": p.id, "label": p.label, "displayOrder": i, "stages": stages,
