@@ -1,0 +1,433 @@
+package salesforce
+
+import (
+	"math"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// Query paging. A query result is never materialised when an index matches its ORDER BY (no
+// ORDER BY, Id, or SystemModstamp [, Id]): a cursor remembers where each page ended in that index
+// (keyset paging), so every page costs only its own rows and memory stays flat however many rows
+// are paged through. Other orders sort the matching record pointers once per query. Every page
+// boundary ever handed out stays valid, so a client may re-fetch a locator after a lost response.
+
+const (
+	defaultBatch = 2000
+	minBatch     = 200
+	cursorIdle   = 15 * time.Minute
+)
+
+type cursor struct {
+	q       *compiledQuery
+	total   int
+	batch   int
+	marks   map[int]mark // offset of the next row -> where to resume
+	rows    []*record    // materialised results (sort plans), nil for index plans
+	touched time.Time
+}
+
+// mark is a resume point in the driving index: a position in recs (Id order) or the key after
+// which to continue in byStamp.
+type mark struct {
+	pos   int
+	stamp int64
+	id    string
+}
+
+type cursorStore struct {
+	mu  sync.Mutex
+	seq uint64
+	m   map[string]*cursor
+}
+
+func (cs *cursorStore) init() { cs.m = map[string]*cursor{} }
+
+func (cs *cursorStore) add(c *cursor, now time.Time) string {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if len(cs.m) > 64 {
+		for k, old := range cs.m {
+			if now.Sub(old.touched) > cursorIdle {
+				delete(cs.m, k)
+			}
+		}
+	}
+	cs.seq++
+	var b [12]byte
+	n := cs.seq + 0x1000000
+	for i := 11; i >= 0; i-- {
+		b[i] = base62[n%62]
+		n /= 62
+	}
+	id := prefixLocator + "8c" + string(b[:])
+	c.touched = now
+	cs.m[id] = c
+	return id
+}
+
+func (cs *cursorStore) get(id string, now time.Time) *cursor {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	c := cs.m[id]
+	if c == nil || now.Sub(c.touched) > cursorIdle {
+		delete(cs.m, id)
+		return nil
+	}
+	c.touched = now
+	return c
+}
+
+// OpenCursors returns the number of query cursors the sandbox keeps.
+func (s *Sandbox) OpenCursors() int {
+	s.cursors.mu.Lock()
+	defer s.cursors.mu.Unlock()
+	return len(s.cursors.m)
+}
+
+func batchSize(r *http.Request) int {
+	h := r.Header.Get("Sforce-Query-Options")
+	for _, part := range strings.Split(h, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok || !strings.EqualFold(strings.TrimSpace(k), "batchSize") {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			return defaultBatch
+		}
+		return min(max(n, minBatch), defaultBatch)
+	}
+	return defaultBatch
+}
+
+func (s *Sandbox) handleQuery(all bool) apiHandler {
+	return func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+		q := r.URL.Query().Get("q")
+		if strings.TrimSpace(q) == "" {
+			writeErrors(w, http.StatusBadRequest, "MALFORMED_QUERY", "SOQL statement cannot be empty")
+			return
+		}
+		parsed, perr := parseSOQL(q)
+		if perr != nil {
+			writeErrors(w, http.StatusBadRequest, perr.code, perr.message(q))
+			return
+		}
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		cq, cerr := compileQuery(s.objects, parsed, all)
+		if cerr != nil {
+			writeErrors(w, http.StatusBadRequest, cerr.code, cerr.message(q))
+			return
+		}
+		cur := s.openCursor(cq, batchSize(r))
+		if cq.count {
+			writeRaw(w, http.StatusOK, []byte(`{"totalSize":`+strconv.Itoa(cur.total)+`,"done":true,"records":[]}`))
+			return
+		}
+		s.writePage(w, rc, cur, "", 0)
+	}
+}
+
+func (s *Sandbox) handleQueryMore(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	loc := r.PathValue("locator")
+	id, offStr, ok := strings.Cut(loc, "-")
+	off, err := strconv.Atoi(offStr)
+	if !ok || err != nil || off < 0 {
+		writeErrors(w, http.StatusBadRequest, "INVALID_QUERY_LOCATOR", "invalid query locator")
+		return
+	}
+	cur := s.cursors.get(id, s.now())
+	if cur == nil {
+		writeErrors(w, http.StatusBadRequest, "INVALID_QUERY_LOCATOR", "invalid query locator")
+		return
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if cur.rows == nil {
+		s.cursors.mu.Lock()
+		_, known := cur.marks[off]
+		s.cursors.mu.Unlock()
+		if !known {
+			writeErrors(w, http.StatusBadRequest, "INVALID_QUERY_LOCATOR", "invalid query locator")
+			return
+		}
+	} else if off > len(cur.rows) {
+		writeErrors(w, http.StatusBadRequest, "INVALID_QUERY_LOCATOR", "invalid query locator")
+		return
+	}
+	s.writePage(w, rc, cur, id, off)
+}
+
+// openCursor counts the result and prepares paging. Callers hold s.mu for reading.
+func (s *Sandbox) openCursor(c *compiledQuery, batch int) *cursor {
+	cur := &cursor{q: c, batch: batch, marks: map[int]mark{}}
+	cap := math.MaxInt
+	if c.limit >= 0 {
+		cap = c.offset + c.limit
+	}
+	switch c.drive {
+	case driveID, driveStamp:
+		start := mark{stamp: c.stampLo}
+		n, skipped := 0, mark{}
+		m := start
+		// Count up to the cap, remembering where the OFFSET rows end.
+		s.scan(c, start, cap, func(r *record, after mark) {
+			n++
+			if n == c.offset {
+				skipped = after
+			}
+		})
+		if c.offset > 0 {
+			m = skipped
+		}
+		cur.total = max(0, min(n, cap)-c.offset)
+		cur.marks[0] = m
+	default:
+		var rows []*record
+		o := c.obj
+		consider := func(r *record) {
+			if c.match(r) {
+				rows = append(rows, r)
+			}
+		}
+		switch c.drive {
+		case driveIDs:
+			for _, id := range c.idSet {
+				if r := o.byID[id]; r != nil {
+					consider(r)
+				}
+			}
+			slices.SortFunc(rows, func(a, b *record) int { return strings.Compare(a.id, b.id) })
+			rows = slices.CompactFunc(rows, func(a, b *record) bool { return a == b })
+		case driveParent:
+			seen := map[string]bool{}
+			for _, id := range c.idSet {
+				if seen[id] {
+					continue
+				}
+				seen[id] = true
+				for _, r := range o.byParent[id] {
+					consider(r)
+				}
+			}
+		default:
+			for _, r := range o.recs {
+				consider(r)
+			}
+		}
+		slices.SortStableFunc(rows, c.compareRecords)
+		lo, hi := min(c.offset, len(rows)), min(cap, len(rows))
+		rows = rows[lo:max(lo, hi)]
+		if rows == nil {
+			rows = []*record{}
+		}
+		cur.rows = rows
+		cur.total = len(rows)
+	}
+	return cur
+}
+
+// scan walks the driving index from m and calls emit for up to limit matching records, with the
+// mark that resumes after each. It returns the mark after the last record looked at.
+func (s *Sandbox) scan(c *compiledQuery, m mark, limit int, emit func(*record, mark)) {
+	o := c.obj
+	if limit <= 0 {
+		return
+	}
+	n := 0
+	if c.drive == driveID {
+		for i := m.pos; i < len(o.recs); i++ {
+			if r := o.recs[i]; c.match(r) {
+				n++
+				emit(r, mark{pos: i + 1})
+				if n >= limit {
+					return
+				}
+			}
+		}
+		return
+	}
+	for i := o.stampSearch(m.stamp, m.id); i < len(o.byStamp); i++ {
+		if r := o.byStamp[i]; c.match(r) {
+			n++
+			emit(r, mark{stamp: r.stamp, id: r.id + "\x00"})
+			if n >= limit {
+				return
+			}
+		}
+	}
+}
+
+// writePage renders the page of cur that starts at row off. Callers hold s.mu for reading.
+func (s *Sandbox) writePage(w http.ResponseWriter, rc *reqCtx, cur *cursor, id string, off int) {
+	c := cur.q
+	want := min(cur.batch, max(0, cur.total-off))
+	bp := recPool.Get().(*[]byte)
+	defer recPool.Put(bp)
+	recs := append((*bp)[:0], `"records":[`...)
+	b := make([]byte, 0, 160)
+	b = append(b, `{"totalSize":`...)
+	b = strconv.AppendInt(b, int64(cur.total), 10)
+	emitted := 0
+	var next mark
+	render := func(r *record) {
+		if emitted > 0 {
+			recs = append(recs, ',')
+		}
+		recs = appendRecord(recs, c.obj, r, c.fields, rc.version)
+		emitted++
+	}
+	exhausted := false
+	if cur.rows != nil {
+		for _, r := range cur.rows[off : off+want] {
+			render(r)
+		}
+	} else {
+		s.cursors.mu.Lock()
+		m := cur.marks[off]
+		s.cursors.mu.Unlock()
+		next = m
+		s.scan(c, m, want, func(r *record, after mark) {
+			render(r)
+			next = after
+		})
+		exhausted = emitted < want
+	}
+	done := off+emitted >= cur.total || exhausted
+	if done {
+		b = append(b, `,"done":true,`...)
+	} else {
+		if id == "" {
+			id = s.cursors.add(cur, s.now())
+		}
+		if cur.rows == nil {
+			s.cursors.mu.Lock()
+			cur.marks[off+emitted] = next
+			s.cursors.mu.Unlock()
+		}
+		b = append(b, `,"done":false,"nextRecordsUrl":"/services/data/v`...)
+		b = append(b, rc.version...)
+		b = append(b, "/query/"...)
+		b = append(b, id...)
+		b = append(b, '-')
+		b = strconv.AppendInt(b, int64(off+emitted), 10)
+		b = append(b, `",`...)
+	}
+	recs = append(recs, "]}"...)
+	*bp = recs[:0]
+	w.Header().Set("Content-Type", jsonType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)+len(recs)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
+	_, _ = w.Write(recs)
+}
+
+var recPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+// appendRecord renders one record with its attributes and the given fields in order.
+func appendRecord(b []byte, o *object, r *record, fields []*fieldDef, version string) []byte {
+	b = append(b, `{"attributes":{"type":"`...)
+	b = append(b, o.name...)
+	b = append(b, `","url":"/services/data/v`...)
+	b = append(b, version...)
+	b = append(b, "/sobjects/"...)
+	b = append(b, o.name...)
+	b = append(b, '/')
+	b = append(b, r.id...)
+	b = append(b, `"}`...)
+	for _, f := range fields {
+		b = append(b, ',', '"')
+		b = append(b, f.Name...)
+		b = append(b, '"', ':')
+		b = appendValue(b, f, r.vals[f.idx])
+	}
+	return append(b, '}')
+}
+
+func appendValue(b []byte, f *fieldDef, v any) []byte {
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...)
+	case string:
+		return appendJSONString(b, x)
+	case bool:
+		return strconv.AppendBool(b, x)
+	case float64:
+		if f.Type == "int" {
+			return strconv.AppendInt(b, int64(x), 10)
+		}
+		if x == math.Trunc(x) && math.Abs(x) < 1e15 {
+			return append(strconv.AppendInt(b, int64(x), 10), '.', '0')
+		}
+		return strconv.AppendFloat(b, x, 'f', -1, 64)
+	case int64:
+		b = append(b, '"')
+		if f.Type == "date" {
+			b = appendDate(b, x)
+		} else {
+			b = appendDateTime(b, x)
+		}
+		return append(b, '"')
+	}
+	return append(b, "null"...)
+}
+
+// jsonValue converts a stored value to what encoding/json should print.
+func jsonValue(f *fieldDef, v any) any {
+	if ms, ok := v.(int64); ok {
+		if f.Type == "date" {
+			return string(appendDate(nil, ms))
+		}
+		return fmtDateTime(ms)
+	}
+	return v
+}
+
+const hexDigits = "0123456789abcdef"
+
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
