@@ -1,4 +1,75 @@
 -- +goose Up
-SELECT 1;
+CREATE TABLE connections (
+    id            BIGSERIAL PRIMARY KEY,
+    name          TEXT NOT NULL UNIQUE,
+    kind          TEXT NOT NULL CHECK (kind IN ('salesforce', 'hubspot')),
+    -- active | needs_reauth | disabled
+    status        TEXT NOT NULL DEFAULT 'active',
+    status_reason TEXT NOT NULL DEFAULT '',
+    created_at    TIMESTAMPTZ NOT NULL,
+    updated_at    TIMESTAMPTZ NOT NULL
+);
+
+-- OAuth tokens, sealed with AES-256-GCM (nonce || ciphertext), bound to the connection name.
+CREATE TABLE oauth_tokens (
+    connection_id BIGINT PRIMARY KEY REFERENCES connections (id) ON DELETE CASCADE,
+    sealed        BYTEA NOT NULL,
+    expires_at    TIMESTAMPTZ,
+    updated_at    TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE crm_records (
+    connection_id BIGINT NOT NULL REFERENCES connections (id) ON DELETE CASCADE,
+    object        TEXT NOT NULL,
+    crm_id        TEXT NOT NULL,
+    fields        JSONB NOT NULL,
+    -- the CRM's modification stamp (SystemModstamp, hs_lastmodifieddate)
+    modified_at   TIMESTAMPTZ NOT NULL,
+    deleted       BOOLEAN NOT NULL DEFAULT FALSE,
+    synced_at     TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (connection_id, object, crm_id)
+);
+CREATE INDEX crm_records_modified ON crm_records (connection_id, object, modified_at);
+
+CREATE TABLE deal_contacts (
+    connection_id BIGINT NOT NULL REFERENCES connections (id) ON DELETE CASCADE,
+    deal_id       TEXT NOT NULL,
+    contact_id    TEXT NOT NULL,
+    role          TEXT NOT NULL DEFAULT '',
+    is_primary    BOOLEAN NOT NULL DEFAULT FALSE,
+    PRIMARY KEY (connection_id, deal_id, contact_id, role)
+);
+CREATE INDEX deal_contacts_contact ON deal_contacts (connection_id, contact_id);
+
+CREATE TABLE sync_cursors (
+    connection_id BIGINT NOT NULL REFERENCES connections (id) ON DELETE CASCADE,
+    object        TEXT NOT NULL,
+    cursor        TEXT NOT NULL,
+    updated_at    TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (connection_id, object)
+);
+
+CREATE TABLE sync_runs (
+    id            BIGSERIAL PRIMARY KEY,
+    connection_id BIGINT NOT NULL REFERENCES connections (id) ON DELETE CASCADE,
+    -- incremental | full
+    mode          TEXT NOT NULL,
+    -- schedule | manual | webhook
+    trigger       TEXT NOT NULL,
+    -- running | succeeded | failed
+    status        TEXT NOT NULL,
+    started_at    TIMESTAMPTZ NOT NULL,
+    finished_at   TIMESTAMPTZ,
+    -- per-object counts, API calls, retries (JSON)
+    stats         TEXT NOT NULL DEFAULT '{}',
+    error         TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX sync_runs_connection ON sync_runs (connection_id, started_at DESC);
+
 -- +goose Down
-SELECT 1;
+DROP TABLE sync_runs;
+DROP TABLE sync_cursors;
+DROP TABLE deal_contacts;
+DROP TABLE crm_records;
+DROP TABLE oauth_tokens;
+DROP TABLE connections;

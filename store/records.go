@@ -1,0 +1,384 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/mapsync/mapsync/connectors"
+)
+
+// upsertChunk is how many records one INSERT carries: 8 parameters each, well under both
+// databases' parameter limits, large enough that a 2,000-record page is two statements.
+const upsertChunk = 1000
+
+// UpsertStats counts what a batch of records did to the store.
+type UpsertStats struct {
+	// Inserted records were new.
+	Inserted int `json:"inserted"`
+	// Updated records existed with an older stamp or other fields.
+	Updated int `json:"updated"`
+	// Deleted counts records newly marked deleted (a subset of Inserted+Updated).
+	Deleted int `json:"deleted"`
+	// Unchanged records were already stored at that stamp with those fields (overlap re-reads),
+	// or older than what is stored.
+	Unchanged int `json:"unchanged"`
+}
+
+// Add sums two stats.
+func (u *UpsertStats) Add(o UpsertStats) {
+	u.Inserted += o.Inserted
+	u.Updated += o.Updated
+	u.Deleted += o.Deleted
+	u.Unchanged += o.Unchanged
+}
+
+// PullPage is one page of a pull, applied atomically: the records, the complete contact-role
+// sets of the deals it names, and the cursor that covers them. The cursor advances only if the
+// records are stored, so a crash resumes from the last committed page.
+type PullPage struct {
+	// ConnectionID is the stored connection.
+	ConnectionID int64
+	// Object is the kind of the records.
+	Object connectors.Object
+	// Records are upserted; duplicates by id within the page keep the latest stamp.
+	Records []connectors.Record
+	// Roles replaces, per deal id, the deal's contact roles with the given set (empty: none).
+	Roles map[string][]connectors.DealContact
+	// Cursor, when not nil, is stored for (connection, object) in the same transaction.
+	Cursor *connectors.Cursor
+	// Seen marks every record of the page as seen now, even unchanged ones, so that a full
+	// reconcile can afterwards mark what it did not see as deleted (MarkUnseenDeleted).
+	Seen bool
+}
+
+// ApplyPullPage stores a page in one transaction and reports what changed.
+func (s *Store) ApplyPullPage(ctx context.Context, p PullPage) (UpsertStats, error) {
+	var stats UpsertStats
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		stats, err = s.upsertRecords(ctx, tx, p.ConnectionID, p.Object, p.Records, p.Seen)
+		if err != nil {
+			return err
+		}
+		if err := s.replaceRoles(ctx, tx, p.ConnectionID, p.Roles); err != nil {
+			return err
+		}
+		if p.Cursor != nil {
+			return s.setCursor(ctx, tx, p.ConnectionID, p.Object, *p.Cursor)
+		}
+		return nil
+	})
+	if err != nil {
+		return UpsertStats{}, fmt.Errorf("apply %s page: %w", p.Object, err)
+	}
+	return stats, nil
+}
+
+// UpsertRecords stores records outside a pull (tests, benchmarks, webhook fetches).
+func (s *Store) UpsertRecords(ctx context.Context, connectionID int64, records []connectors.Record) (UpsertStats, error) {
+	return s.ApplyPullPage(ctx, PullPage{ConnectionID: connectionID, Object: objectOf(records), Records: records})
+}
+
+func objectOf(records []connectors.Record) connectors.Object {
+	if len(records) == 0 {
+		return ""
+	}
+	return records[0].Object
+}
+
+type storedStamp struct {
+	CRMID      string    `db:"crm_id"`
+	ModifiedAt time.Time `db:"modified_at"`
+	Deleted    bool      `db:"deleted"`
+	Fields     []byte    `db:"fields"`
+}
+
+type recordRow struct {
+	id      string
+	fields  []byte
+	stamp   time.Time
+	deleted bool
+}
+
+// upsertRecords dedupes by (id, stamp) against what is stored and writes only what changed, in
+// multi-row statements. A record older than the stored one never overwrites it.
+func (s *Store) upsertRecords(ctx context.Context, tx *sqlx.Tx, connID int64, object connectors.Object, records []connectors.Record, seen bool) (UpsertStats, error) {
+	var stats UpsertStats
+	if len(records) == 0 {
+		return stats, nil
+	}
+	// Latest version per id within the batch.
+	latest := make(map[string]int, len(records))
+	order := make([]string, 0, len(records))
+	for i, r := range records {
+		if r.Object != object {
+			return stats, fmt.Errorf("record %s is a %s in a %s page", r.ID, r.Object, object)
+		}
+		if j, ok := latest[r.ID]; ok {
+			stats.Unchanged++
+			if !r.ModifiedAt.Before(records[j].ModifiedAt) {
+				latest[r.ID] = i
+			}
+			continue
+		}
+		latest[r.ID] = i
+		order = append(order, r.ID)
+	}
+	now := s.Now()
+	for start := 0; start < len(order); start += upsertChunk {
+		ids := order[start:min(start+upsertChunk, len(order))]
+		stored, err := s.storedStamps(ctx, tx, connID, object, ids)
+		if err != nil {
+			return stats, err
+		}
+		rows := make([]recordRow, 0, len(ids))
+		var unchangedIDs []string
+		for _, id := range ids {
+			r := records[latest[id]]
+			var fields []byte
+			if r.Fields != nil {
+				if fields, err = json.Marshal(r.Fields); err != nil {
+					return stats, fmt.Errorf("record %s fields: %w", id, err)
+				}
+			}
+			old, exists := stored[id]
+			if exists && fields == nil {
+				fields = old.Fields // a delete notice carries no fields: keep the last known ones
+			}
+			if fields == nil {
+				fields = []byte("{}")
+			}
+			stamp := r.ModifiedAt.UTC()
+			switch {
+			case !exists:
+				stats.Inserted++
+				if r.Deleted {
+					stats.Deleted++
+				}
+			case stamp.Before(old.ModifiedAt.UTC()),
+				stamp.Equal(old.ModifiedAt.UTC()) && r.Deleted == old.Deleted && bytes.Equal(fields, old.Fields):
+				stats.Unchanged++
+				unchangedIDs = append(unchangedIDs, id)
+				continue
+			default:
+				stats.Updated++
+				if r.Deleted && !old.Deleted {
+					stats.Deleted++
+				}
+			}
+			rows = append(rows, recordRow{id: id, fields: fields, stamp: stamp, deleted: r.Deleted})
+		}
+		if err := s.writeRecords(ctx, tx, connID, object, rows, now); err != nil {
+			return stats, err
+		}
+		if seen && len(unchangedIDs) > 0 {
+			if err := s.touchRecords(ctx, tx, connID, object, unchangedIDs, now); err != nil {
+				return stats, err
+			}
+		}
+	}
+	return stats, nil
+}
+
+func (s *Store) storedStamps(ctx context.Context, tx *sqlx.Tx, connID int64, object connectors.Object, ids []string) (map[string]storedStamp, error) {
+	q, args, err := sqlx.In(`SELECT crm_id, modified_at, deleted, fields FROM crm_records WHERE connection_id = ? AND object = ? AND crm_id IN (?)`, connID, string(object), ids)
+	if err != nil {
+		return nil, err
+	}
+	var got []storedStamp
+	if err := tx.SelectContext(ctx, &got, tx.Rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("read stored stamps: %w", interpretError(err))
+	}
+	m := make(map[string]storedStamp, len(got))
+	for _, g := range got {
+		if s.dialect == Postgres {
+			g.Fields = compactJSON(g.Fields) // jsonb comes back re-spaced
+		}
+		m[g.CRMID] = g
+	}
+	return m, nil
+}
+
+func compactJSON(b []byte) []byte {
+	var v map[string]any
+	if json.Unmarshal(b, &v) != nil {
+		return b
+	}
+	out, err := json.Marshal(v)
+	if err != nil {
+		return b
+	}
+	return out
+}
+
+func (s *Store) writeRecords(ctx context.Context, tx *sqlx.Tx, connID int64, object connectors.Object, rows []recordRow, now time.Time) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString(`INSERT INTO crm_records (connection_id, object, crm_id, fields, modified_at, deleted, synced_at) VALUES `)
+	args := make([]any, 0, len(rows)*7)
+	for i, r := range rows {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, connID, string(object), r.id, string(r.fields), r.stamp, r.deleted, now)
+	}
+	b.WriteString(` ON CONFLICT (connection_id, object, crm_id) DO UPDATE SET
+		fields = excluded.fields, modified_at = excluded.modified_at, deleted = excluded.deleted, synced_at = excluded.synced_at
+		WHERE crm_records.modified_at <= excluded.modified_at`)
+	if _, err := tx.ExecContext(ctx, tx.Rebind(b.String()), args...); err != nil {
+		return fmt.Errorf("upsert %d %s records: %w", len(rows), object, interpretError(err))
+	}
+	return nil
+}
+
+func (s *Store) touchRecords(ctx context.Context, tx *sqlx.Tx, connID int64, object connectors.Object, ids []string, now time.Time) error {
+	q, args, err := sqlx.In(`UPDATE crm_records SET synced_at = ? WHERE connection_id = ? AND object = ? AND crm_id IN (?)`, now, connID, string(object), ids)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
+		return fmt.Errorf("mark %s records seen: %w", object, interpretError(err))
+	}
+	return nil
+}
+
+// MarkUnseenDeleted marks deleted every live record of (connection, object) that no pull has
+// seen since since: after a complete full reconcile, those are gone from the CRM. It returns
+// the ids it marked.
+func (s *Store) MarkUnseenDeleted(ctx context.Context, connectionID int64, object connectors.Object, since time.Time) ([]string, error) {
+	var ids []string
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := tx.SelectContext(ctx, &ids, tx.Rebind(`
+			SELECT crm_id FROM crm_records WHERE connection_id = ? AND object = ? AND deleted = ? AND synced_at < ? ORDER BY crm_id`),
+			connectionID, string(object), false, since.UTC()); err != nil {
+			return interpretError(err)
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, tx.Rebind(`
+			UPDATE crm_records SET deleted = ?, synced_at = ? WHERE connection_id = ? AND object = ? AND deleted = ? AND synced_at < ?`),
+			true, s.Now(), connectionID, string(object), false, since.UTC())
+		if err != nil {
+			return interpretError(err)
+		}
+		if object == connectors.ObjectDeal {
+			q, args, err := sqlx.In(`DELETE FROM deal_contacts WHERE connection_id = ? AND deal_id IN (?)`, connectionID, ids)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
+				return interpretError(err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("mark unseen %s deleted: %w", object, err)
+	}
+	return ids, nil
+}
+
+// Record returns one stored record, or ErrNotFound.
+func (s *Store) Record(ctx context.Context, connectionID int64, object connectors.Object, crmID string) (*connectors.Record, error) {
+	var row struct {
+		Fields     []byte    `db:"fields"`
+		ModifiedAt time.Time `db:"modified_at"`
+		Deleted    bool      `db:"deleted"`
+	}
+	err := s.db.GetContext(ctx, &row, s.rebind(`
+		SELECT fields, modified_at, deleted FROM crm_records WHERE connection_id = ? AND object = ? AND crm_id = ?`),
+		connectionID, string(object), crmID)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", object, crmID, interpretError(err))
+	}
+	r := &connectors.Record{Object: object, ID: crmID, ModifiedAt: row.ModifiedAt.UTC(), Deleted: row.Deleted}
+	if err := json.Unmarshal(row.Fields, &r.Fields); err != nil {
+		return nil, fmt.Errorf("%s %s fields: %w", object, crmID, err)
+	}
+	return r, nil
+}
+
+// RecordCounts returns, per object, how many live (not deleted) records a connection has.
+func (s *Store) RecordCounts(ctx context.Context, connectionID int64) (map[connectors.Object]int, error) {
+	var rows []struct {
+		Object string `db:"object"`
+		N      int    `db:"n"`
+	}
+	err := s.db.SelectContext(ctx, &rows, s.rebind(`
+		SELECT object, COUNT(*) AS n FROM crm_records WHERE connection_id = ? AND deleted = ? GROUP BY object`), connectionID, false)
+	if err != nil {
+		return nil, fmt.Errorf("count records: %w", interpretError(err))
+	}
+	out := map[connectors.Object]int{}
+	for _, r := range rows {
+		out[connectors.Object(r.Object)] = r.N
+	}
+	return out, nil
+}
+
+// replaceRoles replaces the contact roles of each deal in roles with the given set.
+func (s *Store) replaceRoles(ctx context.Context, tx *sqlx.Tx, connID int64, roles map[string][]connectors.DealContact) error {
+	if len(roles) == 0 {
+		return nil
+	}
+	deals := make([]string, 0, len(roles))
+	for d := range roles {
+		deals = append(deals, d)
+	}
+	for start := 0; start < len(deals); start += upsertChunk {
+		chunk := deals[start:min(start+upsertChunk, len(deals))]
+		q, args, err := sqlx.In(`DELETE FROM deal_contacts WHERE connection_id = ? AND deal_id IN (?)`, connID, chunk)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
+			return fmt.Errorf("clear contact roles: %w", interpretError(err))
+		}
+		var b strings.Builder
+		var vals []any
+		seen := map[[3]string]bool{}
+		for _, d := range chunk {
+			for _, dc := range roles[d] {
+				key := [3]string{d, dc.ContactID, dc.Role}
+				if seen[key] {
+					continue
+				}
+				seen[key] = true
+				if len(vals) > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteString("(?, ?, ?, ?, ?)")
+				vals = append(vals, connID, d, dc.ContactID, dc.Role, dc.Primary)
+			}
+		}
+		if len(vals) == 0 {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO deal_contacts (connection_id, deal_id, contact_id, role, is_primary) VALUES `+b.String()), vals...); err != nil {
+			return fmt.Errorf("store contact roles: %w", interpretError(err))
+		}
+	}
+	return nil
+}
+
+// DealContacts returns a deal's contact roles, primary first.
+func (s *Store) DealContacts(ctx context.Context, connectionID int64, dealID string) ([]connectors.DealContact, error) {
+	var out []connectors.DealContact
+	err := s.db.SelectContext(ctx, &out, s.rebind(`
+		SELECT deal_id, contact_id, role, is_primary FROM deal_contacts
+		WHERE connection_id = ? AND deal_id = ? ORDER BY is_primary DESC, contact_id, role`), connectionID, dealID)
+	if err != nil {
+		return nil, fmt.Errorf("contact roles of deal %s: %w", dealID, interpretError(err))
+	}
+	return out, nil
+}

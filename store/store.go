@@ -1,0 +1,184 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	_ "github.com/lib/pq" // PostgreSQL driver "postgres"
+	"github.com/rs/zerolog"
+	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
+
+	"github.com/mapsync/mapsync/secrets"
+)
+
+// Dialect names the database behind a Store.
+type Dialect string
+
+// The supported databases.
+const (
+	Postgres Dialect = "postgres"
+	SQLite   Dialect = "sqlite"
+)
+
+func init() {
+	// sqlx does not know modernc's driver name; "?" placeholders are SQLite's own. This only
+	// teaches sqlx a bind type: no state of ours is set up at import time.
+	sqlx.BindDriver("sqlite", sqlx.QUESTION)
+}
+
+// Store is mapsync's persistence: every table, on PostgreSQL or the embedded SQLite.
+//
+// SQLite limits: one open connection (writers are serialised, which suits one process and a
+// small team); no SKIP LOCKED, so claims rely on that single connection. Use PostgreSQL for
+// several replicas.
+type Store struct {
+	db      *sqlx.DB
+	dialect Dialect
+	cipher  *secrets.Cipher
+	now     func() time.Time
+	log     zerolog.Logger
+}
+
+// Options configures Open.
+type Options struct {
+	// MaxOpenConns caps PostgreSQL connections (default 10). SQLite always uses 1.
+	MaxOpenConns int
+	// Cipher seals OAuth tokens. Nil is allowed; token methods then fail with secrets.ErrNoKey.
+	Cipher *secrets.Cipher
+	// Now is the clock (default time.Now); tests pin it.
+	Now func() time.Time
+	// Logger receives store-level events (migrations).
+	Logger zerolog.Logger
+}
+
+// Open connects to the database named by rawURL: "postgres://..." / "postgresql://..." for
+// PostgreSQL, "sqlite:PATH" (or "" for sqlite:mapsync.db) for the embedded database. It pings
+// the database, so an unreachable server is reported here with what to do.
+func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
+	s := &Store{cipher: opts.Cipher, now: opts.Now, log: opts.Logger}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	var err error
+	switch {
+	case rawURL == "" || strings.HasPrefix(rawURL, "sqlite:"):
+		s.dialect = SQLite
+		path := strings.TrimPrefix(rawURL, "sqlite:")
+		if path == "" {
+			path = "mapsync.db"
+		}
+		if dir := filepath.Dir(path); dir != "." {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return nil, fmt.Errorf("create database folder: %w", err)
+			}
+		}
+		dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate&_time_format=sqlite"
+		s.db, err = sqlx.Open("sqlite", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+		}
+		s.db.SetMaxOpenConns(1)
+		s.db.SetConnMaxIdleTime(0)
+	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
+		s.dialect = Postgres
+		s.db, err = sqlx.Open("postgres", rawURL)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		n := opts.MaxOpenConns
+		if n <= 0 {
+			n = 10
+		}
+		s.db.SetMaxOpenConns(n)
+		s.db.SetMaxIdleConns(n)
+		s.db.SetConnMaxIdleTime(5 * time.Minute)
+	default:
+		return nil, fmt.Errorf("database url: want postgres://... or sqlite:PATH")
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := s.db.PingContext(pingCtx); err != nil {
+		s.db.Close()
+		if s.dialect == Postgres {
+			return nil, fmt.Errorf("cannot reach PostgreSQL at %s: %w (is the server running? check database.url or %s)", redactURL(rawURL), err, "MAPSYNC_DATABASE_URL")
+		}
+		return nil, fmt.Errorf("cannot open SQLite database %s: %w", rawURL, err)
+	}
+	return s, nil
+}
+
+// redactURL hides a password in a database URL.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "<unparseable url>"
+	}
+	return u.Redacted()
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Dialect reports which database the store runs on.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// DB exposes the handle for packages that add their own store files in later migrations' tests.
+func (s *Store) DB() *sqlx.DB { return s.db }
+
+// Ping checks the database is reachable (for /readyz).
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// Now returns the store's clock reading in UTC.
+func (s *Store) Now() time.Time { return s.now().UTC() }
+
+// rebind turns "?" placeholders into the dialect's.
+func (s *Store) rebind(q string) string { return s.db.Rebind(q) }
+
+// inTx runs fn in a transaction, committing when it returns nil and rolling back otherwise.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", interpretError(err))
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", interpretError(err))
+	}
+	return nil
+}
+
+// Sentinel errors callers branch on with errors.Is.
+var (
+	// ErrNotFound means the row asked for does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means a unique constraint refused the write (a row exists already).
+	ErrConflict = errors.New("conflict")
+)
+
+// interpretError maps driver errors onto the store's sentinels, in one place for both databases.
+func interpretError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	msg := err.Error()
+	// lib/pq: pq: duplicate key value violates unique constraint (23505);
+	// modernc: constraint failed: UNIQUE constraint failed (2067).
+	if strings.Contains(msg, "23505") || strings.Contains(msg, "duplicate key value") || strings.Contains(msg, "UNIQUE constraint failed") {
+		return fmt.Errorf("%w: %s", ErrConflict, msg)
+	}
+	return err
+}
