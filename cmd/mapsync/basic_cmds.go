@@ -1,0 +1,173 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mapsync/mapsync/config"
+	"github.com/mapsync/mapsync/secrets"
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+func newVersionCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version and build information",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			rev, goVer := "", ""
+			if bi, ok := debug.ReadBuildInfo(); ok {
+				goVer = bi.GoVersion
+				for _, s := range bi.Settings {
+					if s.Key == "vcs.revision" {
+						rev = s.Value
+					}
+				}
+			}
+			fmt.Fprintf(a.stdout, "mapsync %s", version)
+			if rev != "" {
+				fmt.Fprintf(a.stdout, " (%.12s)", rev)
+			}
+			fmt.Fprintf(a.stdout, " %s\n", goVer)
+			return nil
+		},
+	}
+}
+
+func newConfigCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{Use: "config", Short: "Check configuration files"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "validate",
+		Short: "Validate the configuration and print every problem at once",
+		Long: `Validate reads the configuration (--config, $MAPSYNC_CONFIG or ./mapsync.yaml), expands ${VAR}
+references, and checks keys, types and values. It prints "ok" and exits 0, or prints every problem
+with its YAML path and line and exits 1.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			path, _ := a.resolveConfigPath()
+			_, err := config.LoadFile(path)
+			var ce *config.Error
+			if errors.As(err, &ce) {
+				fmt.Fprintf(a.stdout, "%s: %d problem(s)\n", ce.File, len(ce.Problems))
+				for _, p := range ce.Problems {
+					fmt.Fprintf(a.stdout, "  %s\n", p)
+				}
+				return &exitError{code: 1, err: fmt.Errorf("config %s is invalid", path)}
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(a.stdout, "ok")
+			return nil
+		},
+	})
+	return cmd
+}
+
+func newMigrateCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply, roll back or list database migrations",
+		Long:  "Migrations are embedded in the binary, one set for PostgreSQL and one for SQLite.",
+	}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "up",
+		Short: "Apply every pending migration",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := a.openStore(cmd.Context(), false)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			applied, err := s.MigrateUp(cmd.Context())
+			if err != nil {
+				return err
+			}
+			cur, _, _ := s.SchemaVersions(cmd.Context())
+			if len(applied) == 0 {
+				fmt.Fprintf(a.stdout, "%s schema is up to date at version %d\n", s.Dialect(), cur)
+				return nil
+			}
+			fmt.Fprintf(a.stdout, "applied %d migration(s) on %s; schema at version %d\n", len(applied), s.Dialect(), cur)
+			return nil
+		},
+	}, &cobra.Command{
+		Use:   "down",
+		Short: "Roll back the latest migration",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := a.openStore(cmd.Context(), false)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			v, err := s.MigrateDown(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if v == 0 {
+				fmt.Fprintln(a.stdout, "nothing to roll back")
+				return nil
+			}
+			fmt.Fprintf(a.stdout, "rolled back migration %d on %s\n", v, s.Dialect())
+			return nil
+		},
+	}, &cobra.Command{
+		Use:   "status",
+		Short: "List migrations and whether each is applied",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := a.openStore(cmd.Context(), false)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			st, err := s.MigrationStatuses(cmd.Context())
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "VERSION\tSTATE\tFILE")
+			for _, m := range st {
+				state := "pending"
+				if m.Applied {
+					state = "applied"
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\n", m.Version, state, m.Name)
+			}
+			tw.Flush()
+			if err := s.CheckSchema(cmd.Context()); err != nil {
+				fmt.Fprintln(a.stdout, err)
+			}
+			return nil
+		},
+	})
+	for _, c := range cmd.Commands() {
+		c.PreRunE = func(*cobra.Command, []string) error { return a.validateLogFlags() }
+	}
+	return cmd
+}
+
+func newKeygenCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "keygen",
+		Short: "Print a new random MAPSYNC_SECRET_KEY (base64 of 32 bytes)",
+		Long:  "Stored OAuth tokens are sealed with AES-256-GCM under MAPSYNC_SECRET_KEY. Keep the key secret and stable: tokens sealed with one key do not open with another.",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			k, err := secrets.GenerateKey()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(a.stdout, k)
+			return nil
+		},
+	}
+}

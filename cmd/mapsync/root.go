@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+
+	"github.com/mapsync/mapsync/config"
+	"github.com/mapsync/mapsync/secrets"
+	"github.com/mapsync/mapsync/store"
+)
+
+// EnvConfig names the default configuration file.
+const EnvConfig = "MAPSYNC_CONFIG"
+
+// defaultConfigFile is read when neither --config nor MAPSYNC_CONFIG is given, if it exists.
+const defaultConfigFile = "mapsync.yaml"
+
+// app holds what every command shares: flags, output streams, and the config and logger they
+// load lazily.
+type app struct {
+	stdout, stderr io.Writer
+	configPath     string
+	logLevel       string
+	logFormat      string
+
+	cfg *config.Config
+	log zerolog.Logger
+}
+
+func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+	a := &app{stdout: stdout, stderr: stderr, log: zerolog.Nop()}
+	root := &cobra.Command{
+		Use:   "mapsync",
+		Short: "Sync mutual action plans with Salesforce and HubSpot",
+		Long: `mapsync connects mutual action plans (MAPs) to the CRM where the deals live: it pulls deals and
+contacts from Salesforce and HubSpot, creates plans from templates, and pushes plan progress back.
+
+Configuration comes from --config, else $MAPSYNC_CONFIG, else ./mapsync.yaml if present.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.configPath, "config", "", "configuration file (default $MAPSYNC_CONFIG or ./mapsync.yaml)")
+	pf.StringVar(&a.logLevel, "log-level", "", "log level: trace, debug, info, warn, error (default from config, else info)")
+	pf.StringVar(&a.logFormat, "log-format", "", "log format: json or console (default from config, else json)")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+
+	root.AddCommand(
+		newVersionCmd(a),
+		newConfigCmd(a),
+		newMigrateCmd(a),
+		newKeygenCmd(a),
+	)
+	return root
+}
+
+type usageError struct{ error }
+
+func isUsage(err error) bool {
+	var u usageError
+	return errors.As(err, &u) || strings.HasPrefix(err.Error(), "unknown command") || strings.Contains(err.Error(), "accepts ")
+}
+
+// resolveConfigPath returns the file to read and whether the admin named it explicitly.
+func (a *app) resolveConfigPath() (string, bool) {
+	if a.configPath != "" {
+		return a.configPath, true
+	}
+	if p := os.Getenv(EnvConfig); p != "" {
+		return p, true
+	}
+	return defaultConfigFile, false
+}
+
+// loadConfig loads the configuration once. Without a named file and without ./mapsync.yaml it
+// uses the defaults (embedded database, no connections), so `mapsync migrate up` works on a
+// fresh machine.
+func (a *app) loadConfig() (*config.Config, error) {
+	if a.cfg != nil {
+		return a.cfg, nil
+	}
+	path, explicit := a.resolveConfigPath()
+	var (
+		cfg *config.Config
+		err error
+	)
+	if _, statErr := os.Stat(path); statErr != nil && !explicit {
+		cfg, err = config.Load("defaults", nil)
+	} else {
+		cfg, err = config.LoadFile(path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	a.cfg = cfg
+	a.setupLogger()
+	return cfg, nil
+}
+
+// setupLogger builds the one logger from flags over config.
+func (a *app) setupLogger() {
+	level, format := "info", "json"
+	if a.cfg != nil {
+		level, format = a.cfg.Log.Level, a.cfg.Log.Format
+	}
+	if a.logLevel != "" {
+		level = a.logLevel
+	}
+	if a.logFormat != "" {
+		format = a.logFormat
+	}
+	lvl, err := zerolog.ParseLevel(level)
+	if err != nil {
+		lvl = zerolog.InfoLevel
+	}
+	var w io.Writer = a.stderr
+	if format == "console" {
+		w = zerolog.ConsoleWriter{Out: a.stderr, TimeFormat: time.TimeOnly}
+	}
+	a.log = zerolog.New(w).Level(lvl).With().Timestamp().Logger()
+}
+
+// validateLogFlags rejects bad --log-level / --log-format values.
+func (a *app) validateLogFlags() error {
+	if a.logLevel != "" {
+		if _, err := zerolog.ParseLevel(a.logLevel); err != nil || a.logLevel == "" {
+			return usageError{fmt.Errorf("--log-level: want trace, debug, info, warn or error, got %q", a.logLevel)}
+		}
+	}
+	if a.logFormat != "" && a.logFormat != "json" && a.logFormat != "console" {
+		return usageError{fmt.Errorf("--log-format: want json or console, got %q", a.logFormat)}
+	}
+	return nil
+}
+
+// openStore opens the configured database. With checkSchema it refuses a schema that is behind
+// or ahead of this binary.
+func (a *app) openStore(ctx context.Context, checkSchema bool) (*store.Store, error) {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	opts := store.Options{MaxOpenConns: cfg.Database.MaxOpenConns, Logger: a.log}
+	if c, err := secrets.FromEnv(); err == nil {
+		opts.Cipher = c
+	} else if !errors.Is(err, secrets.ErrNoKey) {
+		return nil, err // a malformed key is an error where it is read, never ignored
+	}
+	s, err := store.Open(ctx, cfg.Database.URL.Reveal(), opts)
+	if err != nil {
+		return nil, err
+	}
+	if checkSchema {
+		if err := s.CheckSchema(ctx); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// requireCipher returns the token cipher, or an error saying how to set the key.
+func requireCipher() (*secrets.Cipher, error) {
+	return secrets.FromEnv()
+}
