@@ -90,9 +90,9 @@ func TestFaultsAndCounters(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[Count]bool{
-		{Endpoint: "GET /crm/v3/objects/deals/{objectId}", Status: 503, N: 2}:     true,
-		{Endpoint: "GET /crm/v3/objects/deals/{objectId}", Status: 429, N: 1}:     true,
-		{Endpoint: "GET /crm/v3/objects/deals/{objectId}", Status: 200, N: 2}:     true,
+		{Endpoint: "GET /crm/v3/objects/deals/{objectId}", Status: 503, N: 2}:    true,
+		{Endpoint: "GET /crm/v3/objects/deals/{objectId}", Status: 429, N: 1}:    true,
+		{Endpoint: "GET /crm/v3/objects/deals/{objectId}", Status: 200, N: 2}:    true,
 		{Endpoint: "POST /crm/v3/objects/deals/batch/update", Status: 207, N: 1}: true,
 		{Endpoint: "POST /crm/v3/objects/deals/batch/update", Status: 200, N: 1}: true,
 	}
