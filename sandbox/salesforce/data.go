@@ -233,7 +233,7 @@ func (o *object) addField(f Field) error {
 	if d.Label == "" {
 		d.Label = strings.ReplaceAll(strings.TrimSuffix(f.Name, "__c"), "_", " ")
 	}
-	if (d.Type == "string" || d.Type == "url" || d.Type == "email" || d.Type == "phone" || d.Type == "textarea") && d.Length == 0 {
+	if (d.Type == "string" || d.Type == "url" || d.Type == "email" || d.Type == "phone" || d.Type == "textarea" || d.Type == "picklist") && d.Length == 0 {
 		d.Length = 255
 	}
 	if (d.Type == "percent" || d.Type == "double" || d.Type == "currency") && d.Precision == 0 {
