@@ -46,7 +46,7 @@ func TestDescribe(t *testing.T) {
 			"CloseDate": {typ: "date", updateable: true}, "Probability": {typ: "percent", updateable: true},
 			"IsClosed": {typ: "boolean"}, "IsWon": {typ: "boolean"}, "Description": {typ: "textarea", length: 32000, updateable: true},
 			"NextStep": {typ: "string", length: 255, updateable: true}, "OwnerId": {typ: "reference", length: 18, updateable: true, ref: "User"},
-			"AccountId": {typ: "reference", length: 18, updateable: true, ref: "Account"},
+			"AccountId":      {typ: "reference", length: 18, updateable: true, ref: "Account"},
 			"SystemModstamp": {typ: "datetime"}, "LastModifiedDate": {typ: "datetime"}, "IsDeleted": {typ: "boolean"},
 			"MAP_Progress__c": {typ: "percent", updateable: true, custom: true}, "MAP_Status__c": {typ: "picklist", length: 255, updateable: true, custom: true},
 			"MAP_Next_Step__c": {typ: "string", length: 255, updateable: true, custom: true}, "MAP_Plan_URL__c": {typ: "url", length: 255, updateable: true, custom: true},
