@@ -66,7 +66,7 @@ func (s *Store) ApplyPullPage(ctx context.Context, p PullPage) (UpsertStats, err
 		if err != nil {
 			return err
 		}
-		if err := s.replaceRoles(ctx, tx, p.ConnectionID, p.Roles); err != nil {
+		if err := s.replaceRoles(ctx, tx, p.ConnectionID, p.Roles, s.Now()); err != nil {
 			return err
 		}
 		if p.Cursor != nil {
@@ -253,10 +253,16 @@ func (s *Store) touchRecords(ctx context.Context, tx *sqlx.Tx, connID int64, obj
 
 // MarkUnseenDeleted marks deleted every live record of (connection, object) that no pull has
 // seen since since: after a complete full reconcile, those are gone from the CRM. It returns
-// the ids it marked.
+// the ids it marked. For ObjectDealContact it also drops the contact roles of deals whose role
+// set the reconcile did not deliver (their last role was removed in the CRM).
 func (s *Store) MarkUnseenDeleted(ctx context.Context, connectionID int64, object connectors.Object, since time.Time) ([]string, error) {
 	var ids []string
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if object == connectors.ObjectDealContact {
+			if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM deal_contacts WHERE connection_id = ? AND synced_at < ?`), connectionID, since.UTC()); err != nil {
+				return interpretError(err)
+			}
+		}
 		if err := tx.SelectContext(ctx, &ids, tx.Rebind(`
 			SELECT crm_id FROM crm_records WHERE connection_id = ? AND object = ? AND deleted = ? AND synced_at < ? ORDER BY crm_id`),
 			connectionID, string(object), false, since.UTC()); err != nil {
@@ -327,7 +333,7 @@ func (s *Store) RecordCounts(ctx context.Context, connectionID int64) (map[conne
 }
 
 // replaceRoles replaces the contact roles of each deal in roles with the given set.
-func (s *Store) replaceRoles(ctx context.Context, tx *sqlx.Tx, connID int64, roles map[string][]connectors.DealContact) error {
+func (s *Store) replaceRoles(ctx context.Context, tx *sqlx.Tx, connID int64, roles map[string][]connectors.DealContact, now time.Time) error {
 	if len(roles) == 0 {
 		return nil
 	}
@@ -357,14 +363,14 @@ func (s *Store) replaceRoles(ctx context.Context, tx *sqlx.Tx, connID int64, rol
 				if len(vals) > 0 {
 					b.WriteByte(',')
 				}
-				b.WriteString("(?, ?, ?, ?, ?)")
-				vals = append(vals, connID, d, dc.ContactID, dc.Role, dc.Primary)
+				b.WriteString("(?, ?, ?, ?, ?, ?)")
+				vals = append(vals, connID, d, dc.ContactID, dc.Role, dc.Primary, now)
 			}
 		}
 		if len(vals) == 0 {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO deal_contacts (connection_id, deal_id, contact_id, role, is_primary) VALUES `+b.String()), vals...); err != nil {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO deal_contacts (connection_id, deal_id, contact_id, role, is_primary, synced_at) VALUES `+b.String()), vals...); err != nil {
 			return fmt.Errorf("store contact roles: %w", interpretError(err))
 		}
 	}

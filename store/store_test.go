@@ -353,3 +353,34 @@ func BenchmarkUpsertRecords(b *testing.B) {
 		})
 	}
 }
+
+func TestReconcileDropsVanishedRoles(t *testing.T) {
+	t.Parallel()
+	for _, b := range storetest.Backends {
+		t.Run(string(b), func(t *testing.T) {
+			now := t0
+			s := storetest.Open(t, b, storetest.Options{Now: func() time.Time { return now }})
+			ctx := t.Context()
+			c, _ := s.EnsureConnection(ctx, "sf", "salesforce")
+			s.ApplyPullPage(ctx, store.PullPage{ConnectionID: c.ID, Object: connectors.ObjectDealContact, Roles: map[string][]connectors.DealContact{
+				"006A": {{DealID: "006A", ContactID: "003A", Role: "Champion"}},
+				"006B": {{DealID: "006B", ContactID: "003B", Role: "Champion"}},
+			}})
+			now = t0.Add(time.Hour)
+			start := now
+			// The reconcile delivers 006A's roles only: 006B's last role was removed in the CRM.
+			s.ApplyPullPage(ctx, store.PullPage{ConnectionID: c.ID, Object: connectors.ObjectDealContact, Seen: true, Roles: map[string][]connectors.DealContact{
+				"006A": {{DealID: "006A", ContactID: "003A", Role: "Champion"}},
+			}})
+			if _, err := s.MarkUnseenDeleted(ctx, c.ID, connectors.ObjectDealContact, start); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := s.DealContacts(ctx, c.ID, "006A"); len(got) != 1 {
+				t.Fatalf("006A roles: got %+v, want 1", got)
+			}
+			if got, _ := s.DealContacts(ctx, c.ID, "006B"); len(got) != 0 {
+				t.Fatalf("006B roles: got %+v, want none", got)
+			}
+		})
+	}
+}

@@ -37,6 +37,8 @@ CREATE TABLE deal_contacts (
     contact_id    TEXT NOT NULL,
     role          TEXT NOT NULL DEFAULT '',
     is_primary    BOOLEAN NOT NULL DEFAULT 0,
+    -- when a pull last delivered this deal's role set (full reconciles drop what they did not see)
+    synced_at     TIMESTAMP NOT NULL,
     PRIMARY KEY (connection_id, deal_id, contact_id, role)
 );
 CREATE INDEX deal_contacts_contact ON deal_contacts (connection_id, contact_id);
