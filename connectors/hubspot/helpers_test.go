@@ -1,0 +1,123 @@
+package hubspot
+
+import (
+	"context"
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/mapsync/mapsync/connectors"
+	sandbox "github.com/mapsync/mapsync/sandbox/hubspot"
+)
+
+// testBundle holds what a test needs besides the connector.
+type testBundle struct {
+	sb  *sandbox.Sandbox
+	srv *httptest.Server
+}
+
+// setup starts a sandbox over real HTTP and a connector on it with a private-app token. By
+// default the sandbox's rate limits are off and retries are quick; sbOpts and mod override.
+func setup(t *testing.T, sbOpts sandbox.Options, mod func(*Options)) (*Connector, *testBundle) {
+	t.Helper()
+	if sbOpts.BurstLimit == 0 {
+		sbOpts.BurstLimit = -1
+	}
+	if sbOpts.SearchPerSecond == 0 {
+		sbOpts.SearchPerSecond = -1
+	}
+	if sbOpts.DailyLimit == 0 {
+		sbOpts.DailyLimit = -1
+	}
+	sb := sandbox.New(sbOpts)
+	srv := httptest.NewServer(sb)
+	t.Cleanup(func() {
+		srv.Close()
+		sb.Close()
+	})
+	opts := Options{
+		Connection:      "test",
+		BaseURL:         srv.URL,
+		Auth:            connectors.NewStaticToken(sandbox.PrivateAppToken),
+		SearchPerSecond: -1,
+		Retry: connectors.RetryPolicy{
+			MinWait: 5 * time.Millisecond, MaxWait: 50 * time.Millisecond, MaxElapsed: 20 * time.Second,
+			AttemptTimeout: 5 * time.Second,
+		},
+	}
+	if mod != nil {
+		mod(&opts)
+	}
+	c, err := New(opts)
+	if err != nil {
+		t.Fatalf("new connector: %v", err)
+	}
+	return c, &testBundle{sb: sb, srv: srv}
+}
+
+// pullResult is what a pull delivered.
+type pullResult struct {
+	pages   []connectors.Page
+	records []connectors.Record
+}
+
+// ids returns the delivered record ids in order.
+func (r pullResult) ids() []string {
+	out := make([]string, len(r.records))
+	for i, rec := range r.records {
+		out[i] = rec.ID
+	}
+	return out
+}
+
+// pull runs one pull and collects its pages; it fails the test on error.
+func pull(t *testing.T, c *Connector, req connectors.PullRequest) pullResult {
+	t.Helper()
+	res, err := tryPull(t.Context(), c, req)
+	if err != nil {
+		t.Fatalf("pull %s: %v", req.Object, err)
+	}
+	return res
+}
+
+// tryPull runs one pull and returns what it delivered with its error.
+func tryPull(ctx context.Context, c *Connector, req connectors.PullRequest) (pullResult, error) {
+	var res pullResult
+	err := c.Pull(ctx, req, func(p connectors.Page) error {
+		res.pages = append(res.pages, p)
+		res.records = append(res.records, p.Records...)
+		return nil
+	})
+	return res, err
+}
+
+// checkOrdered fails the test unless records come in (stamp, id) order without a repeated
+// (id, stamp) pair, and cursors never move backwards and cover their pages.
+func checkOrdered(t *testing.T, res pullResult) {
+	t.Helper()
+	if !slices.IsSortedFunc(res.records, compareRecords) {
+		t.Errorf("got records out of (stamp, id) order")
+	}
+	seen := map[string]bool{}
+	for _, r := range res.records {
+		k := r.ID + "@" + r.ModifiedAt.String()
+		if seen[k] {
+			t.Errorf("got (id, stamp) %s twice", k)
+		}
+		seen[k] = true
+	}
+	var prev connectors.Cursor
+	for i, p := range res.pages {
+		if len(p.Records) > 0 {
+			last := p.Records[len(p.Records)-1]
+			if !p.Cursor.Stamp.Equal(last.ModifiedAt) || p.Cursor.ID != last.ID {
+				t.Errorf("page %d: got cursor (%v, %s), want last record (%v, %s)", i, p.Cursor.Stamp, p.Cursor.ID, last.ModifiedAt, last.ID)
+			}
+		}
+		if p.Cursor.Stamp.Before(prev.Stamp) {
+			t.Errorf("page %d: cursor moved back from %v to %v", i, prev.Stamp, p.Cursor.Stamp)
+		}
+		prev = p.Cursor
+	}
+}
