@@ -23,6 +23,9 @@ const (
 	prefixLocator     = "01g"
 )
 
+// idSeqStart makes generated ids look like real ones (0068c00001Qb3xA...).
+const idSeqStart = 1_300_000_000
+
 const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 // makeID builds an 18-character case-safe id: the 3-character key prefix, a 2-character pod, a
@@ -181,7 +184,7 @@ func buildObjects(ds *fakedata.Dataset, custom []Field) (map[string]*object, err
 	objs := map[string]*object{}
 	for _, spec := range standardSchemas() {
 		o := &object{name: spec.name, label: spec.label, plural: spec.plural, keyPrefix: spec.prefix,
-			byName: map[string]*fieldDef{}, byID: map[string]*record{}}
+			byName: map[string]*fieldDef{}, byID: map[string]*record{}, seq: idSeqStart}
 		for _, f := range spec.fields {
 			if err := o.addField(f); err != nil {
 				return nil, err

@@ -1,0 +1,171 @@
+package salesforce_test
+
+import (
+	"encoding/xml"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mapsync/mapsync/sandbox/salesforce"
+)
+
+// listener records outbound messages and acknowledges from the nth delivery on.
+type listener struct {
+	mu       sync.Mutex
+	bodies   []string
+	headers  []http.Header
+	ackAfter int
+}
+
+func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	l.mu.Lock()
+	l.bodies = append(l.bodies, string(body))
+	l.headers = append(l.headers, r.Header.Clone())
+	n := len(l.bodies)
+	l.mu.Unlock()
+	w.Header().Set("Content-Type", "text/xml")
+	if n <= l.ackAfter {
+		_, _ = io.WriteString(w, `<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><notificationsResponse xmlns="http://soap.sforce.com/2005/09/outbound"><Ack>false</Ack></notificationsResponse></soapenv:Body></soapenv:Envelope>`)
+		return
+	}
+	_, _ = io.WriteString(w, `<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><notificationsResponse xmlns="http://soap.sforce.com/2005/09/outbound"><Ack>true</Ack></notificationsResponse></soapenv:Body></soapenv:Envelope>`)
+}
+
+func (l *listener) got() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.bodies...)
+}
+
+type envelope struct {
+	XMLName xml.Name `xml:"http://schemas.xmlsoap.org/soap/envelope/ Envelope"`
+	Body    struct {
+		Notifications struct {
+			XMLName        xml.Name `xml:"http://soap.sforce.com/2005/09/outbound notifications"`
+			OrganizationID string   `xml:"OrganizationId"`
+			ActionID       string   `xml:"ActionId"`
+			SessionID      struct {
+				Nil string `xml:"http://www.w3.org/2001/XMLSchema-instance nil,attr"`
+			} `xml:"SessionId"`
+			EnterpriseURL string `xml:"EnterpriseUrl"`
+			PartnerURL    string `xml:"PartnerUrl"`
+			Notification  []struct {
+				ID      string `xml:"Id"`
+				SObject struct {
+					Type           string `xml:"http://www.w3.org/2001/XMLSchema-instance type,attr"`
+					ID             string `xml:"urn:sobject.enterprise.soap.sforce.com Id"`
+					StageName      string `xml:"urn:sobject.enterprise.soap.sforce.com StageName"`
+					SystemModstamp string `xml:"urn:sobject.enterprise.soap.sforce.com SystemModstamp"`
+					CloseDate      string `xml:"urn:sobject.enterprise.soap.sforce.com CloseDate"`
+				} `xml:"sObject"`
+			} `xml:"Notification"`
+		} `xml:"notifications"`
+	} `xml:"Body"`
+}
+
+func TestOutboundMessages(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 5)
+	l := &listener{ackAfter: 2} // two unacknowledged deliveries, then Ack
+	ls := httptest.NewServer(l)
+	t.Cleanup(ls.Close)
+	r := b.do(t, "POST", "/__sandbox/outbound", map[string]any{
+		"listenerUrl": ls.URL + "/hooks/salesforce", "object": "Opportunity", "rule": "stage_changed",
+		"retryInitialMs": 10, "retryMaxMs": 40,
+	})
+	if r.status != 200 {
+		t.Fatalf("configure: %d %s", r.status, r.body)
+	}
+	ids := b.sb.IDs("Opportunity")
+	// Not a stage change: no message.
+	if err := b.sb.UpdateRecord("Opportunity", ids[0], map[string]any{"NextStep": "x"}); err != nil {
+		t.Fatal(err)
+	}
+	// A stage change through the API and one made by a person.
+	if r := b.do(t, "PATCH", api+"/sobjects/Opportunity/"+ids[0], map[string]any{"StageName": "Closed Won"}); r.status != 204 {
+		t.Fatalf("update: %d", r.status)
+	}
+	if r := b.do(t, "PATCH", "/__sandbox/deals/"+ids[1], map[string]any{"fields": map[string]any{"StageName": "Closed Lost"}}); r.status != 200 {
+		t.Fatalf("control update: %d", r.status)
+	}
+	waitFor(t, "an acknowledged delivery", func() bool {
+		st := b.sb.OutboundStats()
+		return len(st) == 1 && st[0].Queued == 0 && st[0].Delivered >= 2
+	})
+	st := b.sb.OutboundStats()[0]
+	if st.Failures != 2 || st.Attempts < 3 {
+		t.Fatalf("got stats %+v, want 2 failures before success", st)
+	}
+	bodies := l.got()
+	// Resent until acknowledged: the unacknowledged content comes again.
+	var last envelope
+	if err := xml.Unmarshal([]byte(bodies[len(bodies)-1]), &last); err != nil {
+		t.Fatalf("envelope does not parse: %v\n%s", err, bodies[len(bodies)-1])
+	}
+	n := last.Body.Notifications
+	if n.OrganizationID != b.sb.OrgID() || !strings.HasPrefix(n.ActionID, "04k") || n.SessionID.Nil != "true" {
+		t.Errorf("header fields: %+v", n)
+	}
+	if n.EnterpriseURL != b.srv.URL+"/services/Soap/c/62.0/"+b.sb.OrgID()[:15] || n.PartnerURL != b.srv.URL+"/services/Soap/u/62.0/"+b.sb.OrgID()[:15] {
+		t.Errorf("urls: %s %s", n.EnterpriseURL, n.PartnerURL)
+	}
+	seen := map[string]string{}
+	for _, body := range bodies {
+		var e envelope
+		if err := xml.Unmarshal([]byte(body), &e); err != nil {
+			t.Fatal(err)
+		}
+		for _, no := range e.Body.Notifications.Notification {
+			if !strings.HasPrefix(no.ID, "04l") || no.SObject.Type != "sf:Opportunity" {
+				t.Errorf("notification: %+v", no)
+			}
+			if !regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`).MatchString(no.SObject.SystemModstamp) || len(no.SObject.CloseDate) != 10 {
+				t.Errorf("value formats: %+v", no.SObject)
+			}
+			seen[no.SObject.ID] = no.SObject.StageName
+		}
+	}
+	if len(seen) != 2 || seen[ids[0]] != "Closed Won" || seen[ids[1]] != "Closed Lost" {
+		t.Fatalf("got notifications %v", seen)
+	}
+	l.mu.Lock()
+	h := l.headers[0]
+	l.mu.Unlock()
+	if !strings.HasPrefix(h.Get("Content-Type"), "text/xml") || h.Get("SOAPAction") == "" {
+		t.Errorf("headers: %v", h)
+	}
+	if !strings.Contains(bodies[0], `<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"`) ||
+		!strings.Contains(bodies[0], `<notifications xmlns="http://soap.sforce.com/2005/09/outbound">`) ||
+		!strings.Contains(bodies[0], `<sObject xsi:type="sf:Opportunity" xmlns:sf="urn:sobject.enterprise.soap.sforce.com">`) {
+		t.Errorf("envelope shape:\n%s", bodies[0])
+	}
+}
+
+func TestOutboundCloseStopsRetrying(t *testing.T) {
+	t.Parallel()
+	sb := salesforce.New(salesforce.Options{Deals: 2, Seed: 1})
+	l := &listener{ackAfter: 1 << 30} // never acknowledges
+	ls := httptest.NewServer(l)
+	defer ls.Close()
+	if _, err := sb.ConfigureOutbound(salesforce.OutboundConfig{ListenerURL: ls.URL, Rule: salesforce.RuleAnyChange, RetryInitial: time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.UpdateRecord("Opportunity", sb.IDs("Opportunity")[0], map[string]any{"NextStep": "x"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a few retries", func() bool { return len(l.got()) >= 3 })
+	sb.Close()
+	n := len(l.got())
+	if st := sb.OutboundStats()[0]; st.Delivered != 0 || st.Queued != 1 {
+		t.Fatalf("got %+v", st)
+	}
+	if got := len(l.got()); got != n {
+		t.Fatalf("deliveries after Close: %d then %d", n, got)
+	}
+}
