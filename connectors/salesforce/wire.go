@@ -9,10 +9,10 @@ import (
 
 // queryResult is one page of a query or queryAll reply.
 type queryResult struct {
-	TotalSize      int               `json:"totalSize"`
-	Done           bool              `json:"done"`
-	NextRecordsURL string            `json:"nextRecordsUrl"`
-	Records        []map[string]any  `json:"records"`
+	TotalSize      int              `json:"totalSize"`
+	Done           bool             `json:"done"`
+	NextRecordsURL string           `json:"nextRecordsUrl"`
+	Records        []map[string]any `json:"records"`
 }
 
 // parseStamp reads a Salesforce dateTime ("2024-01-15T10:20:30.000+0000", or RFC 3339).
