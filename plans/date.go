@@ -90,13 +90,17 @@ func (d Date) AddBusinessDays(n int) Date {
 		}
 		return d
 	}
-	for n > 0 {
-		d = d.AddDays(step)
-		if d.IsBusinessDay() {
+	// Any 7 consecutive days hold exactly 5 business days: jump whole weeks, then step the
+	// last 1 to 5 days so that the count ends on a business day.
+	weeks := (n - 1) / 5
+	t := d.In(time.UTC).AddDate(0, 0, step*7*weeks)
+	for n -= 5 * weeks; n > 0; {
+		t = t.AddDate(0, 0, step)
+		if wd := t.Weekday(); wd != time.Saturday && wd != time.Sunday {
 			n--
 		}
 	}
-	return d
+	return DateOf(t, time.UTC)
 }
 
 // Before reports whether d is an earlier day than e.

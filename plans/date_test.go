@@ -129,3 +129,36 @@ func TestDateEncoding(t *testing.T) {
 		t.Errorf("scan time: got %v, %v; want 2025-03-07", s, err)
 	}
 }
+
+// TestAddBusinessDaysAgainstStepping checks the week-jumping arithmetic against counting one day
+// at a time, for every start weekday and offsets up to six weeks either way.
+func TestAddBusinessDaysAgainstStepping(t *testing.T) {
+	t.Parallel()
+	naive := func(d Date, n int) Date {
+		step := 1
+		if n < 0 {
+			step, n = -1, -n
+		}
+		if n == 0 {
+			for !d.IsBusinessDay() {
+				d = d.AddDays(1)
+			}
+		}
+		for n > 0 {
+			d = d.AddDays(step)
+			if d.IsBusinessDay() {
+				n--
+			}
+		}
+		return d
+	}
+	start := Date{2025, time.March, 1}
+	for i := range 14 {
+		d := start.AddDays(i)
+		for n := -30; n <= 30; n++ {
+			if got, want := d.AddBusinessDays(n), naive(d, n); got != want {
+				t.Errorf("%s (%s) %+d: got %s, want %s", d, d.Weekday(), n, got, want)
+			}
+		}
+	}
+}

@@ -1,0 +1,126 @@
+package plans
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestSelectorMatch(t *testing.T) {
+	t.Parallel()
+	ex := loadExamples(t)
+	var all []*Template
+	for _, tpl := range ex {
+		all = append(all, tpl)
+	}
+	sel, err := NewSelector(all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2025, 3, 7, 12, 0, 0, 0, time.UTC)
+	deal := func(mod func(d *Deal)) Deal {
+		d := Deal{ConnectionName: "sf", CRM: "salesforce", ID: "1", Pipeline: "default", Stage: "Needs Analysis", Type: "New Business", Amount: 50000}
+		mod(&d)
+		return d
+	}
+	tests := []struct {
+		name string
+		deal Deal
+		want []string
+	}{
+		{"big new business", deal(func(d *Deal) { d.Amount = 250000 }), []string{"enterprise-new-business", "default"}},
+		{"mid-market stage", deal(func(d *Deal) {}), []string{"mid-market", "default"}},
+		{"prospecting falls to the default", deal(func(d *Deal) { d.Stage = "Prospecting" }), []string{"default"}},
+		{"renewals pipeline", deal(func(d *Deal) { d.Pipeline, d.Stage, d.Type = "renewals", "Renewal Due", "Renewal" }), []string{"renewal", "default"}},
+		{"renewal type in the default pipeline", deal(func(d *Deal) { d.Type = "Renewal" }), []string{"renewal", "mid-market", "default"}},
+		{"existing business over 100k", deal(func(d *Deal) { d.Type, d.Amount = "Existing Business", 300000 }), []string{"default"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := sel.Match(tt.deal, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var keys []string
+			for _, tpl := range got {
+				keys = append(keys, tpl.Key)
+			}
+			if !slices.Equal(keys, tt.want) {
+				t.Errorf("got %v, want %v", keys, tt.want)
+			}
+		})
+	}
+
+	t.Run("closed deal matches nothing", func(t *testing.T) {
+		t.Parallel()
+		_, err := sel.Select(deal(func(d *Deal) { d.Stage, d.IsClosed = "Closed Won", true }), now)
+		var nm *NoMatchError
+		if !errors.Is(err, ErrNoTemplate) || !errors.As(err, &nm) || nm.DealID != "1" {
+			t.Errorf("got %v, want a NoMatchError for deal 1", err)
+		}
+	})
+}
+
+func TestSelectorRules(t *testing.T) {
+	t.Parallel()
+	mk := func(key, rule string, prio int, conns ...string) *Template {
+		return &Template{Key: key, Selection: &Selection{Rule: rule, Priority: prio, Connections: conns}}
+	}
+	now := time.Date(2025, 3, 7, 12, 0, 0, 0, time.UTC)
+	d := Deal{ConnectionName: "hs", CRM: "hubspot", ID: "9", Amount: 10, CloseDate: Date{2025, 3, 20},
+		Fields: map[string]any{"Region__c": "EMEA", "Seats": 12.0},
+		Contacts: []DealContact{{Role: "Champion"}}}
+	tests := []struct {
+		name  string
+		t     *Template
+		match bool
+	}{
+		{"custom field", mk("a", `deal.fields["Region__c"] == "EMEA"`, 1), true},
+		{"custom number field", mk("a", `deal.fields["Seats"] > 10`, 1), true},
+		{"missing field is nil", mk("a", `deal.fields["Nope"] == nil`, 1), true},
+		{"crm and connection", mk("a", `crm == "hubspot" && connection == "hs"`, 1), true},
+		{"close date within 30 days of now", mk("a", `deal.close_date - now < duration("720h")`, 1), true},
+		{"contact roles", mk("a", `"Champion" in deal.contact_roles`, 1), true},
+		{"other connection", mk("a", `true`, 1, "sf"), false},
+		{"listed connection", mk("a", `true`, 1, "hs"), true},
+		{"runtime error counts as no match", mk("a", `deal.fields["Region__c"] > 3`, 1), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			sel, err := NewSelector([]*Template{tt.t})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = sel.Match(d, now)
+			if got := err == nil; got != tt.match {
+				t.Errorf("got match %v (%v), want %v", got, err, tt.match)
+			}
+		})
+	}
+
+	t.Run("priority then key", func(t *testing.T) {
+		t.Parallel()
+		sel, err := NewSelector([]*Template{mk("b", "true", 5), mk("a", "true", 5), mk("c", "true", 9), {Key: "manual"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := sel.Match(d, now)
+		var keys []string
+		for _, tpl := range got {
+			keys = append(keys, tpl.Key)
+		}
+		if !slices.Equal(keys, []string{"c", "a", "b"}) {
+			t.Errorf("got %v, want [c a b]", keys)
+		}
+	})
+
+	t.Run("bad rule", func(t *testing.T) {
+		t.Parallel()
+		if _, err := NewSelector([]*Template{mk("x", "deal.amount +", 1)}); err == nil {
+			t.Errorf("got nil, want a compile error")
+		}
+	})
+}
