@@ -70,7 +70,7 @@ func TestSelectorRules(t *testing.T) {
 	}
 	now := time.Date(2025, 3, 7, 12, 0, 0, 0, time.UTC)
 	d := Deal{ConnectionName: "hs", CRM: "hubspot", ID: "9", Amount: 10, CloseDate: Date{2025, 3, 20},
-		Fields: map[string]any{"Region__c": "EMEA", "Seats": 12.0},
+		Fields:   map[string]any{"Region__c": "EMEA", "Seats": 12.0},
 		Contacts: []DealContact{{Role: "Champion"}}}
 	tests := []struct {
 		name  string
