@@ -61,6 +61,9 @@ func (p *Plan) findAction(by Actor, id string) (*Action, error) {
 }
 
 func checkVersion(a *Action, version int) error {
+	if version <= 0 {
+		return invalid("version", "required: the action version read")
+	}
 	if version != a.Version {
 		return &ConflictError{ActionID: a.ID, Version: version, Current: a.Version}
 	}

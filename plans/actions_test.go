@@ -77,8 +77,11 @@ func TestUpdateActionErrors(t *testing.T) {
 		field string
 	}{
 		{"stale version", func(f *fixture, a *Action) (Change, string, ActionPatch) {
-			return f.seller(f.start), a.ID, ActionPatch{Version: a.Version - 1, Title: ptr("x")}
+			return f.seller(f.start), a.ID, ActionPatch{Version: a.Version + 1, Title: ptr("x")}
 		}, ErrConflict, ""},
+		{"missing version", func(f *fixture, a *Action) (Change, string, ActionPatch) {
+			return f.seller(f.start), a.ID, ActionPatch{Title: ptr("x")}
+		}, ErrInvalid, "version"},
 		{"unknown status", func(f *fixture, a *Action) (Change, string, ActionPatch) {
 			return f.seller(f.start), a.ID, ActionPatch{Version: a.Version, Status: ptr(Status("finished"))}
 		}, ErrInvalid, "status"},

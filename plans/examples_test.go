@@ -4,6 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // loadExamples parses every template under examples/templates.
@@ -47,6 +50,67 @@ func TestExampleTemplates(t *testing.T) {
 		}
 		if name != "default.yaml" && tpl.Selection.Priority <= lowest {
 			t.Errorf("%s: got priority %d, want above the default's %d", name, tpl.Selection.Priority, lowest)
+		}
+	}
+}
+
+func TestExampleTemplatesRoundTrip(t *testing.T) {
+	t.Parallel()
+	for name, tpl := range loadExamples(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			out, err := yaml.Marshal(tpl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			back, err := Parse(out)
+			if err != nil {
+				t.Fatalf("parse exported: %v", err)
+			}
+			if back.Hash() != tpl.Hash() {
+				t.Errorf("hash: got %s after export and import, want %s", back.Hash(), tpl.Hash())
+			}
+		})
+	}
+}
+
+// TestEveryOpenDemoDealGetsAPlan walks the open stages of the sandbox pipelines (mirroring
+// sandbox/fakedata Pipelines, which plans may not import) and checks each deal type and a range of
+// amounts gets a template, and that the plan can be made with and without contacts.
+func TestEveryOpenDemoDealGetsAPlan(t *testing.T) {
+	t.Parallel()
+	var all []*Template
+	for _, tpl := range loadExamples(t) {
+		all = append(all, tpl)
+	}
+	sel, err := NewSelector(all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stages := map[string][]string{
+		"default":  {"Prospecting", "Qualification", "Needs Analysis", "Value Proposition", "Proposal/Price Quote", "Negotiation/Review"},
+		"renewals": {"Renewal Due", "Renewal Negotiation"},
+	}
+	now := time.Date(2025, 3, 7, 12, 0, 0, 0, time.UTC)
+	for pipeline, names := range stages {
+		for _, stage := range names {
+			for _, typ := range []string{"New Business", "Existing Business", "Renewal"} {
+				for _, amount := range []float64{5000, 99999, 100000, 2000000} {
+					d := testDeal()
+					d.Pipeline, d.Stage, d.Type, d.Amount = pipeline, stage, typ, amount
+					if amount > 1e6 {
+						d.Contacts, d.Owner, d.CloseDate = nil, nil, Date{}
+					}
+					tpl, err := sel.Select(d, now)
+					if err != nil {
+						t.Errorf("%s/%s/%s/%v: got %v, want a template", pipeline, stage, typ, amount, err)
+						continue
+					}
+					if _, _, err := Instantiate(tpl, d, now, time.UTC); err != nil {
+						t.Errorf("%s/%s/%s/%v: instantiate %s: %v", pipeline, stage, typ, amount, tpl.Key, err)
+					}
+				}
+			}
 		}
 	}
 }
