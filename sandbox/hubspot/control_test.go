@@ -275,3 +275,34 @@ func TestTraps(t *testing.T) {
 		wantStatus(t, b.do(t, "GET", "/crm/v3/objects/deals/"+id2, nil), 200)
 	})
 }
+
+func TestWebhookTimeoutRetried(t *testing.T) {
+	t.Parallel()
+	b := setup(t, Options{Deals: 2})
+	var mu sync.Mutex
+	var attempts []int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var events []Event
+		_ = json.NewDecoder(r.Body).Decode(&events)
+		mu.Lock()
+		first := len(attempts) == 0
+		attempts = append(attempts, events[0].AttemptNumber)
+		mu.Unlock()
+		if first {
+			<-r.Context().Done() // never answer: the sandbox's timeout must end the request
+			return
+		}
+	}))
+	t.Cleanup(srv.Close)
+	b.sb.ConfigureWebhooks(WebhookConfig{TargetURL: srv.URL, Timeout: Duration(50 * time.Millisecond), RetryBase: Duration(time.Millisecond),
+		Subscriptions: []Subscription{{Type: "contact.creation"}}})
+	if _, err := b.sb.CreateObject("contacts", map[string]string{"email": "new@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	waitEvents(t, b, 1)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(attempts) != 2 || attempts[0] != 0 || attempts[1] != 1 {
+		t.Errorf("got attempts %v, want [0 1]", attempts)
+	}
+}

@@ -128,10 +128,12 @@ func (ot *objectType) appendRecord(b []byte, rec *record, sel selection, assoc f
 			b = append(b, "null"...)
 		}
 	}
-	b = append(b, `},"createdAt":`...)
-	b = appendTime(b, rec.createdAt)
-	b = append(b, `,"updatedAt":`...)
-	b = appendTime(b, rec.updatedAt)
+	// createdate and the stamp property hold createdAt and updatedAt already formatted.
+	b = append(b, `},"createdAt":"`...)
+	b = append(b, rec.vals[ot.iCreate]...)
+	b = append(b, `","updatedAt":"`...)
+	b = append(b, rec.vals[ot.iStamp]...)
+	b = append(b, '"')
 	if rec.archived {
 		b = append(b, `,"archived":true,"archivedAt":`...)
 		b = appendTime(b, rec.archAt)
