@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"golang.org/x/oauth2"
 )
 
 // Connection statuses.
@@ -79,4 +81,25 @@ func (s *Store) SetConnectionStatus(ctx context.Context, name, status, reason st
 		return fmt.Errorf("connection %s: %w", name, ErrNotFound)
 	}
 	return nil
+}
+
+// NeedsReauth marks a connection needs_reauth with the reason an admin can act on. It
+// implements connectors.ReauthReporter.
+func (s *Store) NeedsReauth(ctx context.Context, connection, reason string) error {
+	return s.SetConnectionStatus(ctx, connection, ConnectionNeedsReauth, reason)
+}
+
+// SeedToken stores tok for a connection only if it has no token yet (the configured first
+// refresh token); a stored token, refreshed since, wins. It reports whether it stored tok.
+func (s *Store) SeedToken(ctx context.Context, connection string, tok *oauth2.Token) (bool, error) {
+	var n int
+	err := s.db.GetContext(ctx, &n, s.rebind(`
+		SELECT COUNT(*) FROM oauth_tokens t JOIN connections c ON c.id = t.connection_id WHERE c.name = ?`), connection)
+	if err != nil {
+		return false, fmt.Errorf("seed token for %s: %w", connection, interpretError(err))
+	}
+	if n > 0 {
+		return false, nil
+	}
+	return true, s.SaveToken(ctx, connection, tok)
 }

@@ -60,6 +60,8 @@ Configuration comes from --config, else $MAPSYNC_CONFIG, else ./mapsync.yaml if 
 		newConfigCmd(a),
 		newMigrateCmd(a),
 		newKeygenCmd(a),
+		newSyncCmd(a),
+		newSandboxCmd(a),
 	)
 	return root
 }

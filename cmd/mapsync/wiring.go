@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/oauth2"
+
+	"github.com/mapsync/mapsync/config"
+	"github.com/mapsync/mapsync/connectors"
+	"github.com/mapsync/mapsync/connectors/hubspot"
+	"github.com/mapsync/mapsync/connectors/salesforce"
+	"github.com/mapsync/mapsync/store"
+	"github.com/mapsync/mapsync/sync/pull"
+)
+
+// runtime is what one process shares between its workers: the store, one metrics registry, one
+// rate governor per connection, and the connectors built from the configuration.
+type runtime struct {
+	a           *app
+	cfg         *config.Config
+	store       *store.Store
+	reg         *prometheus.Registry
+	connMetrics *connectors.Metrics
+	pullMetrics *pull.Metrics
+	governors   *connectors.Governors
+}
+
+// newRuntime opens the store (refusing a schema that is behind) and builds the shared parts.
+func (a *app) newRuntime(ctx context.Context) (*runtime, error) {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	s, err := a.openStore(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	cm, err := connectors.NewMetrics(reg)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	pm, err := pull.NewMetrics(reg)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	return &runtime{
+		a: a, cfg: cfg, store: s, reg: reg, connMetrics: cm, pullMetrics: pm,
+		governors: connectors.NewGovernors(connectors.GovernorOptions{}),
+	}, nil
+}
+
+func (rt *runtime) Close() { rt.store.Close() }
+
+// connection resolves a configured connection by name and makes sure the store knows it.
+func (rt *runtime) connection(ctx context.Context, name string) (*config.Connection, *store.Connection, error) {
+	cn, ok := rt.cfg.Connection(name)
+	if !ok {
+		names := make([]string, 0, len(rt.cfg.Connections))
+		for _, c := range rt.cfg.Connections {
+			names = append(names, c.Name)
+		}
+		return nil, nil, fmt.Errorf("no connection named %q in the configuration (configured: %v)", name, names)
+	}
+	sc, err := rt.store.EnsureConnection(ctx, cn.Name, cn.Kind)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cn, sc, nil
+}
+
+// connector builds the connector of a configured connection: its auth (a private-app token, or
+// an OAuth token source over the encrypted store, seeded once with the configured refresh
+// token), the shared governor and metrics.
+func (rt *runtime) connector(ctx context.Context, cn *config.Connection) (connectors.Connector, error) {
+	log := rt.a.log.With().Str("connection", cn.Name).Logger()
+	retry := connectors.RetryPolicy{AttemptTimeout: cn.Timeout.D()}
+	gov := rt.governors.For(cn.Name)
+	oauthSource := func(endpoint oauth2.Endpoint, extra []string) (connectors.Auth, error) {
+		if _, err := requireCipher(); err != nil {
+			return nil, fmt.Errorf("connection %s uses OAuth, whose tokens are stored encrypted: %w", cn.Name, err)
+		}
+		if _, err := rt.store.SeedToken(ctx, cn.Name, &oauth2.Token{RefreshToken: cn.OAuth.RefreshToken.Reveal()}); err != nil {
+			return nil, err
+		}
+		return connectors.NewTokenSource(connectors.TokenSourceOptions{
+			Connection: cn.Name,
+			Config: &oauth2.Config{
+				ClientID: cn.OAuth.ClientID, ClientSecret: cn.OAuth.ClientSecret.Reveal(), Endpoint: endpoint,
+			},
+			Store: rt.store, Reauth: rt.store, Metrics: rt.connMetrics, Logger: log, ExtraKeys: extra,
+		})
+	}
+	switch cn.Kind {
+	case config.KindSalesforce:
+		auth, err := oauthSource(salesforce.OAuthEndpoint(cn.LoginURL), salesforce.TokenExtraKeys())
+		if err != nil {
+			return nil, err
+		}
+		policy := connectors.InstancePolicy{Sandbox: cn.Sandbox}
+		if cn.Sandbox {
+			// A sandbox connection may only send its token to the host it logs in at.
+			if u, err := url.Parse(cn.LoginURL); err == nil {
+				policy.Hosts = []string{u.Hostname()}
+			}
+		}
+		return salesforce.New(salesforce.Options{
+			Connection: cn.Name, Auth: auth, Instance: policy, APIVersion: cn.APIVersion,
+			Retry: retry, Governor: gov, Metrics: rt.connMetrics, Logger: log,
+		})
+	case config.KindHubSpot:
+		var auth connectors.Auth
+		if cn.PrivateAppToken != "" {
+			auth = connectors.NewStaticToken(cn.PrivateAppToken.Reveal())
+		} else {
+			var err error
+			if auth, err = oauthSource(hubspot.OAuthEndpoint(cn.BaseURL), nil); err != nil {
+				return nil, err
+			}
+		}
+		return hubspot.New(hubspot.Options{
+			Connection: cn.Name, BaseURL: cn.BaseURL, Auth: auth,
+			Retry: retry, Governor: gov, Metrics: rt.connMetrics, Logger: log,
+		})
+	}
+	return nil, fmt.Errorf("connection %s: unknown kind %q", cn.Name, cn.Kind)
+}
+
+// puller builds the pull pipeline of a configured connection.
+func (rt *runtime) puller(ctx context.Context, name string, progress func(pull.Progress)) (*pull.Puller, error) {
+	cn, sc, err := rt.connection(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := rt.connector(ctx, cn)
+	if err != nil {
+		return nil, err
+	}
+	fields := map[connectors.Object][]string{}
+	for obj, fs := range cn.Fields {
+		fields[connectors.Object(obj)] = fs
+	}
+	return pull.New(pull.Options{
+		Connection: cn.Name, ConnectionID: sc.ID, Connector: conn, Store: rt.store,
+		Overlap: cn.Overlap.D(), Fields: fields, Metrics: rt.pullMetrics, Logger: rt.a.log,
+		Progress: progress,
+		Calls:    func() (int64, int64) { return rt.calls(cn.Name) },
+	})
+}
+
+// calls sums a connection's CRM requests and retries from the metrics registry: the metrics are
+// the one count of API calls, so a run's summary and the operator's graphs agree.
+func (rt *runtime) calls(connection string) (requests, retries int64) {
+	mfs, err := rt.reg.Gather()
+	if err != nil {
+		return 0, 0
+	}
+	for _, mf := range mfs {
+		var target *int64
+		switch mf.GetName() {
+		case "mapsync_connector_requests_total":
+			target = &requests
+		case "mapsync_connector_retries_total":
+			target = &retries
+		default:
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "connection" && l.GetValue() == connection {
+					*target += int64(m.GetCounter().GetValue())
+				}
+			}
+		}
+	}
+	return requests, retries
+}
+
+// deadline returns a context for one CLI operation.
+func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if d <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, d)
+}

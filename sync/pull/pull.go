@@ -1,0 +1,260 @@
+package pull
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/mapsync/mapsync/connectors"
+	"github.com/mapsync/mapsync/store"
+)
+
+// Store is what the pull pipeline needs from storage; *store.Store implements it.
+type Store interface {
+	// Cursor returns where the incremental pull of (connection, object) stands.
+	Cursor(ctx context.Context, connectionID int64, object connectors.Object) (connectors.Cursor, error)
+	// ApplyPullPage stores a page and its cursor in one transaction.
+	ApplyPullPage(ctx context.Context, p store.PullPage) (store.UpsertStats, error)
+	// MarkUnseenDeleted marks what a complete full pull did not see as deleted.
+	MarkUnseenDeleted(ctx context.Context, connectionID int64, object connectors.Object, since time.Time) ([]string, error)
+	// StartRun and FinishRun record the run.
+	StartRun(ctx context.Context, connectionID int64, mode, trigger string) (int64, error)
+	FinishRun(ctx context.Context, runID int64, status string, stats any, runErr string) error
+	// SetConnectionStatus marks a connection that needs a person (needs_reauth).
+	SetConnectionStatus(ctx context.Context, name, status, reason string) error
+	// Now is the store's clock.
+	Now() time.Time
+}
+
+var _ Store = (*store.Store)(nil)
+
+// Options configures a Puller for one connection.
+type Options struct {
+	// Connection is the connection's name (logs, metrics, status).
+	Connection string
+	// ConnectionID is the stored connection's id.
+	ConnectionID int64
+	// Connector reads the CRM.
+	Connector connectors.Connector
+	// Store keeps records, cursors and runs.
+	Store Store
+	// Overlap re-reads this much before each cursor (default 2m; covers commit lag).
+	Overlap time.Duration
+	// Fields lists extra fields to pull per object.
+	Fields map[connectors.Object][]string
+	// Objects are pulled in this order (default connectors.Objects: owners, contacts, deals, roles).
+	Objects []connectors.Object
+	// Calls, when set, reports the connection's API requests and retries so far; a run's summary
+	// shows the difference between its end and its start.
+	Calls func() (requests, retries int64)
+	// Progress, when set, is called after every committed page.
+	Progress func(Progress)
+	// Metrics records pull metrics; nil for none.
+	Metrics *Metrics
+	// Logger receives one line per run and a debug line per page.
+	Logger zerolog.Logger
+}
+
+// Puller runs pulls for one connection. Runs of one Puller must not overlap: the scheduler
+// serialises them per connection.
+type Puller struct {
+	opts Options
+	log  zerolog.Logger
+}
+
+// New returns a Puller; it checks its options.
+func New(opts Options) (*Puller, error) {
+	if opts.Connector == nil || opts.Store == nil {
+		return nil, errors.New("pull: connector and store are required")
+	}
+	if opts.Connection == "" || opts.ConnectionID == 0 {
+		return nil, errors.New("pull: connection name and id are required")
+	}
+	if opts.Overlap == 0 {
+		opts.Overlap = 2 * time.Minute
+	}
+	if len(opts.Objects) == 0 {
+		opts.Objects = connectors.Objects
+	}
+	for _, o := range opts.Objects {
+		if !o.Valid() {
+			return nil, fmt.Errorf("pull: unknown object %q", o)
+		}
+	}
+	return &Puller{opts: opts, log: opts.Logger.With().Str("connection", opts.Connection).Logger()}, nil
+}
+
+// Request says what one run does.
+type Request struct {
+	// Full reconciles: pulls everything, then marks what the CRM no longer has as deleted.
+	Full bool
+	// Trigger is recorded with the run: schedule, manual or webhook.
+	Trigger string
+}
+
+// ObjectSummary counts one object's records in a run.
+type ObjectSummary struct {
+	Object connectors.Object `json:"object"`
+	// Read is how many records the CRM delivered (overlap re-reads included).
+	Read  int `json:"read"`
+	Pages int `json:"pages"`
+	store.UpsertStats
+	// Missing counts records a full reconcile found gone and marked deleted.
+	Missing int    `json:"missing,omitempty"`
+	Took    string `json:"took"`
+}
+
+// Summary is what a run did.
+type Summary struct {
+	RunID      int64           `json:"run_id"`
+	Connection string          `json:"connection"`
+	Mode       string          `json:"mode"`
+	Status     string          `json:"status"`
+	Objects    []ObjectSummary `json:"objects"`
+	APICalls   int64           `json:"api_calls"`
+	Retries    int64           `json:"retries"`
+	Duration   time.Duration   `json:"-"`
+	Took       string          `json:"took"`
+	Error      string          `json:"error,omitempty"`
+}
+
+// Progress is reported after each committed page.
+type Progress struct {
+	Object  connectors.Object
+	Pages   int
+	Read    int
+	Changed int
+}
+
+// Run pulls every configured object once. It records the run, advances each cursor only with
+// the records it covers, and returns the summary together with the first error: pages committed
+// before a failure stay committed, and the next run resumes after them.
+func (p *Puller) Run(ctx context.Context, req Request) (*Summary, error) {
+	mode := store.RunIncremental
+	if req.Full {
+		mode = store.RunFull
+	}
+	if req.Trigger == "" {
+		req.Trigger = store.TriggerManual
+	}
+	started := time.Now()
+	runID, err := p.opts.Store.StartRun(ctx, p.opts.ConnectionID, mode, req.Trigger)
+	if err != nil {
+		return nil, err
+	}
+	log := p.log.With().Int64("run_id", runID).Str("mode", mode).Logger()
+	sum := &Summary{RunID: runID, Connection: p.opts.Connection, Mode: mode}
+	var calls0, retries0 int64
+	if p.opts.Calls != nil {
+		calls0, retries0 = p.opts.Calls()
+	}
+	var runErr error
+	for _, obj := range p.opts.Objects {
+		os, err := p.pullObject(ctx, log, obj, req.Full)
+		sum.Objects = append(sum.Objects, os)
+		if err != nil {
+			runErr = fmt.Errorf("pull %s: %w", obj, err)
+			break
+		}
+	}
+	if p.opts.Calls != nil {
+		c, r := p.opts.Calls()
+		sum.APICalls, sum.Retries = c-calls0, r-retries0
+	}
+	sum.Duration = time.Since(started)
+	sum.Took = sum.Duration.Round(time.Millisecond).String()
+	sum.Status = store.RunSucceeded
+	if runErr != nil {
+		sum.Status = store.RunFailed
+		sum.Error = runErr.Error()
+		if connectors.KindOf(runErr) == connectors.KindNeedsReauth {
+			// The connector's reason says what to do; the connection waits for a person.
+			if err := p.opts.Store.SetConnectionStatus(context.WithoutCancel(ctx), p.opts.Connection, store.ConnectionNeedsReauth, runErr.Error()); err != nil {
+				log.Error().Err(err).Msg("cannot mark connection needs_reauth")
+			}
+		}
+	}
+	// Record the outcome even when ctx was cancelled mid-run (shutdown): the run is not left "running".
+	finishCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := p.opts.Store.FinishRun(finishCtx, runID, sum.Status, sum, sum.Error); err != nil && runErr == nil {
+		runErr = err
+	}
+	p.opts.Metrics.observeRun(p.opts.Connection, mode, sum)
+	ev := log.Info()
+	if runErr != nil && !errors.Is(runErr, context.Canceled) {
+		ev = log.Error().Err(runErr)
+	}
+	ev.Int64("api_calls", sum.APICalls).Int64("retries", sum.Retries).Dur("took", sum.Duration).Str("status", sum.Status).Msg("pull run finished")
+	return sum, runErr
+}
+
+func (p *Puller) pullObject(ctx context.Context, log zerolog.Logger, obj connectors.Object, full bool) (os ObjectSummary, err error) {
+	os.Object = obj
+	start := time.Now()
+	defer func() { os.Took = time.Since(start).Round(time.Millisecond).String() }()
+	log = log.With().Str("object", string(obj)).Logger()
+
+	req := connectors.PullRequest{Object: obj, Full: full, Fields: p.opts.Fields[obj], Overlap: p.opts.Overlap}
+	prev, err := p.opts.Store.Cursor(ctx, p.opts.ConnectionID, obj)
+	if err != nil {
+		return os, err
+	}
+	if !full {
+		req.Since = prev
+	}
+	// A full pull may deliver pages in another order (e.g. HubSpot's list endpoint); its cursor is
+	// the greatest (stamp, id) it saw, stored once it has finished.
+	reconcileStart := p.opts.Store.Now()
+	maxSeen := prev
+	err = p.opts.Connector.Pull(ctx, req, func(pg connectors.Page) error {
+		page := store.PullPage{ConnectionID: p.opts.ConnectionID, Object: obj, Records: pg.Records, Roles: pg.Roles, Seen: full}
+		if !full {
+			c := pg.Cursor
+			page.Cursor = &c
+		}
+		for _, r := range pg.Records {
+			if maxSeen.After(r.ModifiedAt, r.ID) {
+				continue
+			}
+			maxSeen = connectors.Cursor{Stamp: r.ModifiedAt, ID: r.ID}
+		}
+		st, err := p.opts.Store.ApplyPullPage(ctx, page)
+		if err != nil {
+			return err
+		}
+		os.Pages++
+		os.Read += len(pg.Records)
+		os.UpsertStats.Add(st)
+		p.opts.Metrics.observePage(p.opts.Connection, obj, len(pg.Records), st)
+		log.Debug().Int("records", len(pg.Records)).Int("inserted", st.Inserted).Int("updated", st.Updated).
+			Int("unchanged", st.Unchanged).Time("cursor", pg.Cursor.Stamp).Msg("page stored")
+		if p.opts.Progress != nil {
+			p.opts.Progress(Progress{Object: obj, Pages: os.Pages, Read: os.Read, Changed: os.Inserted + os.Updated})
+		}
+		return nil
+	})
+	if err != nil {
+		return os, err
+	}
+	if full {
+		if !maxSeen.Stamp.Equal(prev.Stamp) || maxSeen.ID != prev.ID {
+			if _, err := p.opts.Store.ApplyPullPage(ctx, store.PullPage{ConnectionID: p.opts.ConnectionID, Object: obj, Cursor: &maxSeen}); err != nil {
+				return os, err
+			}
+		}
+		gone, err := p.opts.Store.MarkUnseenDeleted(ctx, p.opts.ConnectionID, obj, reconcileStart)
+		if err != nil {
+			return os, err
+		}
+		os.Missing = len(gone)
+		if len(gone) > 0 {
+			log.Info().Int("records", len(gone)).Msg("reconcile marked records missing from the CRM as deleted")
+		}
+	}
+	p.opts.Metrics.observeCursor(p.opts.Connection, obj, maxSeen.Stamp)
+	return os, nil
+}
