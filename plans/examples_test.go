@@ -3,6 +3,7 @@ package plans
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,5 +113,22 @@ func TestEveryOpenDemoDealGetsAPlan(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestTemplatesReadmeExample keeps the format shown in examples/templates/README.md valid.
+func TestTemplatesReadmeExample(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile("../examples/templates/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, ok := strings.Cut(string(data), "```yaml\n")
+	block, _, _ = strings.Cut(block, "```")
+	if !ok || block == "" {
+		t.Fatal("got no yaml block in the README, want one")
+	}
+	if _, err := Parse([]byte(block)); err != nil {
+		t.Errorf("README example: %v", err)
 	}
 }
