@@ -27,6 +27,7 @@ type InputError struct {
 	Message string
 }
 
+// Error returns "field: message".
 func (e *InputError) Error() string { return e.Field + ": " + e.Message }
 
 // Is reports whether target is ErrInvalid.
@@ -44,6 +45,7 @@ type NotFoundError struct {
 	ID string
 }
 
+// Error names the kind and id not found.
 func (e *NotFoundError) Error() string { return fmt.Sprintf("unknown %s %q", e.Kind, e.ID) }
 
 // Is reports whether target is ErrNotFound.
@@ -57,6 +59,7 @@ type TransitionError struct {
 	To Status
 }
 
+// Error names both statuses.
 func (e *TransitionError) Error() string {
 	return fmt.Sprintf("status: cannot go from %s to %s", e.From, e.To)
 }
@@ -75,6 +78,7 @@ type ConflictError struct {
 	Current int
 }
 
+// Error names the action and both versions.
 func (e *ConflictError) Error() string {
 	return fmt.Sprintf("action %s: version %d is stale, current is %d", e.ActionID, e.Version, e.Current)
 }
@@ -92,6 +96,7 @@ type NoMatchError struct {
 	RuleErrors []error
 }
 
+// Error names the deal and any rule that failed to evaluate.
 func (e *NoMatchError) Error() string {
 	msg := fmt.Sprintf("deal %s on %s: no template matches", e.DealID, e.Connection)
 	if len(e.RuleErrors) > 0 {
