@@ -55,9 +55,6 @@ type Sandbox struct {
 	faults   *faultState
 	counters *counterState
 	hooks    *webhooks
-
-	closing   chan struct{}
-	closeOnce sync.Once
 }
 
 // New builds a sandbox filled from fakedata with opts.Deals deals.
@@ -74,7 +71,6 @@ func New(opts Options) *Sandbox {
 		limits:   newLimiter(opts),
 		faults:   &faultState{failWrites: map[string]string{}},
 		counters: &counterState{counts: map[counterKey]int{}},
-		closing:  make(chan struct{}),
 	}
 	s.hooks = newWebhooks(s)
 	s.seed(opts)
@@ -82,9 +78,9 @@ func New(opts Options) *Sandbox {
 	return s
 }
 
-// Close stops webhook delivery and waits for its goroutines; pending deliveries are dropped.
+// Close stops webhook delivery and waits for its goroutines; pending deliveries are dropped
+// and requests still sleeping on injected latency return at once. Close may be called twice.
 func (s *Sandbox) Close() {
-	s.closeOnce.Do(func() { close(s.closing) })
 	s.hooks.wait()
 }
 
