@@ -72,9 +72,15 @@ func walk(n *yaml.Node, t reflect.Type, path string, ps *problems) {
 			return
 		}
 		fields := yamlFields(t)
+		seen := map[string]int{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			p := join(path, k.Value)
+			if first, dup := seen[k.Value]; dup {
+				ps.list = append(ps.list, Problem{Path: p, Line: k.Line, Message: fmt.Sprintf("duplicate field (first at line %d)", first)})
+				continue
+			}
+			seen[k.Value] = k.Line
 			ps.lines[p] = k.Line
 			f, ok := fields[k.Value]
 			if !ok {

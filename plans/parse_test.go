@@ -151,6 +151,8 @@ func TestParseBadDocuments(t *testing.T) {
 		{"no phases", validDoc[:strings.Index(validDoc, "phases:")],
 			[]string{`phases: required: at least one phase`}},
 		{"not yaml", "key: [unclosed", []string{"parse: yaml"}},
+		{"duplicate field", replace("        type: approval\n", "        type: approval\n        type: task\n"),
+			[]string{"phases[0].actions[1].type: duplicate field (first at line 29) (line 30)"}},
 		{"every problem at once", replace("title: Review\n        type: approval", "type: bogus"),
 			[]string{"phases[0].actions[1].title: required", `phases[0].actions[1].type: unknown type "bogus"`}},
 	}
