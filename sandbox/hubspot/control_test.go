@@ -306,3 +306,44 @@ func TestWebhookTimeoutRetried(t *testing.T) {
 		t.Errorf("got attempts %v, want [0 1]", attempts)
 	}
 }
+
+func TestControlAPI(t *testing.T) {
+	t.Parallel()
+	b := setup(t, Options{Deals: 2})
+	var _ http.Handler = b.sb
+
+	r := b.do(t, "GET", "/__sandbox/", nil, "-")
+	wantStatus(t, r, 200)
+	if m := r.json(t); m["privateAppToken"] != PrivateAppToken || m["deals"] != float64(2) {
+		t.Errorf("got info %s", r.body)
+	}
+	r = b.do(t, "POST", "/__sandbox/objects/contacts", map[string]any{"properties": map[string]string{"email": "a@b.example", "firstname": "Ann"}}, "-")
+	wantStatus(t, r, 201)
+	id := r.json(t)["id"].(string)
+	b.clock.Advance(time.Minute)
+	r = b.do(t, "PATCH", "/__sandbox/objects/contacts/"+id, map[string]any{"properties": map[string]string{"lastname": "Lee"}}, "-")
+	wantStatus(t, r, 200)
+	if dig(r.json(t), "properties", "lastmodifieddate") != "2026-11-02T09:01:00.000Z" {
+		t.Errorf("got %s, want the stamp bumped", r.body)
+	}
+	wantStatus(t, b.do(t, "PATCH", "/__sandbox/objects/contacts/"+id, map[string]any{"properties": map[string]string{"nope": "x"}}, "-"), 400)
+	wantStatus(t, b.do(t, "PATCH", "/__sandbox/objects/contacts/1", map[string]any{"properties": map[string]string{}}, "-"), 404)
+	wantStatus(t, b.do(t, "DELETE", "/__sandbox/objects/contacts/"+id, nil, "-"), 204)
+	wantStatus(t, b.do(t, "GET", "/crm/v3/objects/contacts/"+id, nil), 404)
+
+	wantStatus(t, b.do(t, "PUT", "/__sandbox/latency", map[string]any{"latency": "120ms"}, "-"), 204)
+	start := time.Now()
+	wantStatus(t, b.do(t, "GET", "/crm/v3/owners/", nil), 200)
+	if took := time.Since(start); took < 120*time.Millisecond {
+		t.Errorf("request took %v with 120ms latency", took)
+	}
+	wantStatus(t, b.do(t, "PUT", "/__sandbox/latency", map[string]any{"latency": 0}, "-"), 204)
+	if got := b.sb.Requests("GET /crm/v3/owners/"); got != 1 {
+		t.Errorf("got %d owner requests, want 1 (control calls are not counted)", got)
+	}
+	wantStatus(t, b.do(t, "DELETE", "/__sandbox/counters", nil, "-"), 204)
+	if got := b.sb.Requests(""); got != 0 {
+		t.Errorf("got %d requests after reset, want 0", got)
+	}
+	wantStatus(t, b.do(t, "POST", "/__sandbox/faults", map[string]any{"kind": "nope"}, "-"), 400)
+}

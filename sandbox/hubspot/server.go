@@ -174,6 +174,7 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // endpointName is the route pattern with object-type wildcards replaced by canonical names,
 // e.g. "GET /crm/v3/objects/deals/{objectId}".
 func (s *Sandbox) endpointName(pattern string, r *http.Request) string {
+	pattern = strings.TrimSuffix(pattern, "{$}")
 	if !strings.Contains(pattern, "bjectType}") {
 		return pattern
 	}
