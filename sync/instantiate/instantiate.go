@@ -1,0 +1,220 @@
+// Package instantiate creates mutual action plans for stored CRM deals: it turns a deal, its
+// contact roles and its owner into a plans.Deal, lets the templates' selection rules choose, and
+// creates the plan exactly once per (connection, deal, template), whoever gets there first (a
+// schedule, a webhook, an admin). CatchUp follows the deals that pulls stored, from a cursor that
+// moves only after they are handled, so a crash loses nothing.
+package instantiate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/mapsync/mapsync/connectors"
+	"github.com/mapsync/mapsync/plans"
+	"github.com/mapsync/mapsync/store"
+)
+
+// CursorObject is the pseudo object under which the instantiation cursor is stored.
+const CursorObject connectors.Object = "plans"
+
+// Store is what instantiation needs; *store.Store implements it.
+type Store interface {
+	DealBundle(ctx context.Context, connectionID int64, dealID, ownerField string) (*store.DealBundle, error)
+	DealsSyncedAfter(ctx context.Context, connectionID int64, after connectors.Cursor, limit int) ([]string, connectors.Cursor, error)
+	Cursor(ctx context.Context, connectionID int64, object connectors.Object) (connectors.Cursor, error)
+	SetCursor(ctx context.Context, connectionID int64, object connectors.Object, c connectors.Cursor) error
+	Templates(ctx context.Context) ([]*plans.Template, error)
+	Template(ctx context.Context, key string, version int) (*plans.Template, error)
+	CreatePlan(ctx context.Context, p *plans.Plan, events []plans.Event) (*plans.Plan, bool, error)
+	PlanFor(ctx context.Context, connection, dealID, templateKey string) (*plans.Plan, error)
+}
+
+// Options configures an Instantiator for one connection.
+type Options struct {
+	// Connection and ConnectionID name the connection; Kind is salesforce or hubspot.
+	Connection   string
+	ConnectionID int64
+	Kind         string
+	// Location is the connection's time zone (due dates). Default UTC.
+	Location *time.Location
+	Store    Store
+	// Now is the clock; default time.Now.
+	Now    func() time.Time
+	Logger zerolog.Logger
+}
+
+// Instantiator creates plans for one connection's deals.
+type Instantiator struct {
+	opts Options
+	log  zerolog.Logger
+}
+
+// New returns an Instantiator.
+func New(opts Options) (*Instantiator, error) {
+	if opts.Store == nil || opts.Connection == "" || opts.ConnectionID == 0 {
+		return nil, errors.New("instantiate: store and connection are required")
+	}
+	if _, ok := views[opts.Kind]; !ok {
+		return nil, fmt.Errorf("instantiate: unknown connection kind %q", opts.Kind)
+	}
+	if opts.Location == nil {
+		opts.Location = time.UTC
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Instantiator{opts: opts, log: opts.Logger.With().Str("connection", opts.Connection).Logger()}, nil
+}
+
+// Result says what happened to one deal.
+type Result struct {
+	DealID string `json:"deal_id"`
+	// Outcome is created, existing, no_match or closed.
+	Outcome string      `json:"outcome"`
+	Plan    *plans.Plan `json:"plan,omitempty"`
+}
+
+// Outcomes of ForDeal.
+const (
+	Created  = "created"
+	Existing = "existing"
+	NoMatch  = "no_match"
+)
+
+// Deal loads a stored deal as plans see it.
+func (in *Instantiator) Deal(ctx context.Context, dealID string) (plans.Deal, error) {
+	v := views[in.opts.Kind]
+	b, err := in.opts.Store.DealBundle(ctx, in.opts.ConnectionID, dealID, v.ownerField)
+	if err != nil {
+		return plans.Deal{}, err
+	}
+	if b.Deal.Deleted {
+		return plans.Deal{}, fmt.Errorf("deal %s is deleted in the CRM", dealID)
+	}
+	return v.deal(in.opts.Connection, in.opts.Kind, b), nil
+}
+
+// ForDeal creates the plan of a stored deal: from templateKey when given, else from the
+// highest-priority template whose rule matches. A deal that matches no template is a
+// *plans.NoMatchError when templateKey is empty.
+func (in *Instantiator) ForDeal(ctx context.Context, dealID, templateKey string) (*Result, error) {
+	deal, err := in.Deal(ctx, dealID)
+	if err != nil {
+		return nil, err
+	}
+	now := in.opts.Now()
+	var t *plans.Template
+	if templateKey != "" {
+		if t, err = in.opts.Store.Template(ctx, templateKey, 0); err != nil {
+			return nil, fmt.Errorf("template %s: %w", templateKey, err)
+		}
+	} else {
+		ts, err := in.opts.Store.Templates(ctx)
+		if err != nil {
+			return nil, err
+		}
+		sel, err := plans.NewSelector(ts)
+		if err != nil {
+			return nil, err
+		}
+		if t, err = sel.Select(deal, now); err != nil {
+			return nil, err
+		}
+	}
+	return in.create(ctx, t, deal, now)
+}
+
+func (in *Instantiator) create(ctx context.Context, t *plans.Template, deal plans.Deal, now time.Time) (*Result, error) {
+	if existing, err := in.opts.Store.PlanFor(ctx, in.opts.Connection, deal.ID, t.Key); err == nil {
+		return &Result{DealID: deal.ID, Outcome: Existing, Plan: existing}, nil
+	} else if !errors.Is(err, plans.ErrNotFound) && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	p, events, err := plans.Instantiate(t, deal, now, in.opts.Location)
+	if err != nil {
+		return nil, fmt.Errorf("instantiate %s for deal %s: %w", t.Key, deal.ID, err)
+	}
+	stored, created, err := in.opts.Store.CreatePlan(ctx, p, events)
+	if err != nil {
+		return nil, err
+	}
+	out := Existing
+	if created {
+		out = Created
+		in.log.Info().Str("deal", deal.ID).Str("template", t.Key).Str("plan", stored.ID).Msg("plan created")
+	}
+	return &Result{DealID: deal.ID, Outcome: out, Plan: stored}, nil
+}
+
+// Summary counts what CatchUp did.
+type Summary struct {
+	Evaluated int `json:"evaluated"`
+	Created   int `json:"created"`
+	Existing  int `json:"existing"`
+	NoMatch   int `json:"no_match"`
+}
+
+// CatchUp handles every deal pulls stored since the last CatchUp: each gets the plan its
+// templates select (deals that match none are counted and skipped). The cursor advances after
+// each batch, so a crash re-handles at most one batch, and creation is idempotent.
+func (in *Instantiator) CatchUp(ctx context.Context) (Summary, error) {
+	var sum Summary
+	cur, err := in.opts.Store.Cursor(ctx, in.opts.ConnectionID, CursorObject)
+	if err != nil {
+		return sum, err
+	}
+	ts, err := in.opts.Store.Templates(ctx)
+	if err != nil {
+		return sum, err
+	}
+	if len(ts) == 0 {
+		return sum, errors.New("no templates imported: run `mapsync templates import DIR` (or set templates.dir)")
+	}
+	sel, err := plans.NewSelector(ts)
+	if err != nil {
+		return sum, err
+	}
+	for {
+		ids, next, err := in.opts.Store.DealsSyncedAfter(ctx, in.opts.ConnectionID, cur, 500)
+		if err != nil {
+			return sum, err
+		}
+		if len(ids) == 0 {
+			return sum, nil
+		}
+		for _, id := range ids {
+			deal, err := in.Deal(ctx, id)
+			if err != nil {
+				return sum, err
+			}
+			sum.Evaluated++
+			now := in.opts.Now()
+			t, err := sel.Select(deal, now)
+			var nm *plans.NoMatchError
+			if errors.As(err, &nm) {
+				sum.NoMatch++
+				continue
+			}
+			if err != nil {
+				return sum, err
+			}
+			res, err := in.create(ctx, t, deal, now)
+			if err != nil {
+				return sum, err
+			}
+			if res.Outcome == Created {
+				sum.Created++
+			} else {
+				sum.Existing++
+			}
+		}
+		if err := in.opts.Store.SetCursor(ctx, in.opts.ConnectionID, CursorObject, next); err != nil {
+			return sum, err
+		}
+		cur = next
+	}
+}
