@@ -265,13 +265,11 @@ func (s *Sandbox) createRecord(ot *objectType, changes []change, now time.Time, 
 			vals[pi] = "default"
 		}
 	}
-	if vals[ot.iCreate] != "" {
-		if t, err := time.Parse(isoMillis, vals[ot.iCreate]); err == nil {
-			rec := ot.insert(vals, t, now)
-			return rec, s.creationEvents(ot, rec, now, source)
-		}
+	created := now
+	if t, err := time.Parse(isoMillis, vals[ot.iCreate]); err == nil {
+		created = t // createdate may be written, e.g. by an import
 	}
-	rec := ot.insert(vals, now, now)
+	rec := ot.insert(vals, created, now)
 	if ot.name == "deals" {
 		s.deriveDeal(rec)
 	}
