@@ -200,8 +200,7 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 			return nil, err
 		}
 	}
-	body, _ := io.ReadAll(resp.Body) // already buffered by meteredTransport
-	_ = resp.Body.Close()
+	body := readBuffered(resp.Body)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		e := ClassifyResponse(c.opts.CRM, resp.StatusCode, resp.Header, body, c.opts.Now())
 		return nil, e
@@ -331,9 +330,8 @@ func (r *retrier) checkRetry(ctx context.Context, resp *http.Response, err error
 		return false, nil
 	default:
 		status = resp.StatusCode
-		body, _ := io.ReadAll(resp.Body)
-		_ = resp.Body.Close()
-		resp.Body = io.NopCloser(bytes.NewReader(body))
+		body := readBuffered(resp.Body)
+		resp.Body = &bufferedBody{Reader: bytes.NewReader(body), b: body}
 		e := ClassifyResponse(r.c.opts.CRM, resp.StatusCode, resp.Header, body, r.c.opts.Now())
 		switch {
 		case e.Kind == KindTransient:
@@ -414,17 +412,20 @@ func (t *meteredTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	if err == nil {
 		// Read the whole body inside the attempt, so that a stalled or cut body is a failed
 		// attempt (retried) rather than a failure after the retry loop.
-		var body []byte
-		body, err = io.ReadAll(io.LimitReader(resp.Body, o.MaxBody+1))
+		var buf bytes.Buffer
+		if resp.ContentLength > 0 && resp.ContentLength <= o.MaxBody {
+			buf.Grow(int(resp.ContentLength) + bytes.MinRead)
+		}
+		_, err = buf.ReadFrom(io.LimitReader(resp.Body, o.MaxBody+1))
 		_ = resp.Body.Close()
-		if err == nil && int64(len(body)) > o.MaxBody {
+		if err == nil && int64(buf.Len()) > o.MaxBody {
 			err = fmt.Errorf("response body over %d bytes", o.MaxBody)
 		}
 		if err != nil {
 			resp = nil
 		} else {
-			resp.Body = io.NopCloser(bytes.NewReader(body))
-			resp.ContentLength = int64(len(body))
+			resp.Body = &bufferedBody{Reader: bytes.NewReader(buf.Bytes()), b: buf.Bytes()}
+			resp.ContentLength = int64(buf.Len())
 		}
 	}
 	o.Metrics.duration.WithLabelValues(o.Connection, string(o.CRM), op).Observe(time.Since(start).Seconds())
@@ -444,6 +445,25 @@ func (t *meteredTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	}
 	o.Metrics.requests.WithLabelValues(o.Connection, string(o.CRM), op, status).Inc()
 	return resp, err
+}
+
+// bufferedBody is a response body already read whole by meteredTransport.
+type bufferedBody struct {
+	*bytes.Reader
+	b []byte
+}
+
+// Close implements io.Closer.
+func (*bufferedBody) Close() error { return nil }
+
+// readBuffered returns the whole body without copying when meteredTransport buffered it.
+func readBuffered(rc io.ReadCloser) []byte {
+	defer rc.Close()
+	if bb, ok := rc.(*bufferedBody); ok && bb.Reader.Size() == int64(bb.Reader.Len()) {
+		return bb.b
+	}
+	b, _ := io.ReadAll(rc)
+	return b
 }
 
 type opKey struct{}

@@ -259,3 +259,9 @@ func metricSum(t testing.TB, reg *prometheus.Registry, name string) float64 {
 	}
 	return sum
 }
+
+// errorsAs is errors.As for tests that import no errors package of their own.
+func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// sandboxStamp is a stamp inside the sandbox's data range.
+func sandboxStamp() time.Time { return time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC) }
