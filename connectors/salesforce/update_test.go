@@ -124,17 +124,23 @@ func TestDescribe(t *testing.T) {
 		by[f.Name] = f
 	}
 	tests := map[string]func(connectors.FieldMeta) bool{
-		"Id":               func(f connectors.FieldMeta) bool { return f.Type == connectors.TypeID && !f.Updateable },
-		"Name":             func(f connectors.FieldMeta) bool { return f.Type == connectors.TypeString && f.Length == 120 && f.Updateable && !f.Nillable },
-		"Description":      func(f connectors.FieldMeta) bool { return f.Type == connectors.TypeText && f.Length == 32000 },
-		"StageName":        func(f connectors.FieldMeta) bool { return f.Type == connectors.TypePicklist && len(f.Options) > 3 && !f.Restricted },
-		"Amount":           func(f connectors.FieldMeta) bool { return f.Type == connectors.TypeCurrency && f.Nillable },
-		"Probability":      func(f connectors.FieldMeta) bool { return f.Type == connectors.TypePercent },
-		"CloseDate":        func(f connectors.FieldMeta) bool { return f.Type == connectors.TypeDate },
-		"OwnerId":          func(f connectors.FieldMeta) bool { return f.Type == connectors.TypeReference },
-		"IsWon":            func(f connectors.FieldMeta) bool { return f.Type == connectors.TypeBool && !f.Updateable },
-		"SystemModstamp":   func(f connectors.FieldMeta) bool { return f.Type == connectors.TypeDateTime && !f.Updateable },
-		"MAP_Status__c":    func(f connectors.FieldMeta) bool { return f.Custom && f.Restricted && len(f.Options) == len(sandbox.MAPStatusValues) },
+		"Id": func(f connectors.FieldMeta) bool { return f.Type == connectors.TypeID && !f.Updateable },
+		"Name": func(f connectors.FieldMeta) bool {
+			return f.Type == connectors.TypeString && f.Length == 120 && f.Updateable && !f.Nillable
+		},
+		"Description": func(f connectors.FieldMeta) bool { return f.Type == connectors.TypeText && f.Length == 32000 },
+		"StageName": func(f connectors.FieldMeta) bool {
+			return f.Type == connectors.TypePicklist && len(f.Options) > 3 && !f.Restricted
+		},
+		"Amount":         func(f connectors.FieldMeta) bool { return f.Type == connectors.TypeCurrency && f.Nillable },
+		"Probability":    func(f connectors.FieldMeta) bool { return f.Type == connectors.TypePercent },
+		"CloseDate":      func(f connectors.FieldMeta) bool { return f.Type == connectors.TypeDate },
+		"OwnerId":        func(f connectors.FieldMeta) bool { return f.Type == connectors.TypeReference },
+		"IsWon":          func(f connectors.FieldMeta) bool { return f.Type == connectors.TypeBool && !f.Updateable },
+		"SystemModstamp": func(f connectors.FieldMeta) bool { return f.Type == connectors.TypeDateTime && !f.Updateable },
+		"MAP_Status__c": func(f connectors.FieldMeta) bool {
+			return f.Custom && f.Restricted && len(f.Options) == len(sandbox.MAPStatusValues)
+		},
 		"MAP_Plan_URL__c":  func(f connectors.FieldMeta) bool { return f.Type == connectors.TypeURL && f.Custom && f.Updateable },
 		"MAP_Progress__c":  func(f connectors.FieldMeta) bool { return f.Type == connectors.TypePercent && f.Custom },
 		"MAP_Next_Step__c": func(f connectors.FieldMeta) bool { return f.Type == connectors.TypeString && f.Length == 255 },
