@@ -182,6 +182,10 @@ func (p *puller) deliver(ctx context.Context, rows []map[string]any) (int, error
 		return 0, nil
 	}
 	page := connectors.Page{Records: out, Cursor: pos}
+	if since := p.req.Since; !since.Stamp.IsZero() && !since.After(pos.Stamp, pos.ID) {
+		// Records from the overlap window (or a Full pass) must not move the cursor back.
+		page.Cursor = connectors.Cursor{Stamp: since.Stamp, ID: since.ID}
+	}
 	if p.req.Object == connectors.ObjectDealContact {
 		roles, err := p.c.roles(ctx, out)
 		if err != nil {
