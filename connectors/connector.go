@@ -59,8 +59,13 @@ type PullRequest struct {
 //   - Records in the overlap window (stamped at or before PullRequest.Since) may have been delivered
 //     by an earlier pull: upsert them idempotently, keeping the stored record when its stamp is
 //     newer than or equal to the delivered one.
-//   - Cursor is the (stamp, id) of the last record of the page. Commit it in the same transaction as
-//     the page's records and pass it as PullRequest.Since next time. It never moves backwards.
+//   - Cursor is the (stamp, id) of the last record of the page, or PullRequest.Since when that is
+//     later (pages of the overlap window, or of a Full pull given the stored cursor as Since), so it
+//     never moves backwards within a pull or behind Since. Commit it in the same transaction as the
+//     page's records and pass it as PullRequest.Since next time. A crash between pages loses
+//     nothing: the next pull starts after the last committed page.
+//   - Pages are never empty: a page whose records were all delivered earlier in the same pull is
+//     not delivered, and a pull with nothing new calls fn zero times.
 //   - Deleted records come as Records with Deleted set and whatever fields the CRM still returns.
 //   - For ObjectDealContact, Roles holds the complete current set of contact roles of every deal
 //     that has a record on the page (a deal whose last role was removed maps to an empty slice):

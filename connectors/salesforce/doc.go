@@ -1,2 +1,50 @@
 // Package salesforce implements connectors.Connector for Salesforce over its REST API.
+//
+// # Objects
+//
+//	deal         Opportunity             queryAll (deletes show as IsDeleted)
+//	contact      Contact                 queryAll
+//	deal_contact OpportunityContactRole  queryAll, plus each page's deals' complete role sets
+//	owner        User                    query (users are deactivated, never deleted)
+//
+// Each object has a fixed field list (see objects.go) to which PullRequest.Fields adds configured
+// ones, custom fields included; names are validated, never escaped into SOQL.
+//
+// # Incremental pulls
+//
+// Records are read in (SystemModstamp, Id) order. With an overlap window the query starts at
+// Since.Stamp minus the overlap, so writes that committed late are caught, at the price of
+// re-delivering the window's records (the store upserts by id and stamp). Without one it starts
+// strictly after the cursor with the keyset "(SystemModstamp = X AND Id > 'id') OR SystemModstamp
+// > X". Pages follow nextRecordsUrl with Sforce-Query-Options batchSize; Options.QueryLimit switches
+// to LIMIT queries chained by the same keyset (no long-lived query locators), and a lost locator
+// (INVALID_QUERY_LOCATOR) resumes with the keyset too. Within one pull a (id, stamp) pair is never
+// delivered twice. Timestamps are sent with milliseconds when they have some, so keyset comparisons
+// are exact.
+//
+// # Deletes and reconcile
+//
+// queryAll reports records in the recycle bin with IsDeleted; Record.Deleted carries it. Records
+// purged from the recycle bin (after about 15 days, or emptied by hand) are not reported: a Full
+// pull delivers every record the CRM still has, and the caller marks the ones it did not see. A
+// contact role added or removed without touching the deal's stamp is caught the same way: a
+// deal_contact page always carries its deals' complete current roles.
+//
+// # Limits of this implementation
+//
+//   - A query locator is a snapshot: a record changed or deleted during a pull that already passed
+//     it shows up in the next incremental pull (or in the same one, with QueryLimit).
+//   - The keyset assumes the CRM orders Id the way it compares Id with '>' (true for Salesforce's
+//     18-character ids and the sandbox); duplicates at a resume point are dropped in any case.
+//   - The deleted/ replication endpoint is not used: queryAll gives the same information with the
+//     record's fields, in the same pass.
+//   - Update sends PATCH composite/sobjects, 200 records per request, allOrNone=false, and retries a
+//     lost request (updates set absolute values, so a repeat is harmless).
+//
+// # Authentication
+//
+// Every call goes to the token's instance_url, vetted by connectors.CheckInstanceURL with
+// Options.Instance before the token is attached. Tokens carry no expiry: a 401 INVALID_SESSION_ID
+// triggers one refresh and one replay (connectors.Client); invalid_grant marks the connection
+// needs_reauth through the token source.
 package salesforce
