@@ -1,0 +1,390 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/mapsync/mapsync/plans"
+)
+
+// Plans are stored as documents: one row per plan with the whole plans.Plan as JSON, next to the
+// columns the filters and the uniqueness rule need (see migrations/*/00002_plans.sql for why).
+// Every write also appends the change's events and upserts the plan's CRM projection mark
+// (plan_marks.go) in the same transaction.
+
+// Page sizes of ListPlans and Events.
+const (
+	// DefaultPlanPage is the page size of ListPlans when the filter gives none.
+	DefaultPlanPage = 50
+	// MaxPlanPage caps the page size of ListPlans.
+	MaxPlanPage = 500
+	// DefaultEventPage is the page size of Events when the caller gives none.
+	DefaultEventPage = 100
+	// MaxEventPage caps the page size of Events.
+	MaxEventPage = 1000
+)
+
+// eventChunk is how many events one INSERT carries (10 parameters each).
+const eventChunk = 500
+
+// domainError makes an error matching ErrNotFound or ErrConflict also match plans.ErrNotFound
+// or plans.ErrConflict, so callers of plans.Store can branch on either package's sentinels.
+func domainError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrNotFound) && !errors.Is(err, plans.ErrNotFound):
+		return &sentinelError{err: err, also: plans.ErrNotFound}
+	case errors.Is(err, ErrConflict) && !errors.Is(err, plans.ErrConflict):
+		return &sentinelError{err: err, also: plans.ErrConflict}
+	}
+	return err
+}
+
+// sentinelError is err, also matching a domain sentinel under errors.Is.
+type sentinelError struct {
+	err  error
+	also error
+}
+
+func (e *sentinelError) Error() string   { return e.err.Error() }
+func (e *sentinelError) Unwrap() []error { return []error{e.err, e.also} }
+
+// planColumns are a plan's row values derived from the plan.
+type planColumns struct {
+	body       string
+	ownerCRMID string
+	ownerEmail string
+	createdAt  time.Time
+	updatedAt  time.Time
+}
+
+func (s *Store) planColumns(p *plans.Plan) (planColumns, error) {
+	body, err := json.Marshal(p)
+	if err != nil {
+		return planColumns{}, fmt.Errorf("encode plan: %w", err)
+	}
+	c := planColumns{body: string(body), createdAt: p.CreatedAt.UTC(), updatedAt: p.UpdatedAt.UTC()}
+	for _, m := range p.Members {
+		if m.Source == plans.SourceDealOwner {
+			c.ownerCRMID, c.ownerEmail = m.CRMID, strings.ToLower(strings.TrimSpace(m.Email))
+			break
+		}
+	}
+	now := s.Now()
+	if c.createdAt.IsZero() {
+		c.createdAt = now
+	}
+	if c.updatedAt.IsZero() {
+		c.updatedAt = c.createdAt
+	}
+	return c, nil
+}
+
+// CreatePlan inserts p, its events and its CRM projection mark in one transaction, unless a plan
+// for (p.Connection, p.DealID, p.TemplateKey) exists: then it writes nothing and returns the
+// stored plan with created false. The database's unique key decides, so of several callers
+// racing (other connections, other replicas) exactly one creates the plan and the others get
+// it. A plan whose id is taken by a plan for another (connection, deal, template) is an error
+// matching ErrConflict. It implements plans.PlanStore.
+func (s *Store) CreatePlan(ctx context.Context, p *plans.Plan, events []plans.Event) (stored *plans.Plan, created bool, err error) {
+	if p == nil || p.ID == "" || p.Connection == "" || p.DealID == "" || p.TemplateKey == "" {
+		return nil, false, fmt.Errorf("create plan: id, connection, deal and template are required: %w", plans.ErrInvalid)
+	}
+	cols, err := s.planColumns(p)
+	if err != nil {
+		return nil, false, fmt.Errorf("create plan %s: %w", p.ID, err)
+	}
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, tx.Rebind(`
+			INSERT INTO plans (id, connection, deal_id, template_key, template_version, status, name,
+				owner_crm_id, owner_email, body, version, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT DO NOTHING`),
+			p.ID, p.Connection, p.DealID, p.TemplateKey, p.TemplateVersion, string(p.Status), p.Name,
+			cols.ownerCRMID, cols.ownerEmail, cols.body, p.Version, cols.createdAt, cols.updatedAt)
+		if err != nil {
+			return fmt.Errorf("insert: %w", interpretError(err))
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("insert: %w", err)
+		} else if n == 0 {
+			// Someone else's plan holds the key. On PostgreSQL the insert waited for that
+			// transaction to commit, and this statement sees it.
+			stored, err = s.planWhere(ctx, tx, `connection = ? AND deal_id = ? AND template_key = ?`, p.Connection, p.DealID, p.TemplateKey)
+			if errors.Is(err, ErrNotFound) {
+				return fmt.Errorf("plan id %s is taken by another deal or template: %w", p.ID, ErrConflict)
+			}
+			return err
+		}
+		created, stored = true, p
+		if err := s.insertEvents(ctx, tx, p.ID, events); err != nil {
+			return err
+		}
+		return s.markPlan(ctx, tx, p)
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("create plan %s: %w", p.ID, domainError(err))
+	}
+	return stored, created, nil
+}
+
+// Plan returns the plan with id, whole, in one query; an unknown id is an error matching
+// ErrNotFound and plans.ErrNotFound. It implements plans.PlanStore.
+func (s *Store) Plan(ctx context.Context, id string) (*plans.Plan, error) {
+	p, err := s.planWhere(ctx, s.db, `id = ?`, id)
+	if err != nil {
+		return nil, fmt.Errorf("plan %s: %w", id, domainError(err))
+	}
+	return p, nil
+}
+
+// PlanFor returns the plan for (connection, deal, template) in one query. It implements
+// plans.PlanStore.
+func (s *Store) PlanFor(ctx context.Context, connection, dealID, templateKey string) (*plans.Plan, error) {
+	p, err := s.planWhere(ctx, s.db, `connection = ? AND deal_id = ? AND template_key = ?`, connection, dealID, templateKey)
+	if err != nil {
+		return nil, fmt.Errorf("plan for %s deal %s template %s: %w", connection, dealID, templateKey, domainError(err))
+	}
+	return p, nil
+}
+
+func (s *Store) planWhere(ctx context.Context, q sqlx.QueryerContext, where string, args ...any) (*plans.Plan, error) {
+	var row struct {
+		Body    []byte `db:"body"`
+		Version int    `db:"version"`
+	}
+	if err := sqlx.GetContext(ctx, q, &row, s.rebind(`SELECT body, version FROM plans WHERE `+where), args...); err != nil {
+		return nil, interpretError(err)
+	}
+	p := &plans.Plan{}
+	if err := json.Unmarshal(row.Body, p); err != nil {
+		return nil, fmt.Errorf("decode plan: %w", err)
+	}
+	p.Version = row.Version
+	return p, nil
+}
+
+// UpdatePlan writes p, appends events and upserts the plan's CRM projection mark in one
+// transaction, if the stored plan's version is still base (the version read before the change).
+// Otherwise it writes nothing and returns an error matching ErrConflict and plans.ErrConflict
+// (ErrNotFound when there is no such plan). p.Version must be greater than base. The plan's
+// id, connection, deal and template are fixed at creation; changes to them are not stored. It
+// implements plans.PlanStore.
+func (s *Store) UpdatePlan(ctx context.Context, p *plans.Plan, base int, events []plans.Event) error {
+	if p == nil || p.ID == "" {
+		return fmt.Errorf("update plan: id is required: %w", plans.ErrInvalid)
+	}
+	if p.Version <= base {
+		return fmt.Errorf("update plan %s: version %d is not after base %d: %w", p.ID, p.Version, base, plans.ErrInvalid)
+	}
+	cols, err := s.planColumns(p)
+	if err != nil {
+		return fmt.Errorf("update plan %s: %w", p.ID, err)
+	}
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, tx.Rebind(`
+			UPDATE plans SET body = ?, version = ?, status = ?, name = ?, template_version = ?,
+				owner_crm_id = ?, owner_email = ?, updated_at = ?
+			WHERE id = ? AND version = ?`),
+			cols.body, p.Version, string(p.Status), p.Name, p.TemplateVersion,
+			cols.ownerCRMID, cols.ownerEmail, cols.updatedAt, p.ID, base)
+		if err != nil {
+			return fmt.Errorf("update: %w", interpretError(err))
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("update: %w", err)
+		}
+		if n == 0 {
+			var current int
+			err := tx.GetContext(ctx, &current, tx.Rebind(`SELECT version FROM plans WHERE id = ?`), p.ID)
+			if err != nil {
+				return interpretError(err)
+			}
+			return fmt.Errorf("version %d is stale, current is %d: %w", base, current, ErrConflict)
+		}
+		if err := s.insertEvents(ctx, tx, p.ID, events); err != nil {
+			return err
+		}
+		return s.markPlan(ctx, tx, p)
+	})
+	if err != nil {
+		return fmt.Errorf("update plan %s: %w", p.ID, domainError(err))
+	}
+	return nil
+}
+
+// AppendEvents records events that change nothing in the plan (plan.saved_as_template); an
+// unknown plan is an error matching ErrNotFound. It implements plans.PlanStore.
+func (s *Store) AppendEvents(ctx context.Context, planID string, events []plans.Event) error {
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var one int
+		if err := tx.GetContext(ctx, &one, tx.Rebind(`SELECT 1 FROM plans WHERE id = ?`), planID); err != nil {
+			return interpretError(err)
+		}
+		return s.insertEvents(ctx, tx, planID, events)
+	})
+	if err != nil {
+		return fmt.Errorf("append events to plan %s: %w", planID, domainError(err))
+	}
+	return nil
+}
+
+// insertEvents appends events to a plan in the given order, in multi-row statements. Events
+// without an id get one; every event is stored with the plan's id.
+func (s *Store) insertEvents(ctx context.Context, tx *sqlx.Tx, planID string, events []plans.Event) error {
+	for start := 0; start < len(events); start += eventChunk {
+		chunk := events[start:min(start+eventChunk, len(events))]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO plan_events (plan_id, id, action_id, type, level, actor, at, internal, body) VALUES `)
+		args := make([]any, 0, len(chunk)*9)
+		for i, e := range chunk {
+			if e.ID == "" {
+				e.ID = plans.NewID()
+			}
+			e.PlanID = planID
+			if e.Level == "" {
+				e.Level = plans.LevelInfo
+			}
+			if e.At.IsZero() {
+				e.At = s.Now()
+			}
+			actor, err := json.Marshal(e.Actor)
+			if err != nil {
+				return fmt.Errorf("encode event %s: %w", e.ID, err)
+			}
+			body, err := json.Marshal(e)
+			if err != nil {
+				return fmt.Errorf("encode event %s: %w", e.ID, err)
+			}
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, planID, e.ID, e.ActionID, string(e.Type), string(e.Level), string(actor), e.At.UTC(), e.Internal, string(body))
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(q.String()), args...); err != nil {
+			return fmt.Errorf("insert events: %w", interpretError(err))
+		}
+	}
+	return nil
+}
+
+// Events returns up to limit events of a plan after the event with id after ("" from the
+// first), oldest first (in the order they were stored). limit <= 0 means DefaultEventPage, and
+// it is capped at MaxEventPage. An unknown plan, or an after that is not one of the plan's
+// events, is an error matching ErrNotFound. It implements plans.PlanStore.
+func (s *Store) Events(ctx context.Context, planID, after string, limit int) ([]plans.Event, error) {
+	if limit <= 0 {
+		limit = DefaultEventPage
+	}
+	limit = min(limit, MaxEventPage)
+	var (
+		bodies [][]byte
+		err    error
+	)
+	if after == "" {
+		err = s.db.SelectContext(ctx, &bodies, s.rebind(`
+			SELECT body FROM plan_events WHERE plan_id = ? ORDER BY seq LIMIT ?`), planID, limit)
+	} else {
+		var seq int64
+		err = s.db.GetContext(ctx, &seq, s.rebind(`SELECT seq FROM plan_events WHERE plan_id = ? AND id = ?`), planID, after)
+		if err != nil {
+			return nil, fmt.Errorf("events of plan %s after %s: %w", planID, after, domainError(interpretError(err)))
+		}
+		err = s.db.SelectContext(ctx, &bodies, s.rebind(`
+			SELECT body FROM plan_events WHERE plan_id = ? AND seq > ? ORDER BY seq LIMIT ?`), planID, seq, limit)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("events of plan %s: %w", planID, interpretError(err))
+	}
+	if len(bodies) == 0 && after == "" {
+		var one int
+		if err := s.db.GetContext(ctx, &one, s.rebind(`SELECT 1 FROM plans WHERE id = ?`), planID); err != nil {
+			return nil, fmt.Errorf("events of plan %s: %w", planID, domainError(interpretError(err)))
+		}
+	}
+	out := make([]plans.Event, len(bodies))
+	for i, b := range bodies {
+		if err := json.Unmarshal(b, &out[i]); err != nil {
+			return nil, fmt.Errorf("events of plan %s: decode: %w", planID, err)
+		}
+	}
+	return out, nil
+}
+
+// ListPlans returns one page of plans matching f, ordered by id, and the cursor of the next page
+// ("" on the last). Pages are keyset-paginated by id, so plans created while paging never shift
+// a page. f.Limit <= 0 means DefaultPlanPage; it is capped at MaxPlanPage. Owner matches the
+// deal-owner member's CRM id or email (case-insensitively). It implements plans.PlanStore.
+func (s *Store) ListPlans(ctx context.Context, f plans.PlanFilter) ([]plans.PlanSummary, string, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = DefaultPlanPage
+	}
+	limit = min(limit, MaxPlanPage)
+	var (
+		where []string
+		args  []any
+	)
+	add := func(cond string, a ...any) {
+		where = append(where, cond)
+		args = append(args, a...)
+	}
+	if f.Connection != "" {
+		add("connection = ?", f.Connection)
+	}
+	if f.DealID != "" {
+		add("deal_id = ?", f.DealID)
+	}
+	if f.Status != "" {
+		add("status = ?", string(f.Status))
+	}
+	if f.Owner != "" {
+		add("(owner_crm_id = ? OR owner_email = ?)", f.Owner, strings.ToLower(strings.TrimSpace(f.Owner)))
+	}
+	if f.After != "" {
+		add("id > ?", f.After)
+	}
+	q := `SELECT id, connection, deal_id, template_key, template_version, name, status, updated_at, version FROM plans`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY id LIMIT ?"
+	args = append(args, limit+1)
+	var rows []struct {
+		ID              string    `db:"id"`
+		Connection      string    `db:"connection"`
+		DealID          string    `db:"deal_id"`
+		TemplateKey     string    `db:"template_key"`
+		TemplateVersion int       `db:"template_version"`
+		Name            string    `db:"name"`
+		Status          string    `db:"status"`
+		UpdatedAt       time.Time `db:"updated_at"`
+		Version         int       `db:"version"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, s.rebind(q), args...); err != nil {
+		return nil, "", fmt.Errorf("list plans: %w", interpretError(err))
+	}
+	next := ""
+	if len(rows) > limit {
+		rows = rows[:limit]
+		next = rows[limit-1].ID
+	}
+	out := make([]plans.PlanSummary, len(rows))
+	for i, r := range rows {
+		out[i] = plans.PlanSummary{
+			ID: r.ID, Connection: r.Connection, DealID: r.DealID, TemplateKey: r.TemplateKey,
+			TemplateVersion: r.TemplateVersion, Name: r.Name, Status: plans.PlanStatus(r.Status),
+			UpdatedAt: r.UpdatedAt.UTC(), Version: r.Version,
+		}
+	}
+	return out, next, nil
+}
