@@ -1,0 +1,148 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/mapsync/mapsync/plans"
+)
+
+// DefaultRetries is how many times Service.Change reapplies an operation after the store reports
+// that the plan moved underneath it.
+const DefaultRetries = 5
+
+// ErrBusy is returned by Service.Change when the plan kept changing under every attempt. It
+// matches plans.ErrConflict; the API answers 409 and the client retries.
+var ErrBusy = fmt.Errorf("plan changed concurrently on every attempt: %w", plans.ErrConflict)
+
+// Service applies the pure operations of package plans to stored plans: load, apply with a
+// plans.Change, and write with the store's compare-and-swap, retrying when another change to the
+// same plan got in first. The store writes the plan, its events and the CRM projection mark in
+// one transaction, so a change is all or nothing.
+type Service struct {
+	store   plans.Store
+	now     func() time.Time
+	newID   func() string
+	retries int
+}
+
+// ServiceOptions configures NewService.
+type ServiceOptions struct {
+	// Now is the clock (default time.Now). Changes are stamped with Now().UTC().
+	Now func() time.Time
+	// NewID makes ids of things a change creates (default plans.NewID, a UUIDv7).
+	NewID func() string
+	// Retries is how many times a change is reapplied after a store conflict (default
+	// DefaultRetries; -1 means never).
+	Retries int
+}
+
+// NewService returns a Service on st.
+func NewService(st plans.Store, opts ServiceOptions) (*Service, error) {
+	if st == nil {
+		return nil, errors.New("new plan service: store is required")
+	}
+	s := &Service{store: st, now: opts.Now, newID: opts.NewID, retries: opts.Retries}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	switch {
+	case s.retries == 0:
+		s.retries = DefaultRetries
+	case s.retries < 0:
+		s.retries = 0
+	}
+	return s, nil
+}
+
+// Op is an operation on a plan: one of the methods of *plans.Plan, wrapped. It must change
+// nothing when it returns an error (the plans operations guarantee that).
+type Op func(p *plans.Plan, c plans.Change) ([]plans.Event, error)
+
+// Change loads plan planID, applies op as actor by, and stores the result with its events. When
+// the store reports that the plan's version moved (a concurrent change elsewhere in the plan), it
+// reloads and reapplies op, up to the configured retries; op's own checks (an action's version,
+// its state) then decide whether the change still holds. An op that records no events writes
+// nothing. Change returns the plan as stored after the change and the events recorded.
+//
+// op may run several times: it must not keep state between runs except what it returns.
+func (s *Service) Change(ctx context.Context, planID string, by plans.Actor, op Op) (*plans.Plan, []plans.Event, error) {
+	for attempt := 0; ; attempt++ {
+		p, err := s.store.Plan(ctx, planID)
+		if err != nil {
+			return nil, nil, fmt.Errorf("load plan %s: %w", planID, err)
+		}
+		base := p.Version
+		c := plans.Change{By: by, At: s.now().UTC(), NewID: s.newID}
+		events, err := op(p, c)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(events) == 0 {
+			return p, nil, nil
+		}
+		err = s.store.UpdatePlan(ctx, p, base, events)
+		if err == nil {
+			return p, events, nil
+		}
+		if !errors.Is(err, plans.ErrConflict) {
+			return nil, nil, fmt.Errorf("update plan %s: %w", planID, err)
+		}
+		if attempt >= s.retries {
+			return nil, nil, ErrBusy
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+	}
+}
+
+// SaveAsTemplate makes a new template from plan planID as it stands (plans.Plan.SaveAsTemplate),
+// imports it, and records plan.saved_as_template on the plan. The template must not have the key
+// of an existing template: that is an *plans.InputError on "key".
+func (s *Service) SaveAsTemplate(ctx context.Context, planID string, by plans.Actor, key, name string) (*plans.Template, error) {
+	p, err := s.store.Plan(ctx, planID)
+	if err != nil {
+		return nil, fmt.Errorf("load plan %s: %w", planID, err)
+	}
+	if _, err := s.store.Template(ctx, key, 0); err == nil {
+		return nil, &plans.InputError{Field: "key", Message: fmt.Sprintf("template %q exists", key)}
+	} else if !errors.Is(err, plans.ErrNotFound) {
+		return nil, fmt.Errorf("look up template %s: %w", key, err)
+	}
+	t, events, err := p.SaveAsTemplate(plans.Change{By: by, At: s.now().UTC(), NewID: s.newID}, key, name)
+	if err != nil {
+		return nil, err
+	}
+	version, _, err := s.store.ImportTemplate(ctx, t)
+	if err != nil {
+		return nil, fmt.Errorf("import template %s: %w", key, err)
+	}
+	t.Version = version
+	if err := s.store.AppendEvents(ctx, planID, events); err != nil {
+		return nil, fmt.Errorf("record plan %s saved as template: %w", planID, err)
+	}
+	return t, nil
+}
+
+// CreatePlan makes the plan for deal from the latest version of template key (or version, when
+// not 0), with due dates in loc, as mapsync itself, and stores it unless a plan for (connection,
+// deal, template) exists. It returns the stored plan and whether it was created now. Choosing the
+// template by selection rule is the caller's (plans.Selector).
+func (s *Service) CreatePlan(ctx context.Context, key string, version int, deal plans.Deal, loc *time.Location) (*plans.Plan, bool, error) {
+	t, err := s.store.Template(ctx, key, version)
+	if err != nil {
+		return nil, false, fmt.Errorf("load template %s: %w", key, err)
+	}
+	p, events, err := plans.InstantiateBy(t, deal, plans.Change{By: plans.System(), At: s.now().UTC(), NewID: s.newID}, loc)
+	if err != nil {
+		return nil, false, err
+	}
+	stored, created, err := s.store.CreatePlan(ctx, p, events)
+	if err != nil {
+		return nil, false, fmt.Errorf("create plan for deal %s: %w", deal.ID, err)
+	}
+	return stored, created, nil
+}

@@ -1,0 +1,241 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+
+	"github.com/mapsync/mapsync/plans"
+)
+
+// Store is what the server needs from persistence; *store.Store implements it.
+type Store interface {
+	plans.Store
+	TokenVerifier
+	// Ping checks that the database answers (for /readyz).
+	Ping(ctx context.Context) error
+}
+
+// TokenVerifier checks API tokens.
+type TokenVerifier interface {
+	// VerifyAPIToken returns the name of the token, or an error matching plans.ErrNotFound or
+	// ErrBadToken when it is unknown or revoked (401); any other error is a 500.
+	VerifyAPIToken(ctx context.Context, token string) (name string, err error)
+}
+
+// Options configures New.
+type Options struct {
+	// Store keeps plans, templates, events and API tokens. Required.
+	Store Store
+	// Logger receives one line per request (request_id, method, path, route, status, bytes,
+	// took, token name) and the cause of every 5xx. The zero Logger logs nothing.
+	Logger zerolog.Logger
+	// Registerer receives the HTTP metrics (mapsync_http_requests_total{route,method,status},
+	// mapsync_http_request_duration_seconds{route}). Nil means a private registry: the metrics
+	// are kept but not exported.
+	Registerer prometheus.Registerer
+	// Gatherer is served at GET /metrics, without auth, on the same listener as the API (bind
+	// the listener accordingly, or put the API behind a proxy that hides /metrics). Nil means
+	// /metrics is not served.
+	Gatherer prometheus.Gatherer
+	// Now is the clock (default time.Now): changes are stamped with it and progress is computed
+	// at it.
+	Now func() time.Time
+	// NewID makes ids for what changes create (default plans.NewID).
+	NewID func() string
+	// Retries is how many times a change is reapplied after a concurrent change to the same plan
+	// (default DefaultRetries; -1 means never).
+	Retries int
+	// ReadyTimeout bounds the store ping of /readyz (default 2s).
+	ReadyTimeout time.Duration
+}
+
+// Server is mapsync's HTTP API. It is an http.Handler; serve it with an http.Server.
+//
+// # Routes
+//
+// Without auth: GET /healthz (the process is up), GET /readyz (the store answers a ping, else
+// 503), GET /metrics (when Options.Gatherer is set; same listener as the API).
+//
+// Under /api/v1, with "Authorization: Bearer <token>" (tokens from `mapsync tokens create`):
+//
+//	GET    /api/v1/plans?connection=&deal=&status=&owner=&after=&limit=  {"plans":[...],"next":"..."}
+//	GET    /api/v1/plans/{plan}[?audience=buyer]                         the plan with "progress"
+//	GET    /api/v1/plans/{plan}/events?after=&limit=[&audience=buyer]    {"events":[...],"next":"..."}
+//	GET    /api/v1/plans/{plan}/actions/{action}
+//	PATCH  /api/v1/plans/{plan}/actions/{action}                 {version, status?, assignee_id?, due?, clear_due?, title?, description?}
+//	POST   /api/v1/plans/{plan}/actions/{action}/move            {phase_id, position, version}
+//	POST   /api/v1/plans/{plan}/actions/{action}/subtasks        {title}
+//	PATCH  /api/v1/plans/{plan}/actions/{action}/subtasks/{id}   {done}
+//	DELETE /api/v1/plans/{plan}/actions/{action}/subtasks/{id}
+//	POST   /api/v1/plans/{plan}/actions/{action}/comments        {body, internal}
+//	PUT    /api/v1/plans/{plan}/actions/{action}/questions       {version, questions}
+//	POST   /api/v1/plans/{plan}/actions/{action}/responses       {responses, submit}
+//	POST   /api/v1/plans/{plan}/actions/{action}/attachments     {name, url, kind, internal}
+//	DELETE /api/v1/plans/{plan}/actions/{action}/attachments/{id}
+//	POST   /api/v1/plans/{plan}/attachments                      {name, url, kind, internal}
+//	DELETE /api/v1/plans/{plan}/attachments/{id}
+//	POST   /api/v1/plans/{plan}/members                          {role, name, email, crm_id}
+//	PATCH  /api/v1/plans/{plan}/members/{id}                     {role}
+//	DELETE /api/v1/plans/{plan}/members/{id}
+//	POST   /api/v1/plans/{plan}/close                            {reason}
+//	POST   /api/v1/plans/{plan}/cancel                           {reason}
+//	POST   /api/v1/plans/{plan}/save-as-template                 {key, name}
+//	GET    /api/v1/templates
+//	GET    /api/v1/templates/{key}[?version=]
+//	POST   /api/v1/templates                                     a YAML or JSON template document
+//
+// # Actors
+//
+// A request acts as its API token: plans.Actor{ID: "token:NAME", Name: NAME, Side: seller}. A
+// trusted client acting for a person names them in X-Mapsync-Actor (recorded as the actor's id,
+// with "NAME (via TOKEN)" as its name) and may set X-Mapsync-Side: buyer; a buyer actor gets the
+// buyer view whatever ?audience says, cannot see or change internal actions (404), and cannot
+// write internal comments or attachments. Any token may do this: tokens are for trusted systems
+// and admins, not for end users.
+//
+// # Errors
+//
+// Every error has one shape, ErrorBody. Statuses: 400 malformed JSON, unknown fields or bad query
+// parameters; 401 missing or bad token; 404 unknown plan, action, sub-task, attachment, member or
+// template (as named in the URL); 409 stale action version, or a closed plan; 413 a body over
+// MaxBodyBytes; 422 invalid values, transitions, unknown phases, members, roles or questions named
+// in the body, and invalid templates (with every problem and its path); 500 says "internal error"
+// and the request id. A change is written whole or not at all.
+type Server struct {
+	store   Store
+	svc     *Service
+	log     zerolog.Logger
+	now     func() time.Time
+	metrics *metrics
+	gather  prometheus.Gatherer
+	ready   time.Duration
+	mux     *http.ServeMux
+	handler http.Handler
+}
+
+// New returns the server for opts.
+func New(opts Options) (*Server, error) {
+	if opts.Store == nil {
+		return nil, errors.New("new server: store is required")
+	}
+	svc, err := NewService(opts.Store, ServiceOptions{Now: opts.Now, NewID: opts.NewID, Retries: opts.Retries})
+	if err != nil {
+		return nil, fmt.Errorf("new server: %w", err)
+	}
+	reg := opts.Registerer
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, fmt.Errorf("new server: register metrics: %w", err)
+	}
+	s := &Server{
+		store: opts.Store, svc: svc, log: opts.Logger, now: opts.Now, metrics: m,
+		gather: opts.Gatherer, ready: opts.ReadyTimeout, mux: http.NewServeMux(),
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.ready <= 0 {
+		s.ready = 2 * time.Second
+	}
+	s.routes()
+	s.handler = s.observe(s.mux)
+	return s, nil
+}
+
+// Service returns the plan service the server uses, for callers that change plans outside HTTP.
+func (s *Server) Service() *Service { return s.svc }
+
+// ServeHTTP serves the API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+func (s *Server) routes() {
+	m := s.mux
+	m.HandleFunc("GET /healthz", s.healthz)
+	m.HandleFunc("GET /readyz", s.readyz)
+	if s.gather != nil {
+		m.Handle("GET /metrics", promhttp.HandlerFor(s.gather, promhttp.HandlerOpts{}))
+	}
+
+	const plan = "/api/v1/plans/{plan}"
+	const action = plan + "/actions/{action}"
+	m.Handle("GET /api/v1/plans", s.api(s.listPlans))
+	m.Handle("GET "+plan, s.api(s.getPlan))
+	m.Handle("GET "+plan+"/events", s.api(s.listEvents))
+	m.Handle("POST "+plan+"/close", s.api(s.closePlan))
+	m.Handle("POST "+plan+"/cancel", s.api(s.cancelPlan))
+	m.Handle("POST "+plan+"/save-as-template", s.api(s.saveAsTemplate))
+
+	m.Handle("GET "+action, s.api(s.getAction))
+	m.Handle("PATCH "+action, s.api(s.updateAction))
+	m.Handle("POST "+action+"/move", s.api(s.moveAction))
+	m.Handle("POST "+action+"/subtasks", s.api(s.addSubTask))
+	m.Handle("PATCH "+action+"/subtasks/{subtask}", s.api(s.updateSubTask))
+	m.Handle("DELETE "+action+"/subtasks/{subtask}", s.api(s.removeSubTask))
+	m.Handle("POST "+action+"/comments", s.api(s.addComment))
+	m.Handle("PUT "+action+"/questions", s.api(s.setQuestions))
+	m.Handle("POST "+action+"/responses", s.api(s.recordResponses))
+	m.Handle("POST "+action+"/attachments", s.api(s.addAttachment))
+	m.Handle("DELETE "+action+"/attachments/{attachment}", s.api(s.removeAttachment))
+	m.Handle("POST "+plan+"/attachments", s.api(s.addAttachment))
+	m.Handle("DELETE "+plan+"/attachments/{attachment}", s.api(s.removeAttachment))
+
+	m.Handle("POST "+plan+"/members", s.api(s.inviteMember))
+	m.Handle("PATCH "+plan+"/members/{member}", s.api(s.changeMember))
+	m.Handle("DELETE "+plan+"/members/{member}", s.api(s.removeMember))
+
+	m.Handle("GET /api/v1/templates", s.api(s.listTemplates))
+	m.Handle("GET /api/v1/templates/{key}", s.api(s.getTemplate))
+	m.Handle("POST /api/v1/templates", s.api(s.importTemplate))
+
+	m.HandleFunc("/", s.notFound)
+}
+
+var allMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// notFound answers requests no route matches, in the API's error shape: 405 with Allow when the
+// path exists under other methods, else 404.
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range allMethods {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "/" && pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		for _, m := range allow {
+			w.Header().Add("Allow", m)
+		}
+		writeError(w, r, &httpError{status: http.StatusMethodNotAllowed, body: APIError{Code: "method_not_allowed", Message: r.Method + " is not allowed here"}})
+		return
+	}
+	writeError(w, r, &httpError{status: http.StatusNotFound, body: APIError{Code: "not_found", Message: "no such endpoint: " + r.URL.Path}})
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), s.ready)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		if info := infoFrom(r.Context()); info != nil {
+			info.err = err
+		}
+		writeJSON(w, http.StatusServiceUnavailable, ErrorBody{Error: APIError{Code: "unavailable", Message: "store does not answer", RequestID: requestID(r.Context())}})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
