@@ -228,3 +228,36 @@ func TestCommitLagTrap(t *testing.T) {
 		t.Fatalf("held create not released: %d, want %d", n, before+1)
 	}
 }
+
+func TestControlHTTPFaults(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 3)
+	id := b.sb.IDs("Opportunity")[0]
+	if r := b.do(t, "POST", "/__sandbox/faults", map[string]any{"kind": "fail_write", "id": id, "statusCode": "FIELD_CUSTOM_VALIDATION_EXCEPTION", "message": "Amount must be positive"}); r.status != 200 {
+		t.Fatalf("fail_write: %d %s", r.status, r.body)
+	}
+	r := b.do(t, "PATCH", api+"/sobjects/Opportunity/"+id, map[string]any{"NextStep": "x"})
+	if r.status != 400 || r.errorCode(t) != "FIELD_CUSTOM_VALIDATION_EXCEPTION" {
+		t.Fatalf("write after fail_write: got %d %s", r.status, r.body)
+	}
+	if r := b.do(t, "PATCH", api+"/sobjects/Opportunity/"+id, map[string]any{"NextStep": "x"}); r.status != 204 {
+		t.Fatalf("second write: got %d %s", r.status, r.body)
+	}
+	if r := b.do(t, "POST", "/__sandbox/faults", map[string]any{"kind": "expire_tokens"}); r.status != 200 {
+		t.Fatalf("expire_tokens: %d", r.status)
+	}
+	if r := b.do(t, "GET", api+"/limits", nil); r.status != 401 {
+		t.Fatalf("after expire_tokens: got %d", r.status)
+	}
+	for _, bad := range []map[string]any{{"kind": "explode"}, {"kind": "server_error", "status": 404}, {"kind": "fail_write", "id": "nope"}} {
+		if r := b.do(t, "POST", "/__sandbox/faults", bad); r.status != 400 {
+			t.Errorf("%v: got %d, want 400", bad, r.status)
+		}
+	}
+	var info map[string]any
+	r = b.do(t, "GET", "/__sandbox/", nil)
+	r.decode(t, &info)
+	if info["instanceUrl"] != b.srv.URL || info["clientId"] != salesforce.ClientID || info["refreshToken"] != salesforce.RefreshToken {
+		t.Fatalf("info: got %v", info)
+	}
+}

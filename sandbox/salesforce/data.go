@@ -152,6 +152,18 @@ func (o *object) stampSearch(stamp int64, id string) int {
 	return i
 }
 
+// load adds a generated record: ids arrive in order, and the stamp index is sorted once after
+// loading.
+func (o *object) load(r *record) {
+	o.recs = append(o.recs, r)
+	o.byID[r.id] = r
+	o.byStamp = append(o.byStamp, r)
+	if o.byParent != nil {
+		p := r.vals[o.field("OpportunityId").idx].(string)
+		o.byParent[p] = append(o.byParent[p], r)
+	}
+}
+
 // insert adds a new record to every index.
 func (o *object) insert(r *record) {
 	if n := len(o.recs); n > 0 && o.recs[n-1].id > r.id {
@@ -209,6 +221,9 @@ func buildObjects(ds *fakedata.Dataset, custom []Field) (map[string]*object, err
 	}
 	objs["opportunitycontactrole"].byParent = map[string][]*record{}
 	loadDataset(objs, ds)
+	for _, o := range objs {
+		slices.SortFunc(o.byStamp, stampLess)
+	}
 	return objs, nil
 }
 
@@ -268,7 +283,7 @@ func loadDataset(objs map[string]*object, ds *fakedata.Dataset) {
 			"Name": ow.FirstName + " " + ow.LastName, "Email": ow.Email, "IsActive": true, "Title": ow.Title,
 		})
 		users.audit(r, ms(ow.CreatedAt), ms(ow.CreatedAt), r.id)
-		users.insert(r)
+		users.load(r)
 		userIDs[i] = r.id
 	}
 	adminID := userIDs[0]
@@ -281,7 +296,7 @@ func loadDataset(objs map[string]*object, ds *fakedata.Dataset) {
 			"OwnerId": userIDs[i%len(userIDs)],
 		})
 		accounts.audit(r, created, created, adminID)
-		accounts.insert(r)
+		accounts.load(r)
 		accountIDs[i] = r.id
 	}
 	contactIDs := make([]string, len(ds.Contacts))
@@ -303,7 +318,7 @@ func loadDataset(objs map[string]*object, ds *fakedata.Dataset) {
 			"OwnerId": owner,
 		})
 		contacts.audit(r, ms(c.CreatedAt), ms(c.ModifiedAt), owner)
-		contacts.insert(r)
+		contacts.load(r)
 		contactIDs[i] = r.id
 	}
 	for _, d := range ds.Deals {
@@ -321,14 +336,14 @@ func loadDataset(objs map[string]*object, ds *fakedata.Dataset) {
 		}
 		opps.set(r, vals)
 		opps.audit(r, ms(d.CreatedAt), ms(d.ModifiedAt), owner)
-		opps.insert(r)
+		opps.load(r)
 		for _, role := range d.Roles {
 			cr := ocrs.blank(ocrs.newID())
 			ocrs.set(cr, map[string]any{
 				"OpportunityId": r.id, "ContactId": contactIDs[role.Contact], "Role": role.Role, "IsPrimary": role.Primary,
 			})
 			ocrs.audit(cr, ms(d.CreatedAt), ms(d.CreatedAt), owner)
-			ocrs.insert(cr)
+			ocrs.load(cr)
 		}
 	}
 }

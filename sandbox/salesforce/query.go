@@ -21,6 +21,8 @@ const (
 	defaultBatch = 2000
 	minBatch     = 200
 	cursorIdle   = 15 * time.Minute
+	// maxCursors bounds the open cursors; the least recently used goes first.
+	maxCursors = 1000
 )
 
 type cursor struct {
@@ -52,10 +54,17 @@ func (cs *cursorStore) add(c *cursor, now time.Time) string {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	if len(cs.m) > 64 {
+		var oldestKey string
+		var oldest time.Time
 		for k, old := range cs.m {
 			if now.Sub(old.touched) > cursorIdle {
 				delete(cs.m, k)
+			} else if oldestKey == "" || old.touched.Before(oldest) {
+				oldestKey, oldest = k, old.touched
 			}
+		}
+		if len(cs.m) >= maxCursors {
+			delete(cs.m, oldestKey)
 		}
 	}
 	cs.seq++

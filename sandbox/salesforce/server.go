@@ -236,7 +236,11 @@ func (s *Sandbox) api(m methods, authed bool) http.Handler {
 				name = "method_not_allowed"
 			}
 		}
-		defer func() { s.ctl.count(name, r.Method, sw.status()) }()
+		start := time.Now()
+		defer func() {
+			s.ctl.count(name, r.Method, sw.status())
+			s.log.Debug().Str("endpoint", name).Str("method", r.Method).Int("status", sw.status()).Dur("took", time.Since(start)).Msg("salesforce sandbox request")
+		}()
 		vm := versionRe.FindStringSubmatch(r.PathValue("version"))
 		if r.PathValue("version") == "latest" {
 			vm = []string{"", latestVersion}

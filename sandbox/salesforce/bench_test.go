@@ -1,0 +1,149 @@
+package salesforce_test
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mapsync/mapsync/sandbox/salesforce"
+)
+
+var (
+	benchOnce sync.Once
+	benchSB   *salesforce.Sandbox
+	benchSrv  *httptest.Server
+	benchTok  string
+)
+
+// benchSandbox serves 100,000 deals (with about 200,000 contacts and contact roles), built once
+// per test binary.
+func benchSandbox(b *testing.B) (*httptest.Server, string) {
+	b.Helper()
+	benchOnce.Do(func() {
+		benchSB = salesforce.New(salesforce.Options{Deals: 100_000, Seed: 42, DailyLimit: 1 << 40})
+		benchSrv = httptest.NewServer(benchSB)
+		benchTok = benchSB.AccessToken()
+	})
+	return benchSrv, benchTok
+}
+
+func benchGet(b *testing.B, c *http.Client, u, tok string, batch string) []byte {
+	req, err := http.NewRequest("GET", u, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	if batch != "" {
+		req.Header.Set("Sforce-Query-Options", batch)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 {
+		b.Fatalf("GET %s: %d %v %s", u, resp.StatusCode, err, body)
+	}
+	return body
+}
+
+// BenchmarkSmallPages measures small query pages (an incremental poll returning 10 records) over
+// loopback HTTP with keep-alive, from parallel clients.
+func BenchmarkSmallPages(b *testing.B) {
+	srv, tok := benchSandbox(b)
+	soql := "SELECT Id, Name, StageName, Amount, CloseDate, SystemModstamp FROM Opportunity WHERE SystemModstamp > 2026-10-01T00:00:00Z ORDER BY SystemModstamp ASC, Id ASC LIMIT 10"
+	u := srv.URL + "/services/data/v62.0/query?q=" + url.QueryEscape(soql)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	cpu0 := processCPU()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			benchGet(b, client, u, tok, "")
+		}
+	})
+	reportCPU(b, cpu0, "client and server")
+}
+
+// BenchmarkSmallPagesHandler measures the sandbox alone: the same small query served through
+// ServeHTTP in process, without sockets or a client.
+func BenchmarkSmallPagesHandler(b *testing.B) {
+	benchSandbox(b)
+	soql := "SELECT Id, Name, StageName, Amount, CloseDate, SystemModstamp FROM Opportunity WHERE SystemModstamp > 2026-10-01T00:00:00Z ORDER BY SystemModstamp ASC, Id ASC LIMIT 10"
+	target := "/services/data/v62.0/query?q=" + url.QueryEscape(soql)
+	cpu0 := processCPU()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req := httptest.NewRequest("GET", target, nil)
+			req.Header.Set("Authorization", "Bearer "+benchTok)
+			w := httptest.NewRecorder()
+			benchSB.ServeHTTP(w, req)
+			if w.Code != 200 {
+				b.Fatalf("got %d %s", w.Code, w.Body)
+			}
+		}
+	})
+	reportCPU(b, cpu0, "sandbox only")
+}
+
+// BenchmarkPageThrough100k pages through all 100,000 deals, 2,000 records a page, following
+// nextRecordsUrl, and reports throughput and the live heap while paging (sampled after a GC
+// every 10 pages, with the timer stopped).
+func BenchmarkPageThrough100k(b *testing.B) {
+	srv, tok := benchSandbox(b)
+	soql := "SELECT Id, Name, StageName, Amount, CloseDate, OwnerId, AccountId, Probability, Type, ForecastCategoryName, IsClosed, IsWon, NextStep, Description, CreatedDate, LastModifiedDate, SystemModstamp, IsDeleted FROM Opportunity WHERE SystemModstamp > 2020-01-01T00:00:00Z ORDER BY SystemModstamp ASC, Id ASC"
+	client := &http.Client{}
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	base, peak := ms.HeapAlloc, ms.HeapAlloc
+	records, pages := 0, 0
+	nextKey := []byte(`"nextRecordsUrl":"`)
+	b.ResetTimer()
+	for range b.N {
+		next := "/services/data/v62.0/query?q=" + url.QueryEscape(soql)
+		for next != "" {
+			body := benchGet(b, client, srv.URL+next, tok, "")
+			records += bytes.Count(body, []byte(`{"attributes":`))
+			pages++
+			next = ""
+			if i := bytes.Index(body, nextKey); i >= 0 {
+				rest := body[i+len(nextKey):]
+				next = string(rest[:bytes.IndexByte(rest, '"')])
+			}
+			if pages%10 == 0 {
+				b.StopTimer()
+				runtime.GC() // live heap, not garbage awaiting collection
+				runtime.ReadMemStats(&ms)
+				peak = max(peak, ms.HeapAlloc)
+				b.StartTimer()
+			}
+		}
+	}
+	if records != 100_000*b.N {
+		b.Fatalf("paged %d records, want %d", records, 100_000*b.N)
+	}
+	b.ReportMetric(float64(records)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(pages)/b.Elapsed().Seconds(), "pages/s")
+	b.ReportMetric(float64(peak)/(1<<20), "peak-live-heap-MB")
+	b.ReportMetric(float64(peak-base)/(1<<20), "heap-growth-MB")
+	b.ReportMetric(float64(base)/(1<<20), "dataset-heap-MB")
+}
+
+// reportCPU reports wall-clock requests/s and the CPU each request cost, with the requests one
+// core could serve at that cost.
+func reportCPU(b *testing.B, cpu0 time.Duration, _ string) {
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "requests/s")
+	if cpu := processCPU() - cpu0; cpu > 0 {
+		per := cpu.Seconds() / float64(b.N)
+		b.ReportMetric(per*1e6, "cpu-us/op")
+		b.ReportMetric(1/per, "requests/cpu-s")
+	}
+}
