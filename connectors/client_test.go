@@ -320,3 +320,38 @@ func TestClientRefusesRedirectsAndForeignPaths(t *testing.T) {
 		t.Errorf("foreign host got %d requests, want 0", got)
 	}
 }
+
+func TestGovernorFollowsWindowHeaders(t *testing.T) {
+	t.Parallel()
+	govs := NewGovernors(GovernorOptions{Rate: 50, Burst: 5})
+	b := setupClient(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-HubSpot-RateLimit-Max", "100")
+		w.Header().Set("X-HubSpot-RateLimit-Remaining", "90")
+		w.Header().Set("X-HubSpot-RateLimit-Interval-Milliseconds", "10000")
+		w.Header().Set("X-HubSpot-RateLimit-Daily", "250000")
+		w.Header().Set("X-HubSpot-RateLimit-Daily-Remaining", "200000")
+		_, _ = w.Write([]byte(`{}`))
+	}, func(o *ClientOptions) {
+		o.CRM = CRMHubSpot
+		o.Governor = govs.For("acme")
+	})
+	if _, err := b.client.Do(t.Context(), Request{Op: "list", Method: "GET", Path: "/crm/v3/objects/deals"}); err != nil {
+		t.Fatal(err)
+	}
+	g := govs.For("acme")
+	if got, want := float64(g.limiter.Limit()), 9.0; got != want {
+		t.Errorf("rate: got %v/s, want %v/s (90%% of 100 per 10 s)", got, want)
+	}
+	if used, max := g.Usage(); used != 50000 || max != 250000 {
+		t.Errorf("daily usage: got %d/%d, want 50000/250000", used, max)
+	}
+	if got := metricSum(t, b.reg, "mapsync_connector_api_usage_ratio"); got != 0.2 {
+		t.Errorf("api usage gauge: got %v, want 0.2", got)
+	}
+	if got := metricSum(t, b.reg, "mapsync_connector_requests_total"); got != 1 {
+		t.Errorf("requests metric: got %v, want 1", got)
+	}
+	if govs.For("acme") != g || govs.For("other") == g {
+		t.Error("governors are not one per connection")
+	}
+}

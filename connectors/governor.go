@@ -161,7 +161,7 @@ func (g *Governor) ObserveWindow(max, remaining int, interval time.Duration) {
 	}
 	if remaining <= 1 {
 		// Spend the bucket so the next request waits about one refill.
-		g.limiter.ReserveN(g.now(), g.limiter.Burst())
+		g.limiter.ReserveN(time.Now(), g.limiter.Burst()) // the limiter runs on the real clock
 	}
 }
 

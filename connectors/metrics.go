@@ -38,7 +38,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"connection", "crm"}),
 		tokenRefreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mapsync_connector_token_refreshes_total",
-			Help: "OAuth token refreshes, by outcome (ok, error, needs_reauth).",
+			Help: "OAuth token refreshes, by outcome (ok, error, needs_reauth, save_error).",
 		}, []string{"connection", "outcome"}),
 		governorDenied: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mapsync_connector_governor_denied_total",

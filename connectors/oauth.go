@@ -208,11 +208,13 @@ func (s *TokenSource) refresh(ctx context.Context) (*oauth2.Token, error) {
 		}
 	}
 	nt = nt.WithExtra(extra)
-	if err := s.opts.Store.SaveToken(ctx, s.opts.Connection, nt); err != nil {
-		m.tokenRefreshes.WithLabelValues(s.opts.Connection, "error").Inc()
-		return nil, fmt.Errorf("save refreshed token of connection %s: %w", s.opts.Connection, err)
-	}
+	// Keep the new token even if saving it fails: with refresh-token rotation the old one is spent.
 	s.tok = nt
+	if err := s.opts.Store.SaveToken(ctx, s.opts.Connection, nt); err != nil {
+		m.tokenRefreshes.WithLabelValues(s.opts.Connection, "save_error").Inc()
+		s.opts.Logger.Error().Err(err).Str("connection", s.opts.Connection).Msg("refreshed token not saved; kept in memory")
+		return nt, nil
+	}
 	m.tokenRefreshes.WithLabelValues(s.opts.Connection, "ok").Inc()
 	s.opts.Logger.Info().Str("connection", s.opts.Connection).Msg("access token refreshed")
 	return nt, nil

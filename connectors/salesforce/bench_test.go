@@ -10,7 +10,8 @@ import (
 	sandbox "github.com/mapsync/mapsync/sandbox/salesforce"
 )
 
-// BenchmarkPullDeals pulls 100,000 deals from the sandbox over HTTP (no store) and reports:
+// BenchmarkPull pulls 100,000 deals, then the about 200,000 contacts that come with them, from
+// the sandbox over HTTP (no store), and reports per object:
 //   - records/s (wall clock) and records/cpu-s (process CPU, sandbox included: fairer on a
 //     shared machine);
 //   - calls/pull and calls/min, the API calls against the minimum for the page size;
@@ -19,13 +20,24 @@ import (
 //     forced GC, outside the timer): what streaming keeps in memory.
 //
 // Run it with -benchtime=1x: one pull is the unit.
-func BenchmarkPullDeals(b *testing.B) {
+func BenchmarkPull(b *testing.B) {
 	const deals = 100_000
 	c, tb := setup(b, sandbox.Options{Deals: deals}, nil, func(o *Options) { o.PageSize = 2000 })
-	// Log in once outside the timed loop.
+	// Log in once outside the timed loops.
 	if _, err := c.Describe(b.Context(), connectors.ObjectOwner); err != nil {
 		b.Fatal(err)
 	}
+	for _, bc := range []struct {
+		object  connectors.Object
+		sobject string
+	}{{connectors.ObjectDeal, "Opportunity"}, {connectors.ObjectContact, "Contact"}} {
+		b.Run(string(bc.object), func(b *testing.B) {
+			benchPull(b, c, tb, bc.object, len(tb.sb.IDs(bc.sobject)))
+		})
+	}
+}
+
+func benchPull(b *testing.B, c *Connector, tb *testBundle, object connectors.Object, want int) {
 	var records, calls int64
 	var peak uint64
 	var ms runtime.MemStats
@@ -41,7 +53,7 @@ func BenchmarkPullDeals(b *testing.B) {
 		cpu0 := cpuTime()
 		b.StartTimer()
 		n, pages := 0, 0
-		err := c.Pull(b.Context(), connectors.PullRequest{Object: connectors.ObjectDeal, Full: true}, func(p connectors.Page) error {
+		err := c.Pull(b.Context(), connectors.PullRequest{Object: object, Full: true}, func(p connectors.Page) error {
 			n += len(p.Records)
 			pages++
 			if pages%5 == 0 {
@@ -59,8 +71,8 @@ func BenchmarkPullDeals(b *testing.B) {
 			b.Fatal(err)
 		}
 		cpu += cpuTime() - cpu0
-		if n < deals {
-			b.Fatalf("pulled %d deals, want %d", n, deals)
+		if n < want {
+			b.Fatalf("pulled %d records, want %d", n, want)
 		}
 		records += int64(n)
 		calls += tb.sb.Requests("queryAll") + tb.sb.Requests("query.more")

@@ -198,6 +198,7 @@ func (p *puller) deliver(ctx context.Context, rows []map[string]any) (int, error
 	}
 	p.pos, p.have, p.seen = pos, have, seen
 	p.records += len(out)
+	p.c.log.Debug().Str("object", string(p.req.Object)).Int("page", p.pages).Int("records", len(out)).Msg("pull page")
 	return len(out), nil
 }
 
