@@ -87,6 +87,7 @@ type jsforceOutput struct {
 		Success bool   `json:"success"`
 	} `json:"created"`
 	UpdatedIDs []string `json:"updatedIds"`
+	DeletedIDs []string `json:"deletedIds"`
 	LimitInfo  struct {
 		APIUsage struct {
 			Used  int `json:"used"`
@@ -173,6 +174,9 @@ func TestJSForce(t *testing.T) {
 			}
 			if !slices.Contains(out.UpdatedIDs, first) || !slices.Contains(out.UpdatedIDs, out.Created.ID) {
 				t.Errorf("updated/: got %v, want %s and %s among them", out.UpdatedIDs, first, out.Created.ID)
+			}
+			if len(out.DeletedIDs) != 1 || out.DeletedIDs[0] != ids[len(ids)-1] {
+				t.Errorf("deleted/: got %v, want [%s]", out.DeletedIDs, ids[len(ids)-1])
 			}
 			used, max := sb.APIUsage()
 			if out.LimitInfo.APIUsage.Limit != int(max) || out.LimitInfo.APIUsage.Used == 0 || out.LimitInfo.APIUsage.Used > int(used) {

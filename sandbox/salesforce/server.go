@@ -254,11 +254,13 @@ func (s *Sandbox) api(m methods, authed bool) http.Handler {
 			return
 		}
 		if authed && !s.auth.valid(bearer(r), s.now()) {
+			used, max := s.limits.get()
+			sw.Header().Set("Sforce-Limit-Info", limitInfo(used, max))
 			writeErrors(sw, http.StatusUnauthorized, "INVALID_SESSION_ID", "Session expired or invalid")
 			return
 		}
 		used, max, ok2 := s.limits.spend(s.now())
-		sw.Header().Set("Sforce-Limit-Info", "api-usage="+strconv.FormatInt(used, 10)+"/"+strconv.FormatInt(max, 10))
+		sw.Header().Set("Sforce-Limit-Info", limitInfo(used, max))
 		if !ok2 {
 			writeErrors(sw, http.StatusForbidden, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
 			return
@@ -416,4 +418,8 @@ func sortedStrings(s []string) []string {
 		}
 	}
 	return s
+}
+
+func limitInfo(used, max int64) string {
+	return "api-usage=" + strconv.FormatInt(used, 10) + "/" + strconv.FormatInt(max, 10)
 }

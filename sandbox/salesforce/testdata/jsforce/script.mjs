@@ -83,6 +83,8 @@ out.created = await conn.sobject('Opportunity').create({ Name: 'jsforce deal', S
 const now = new Date();
 const upd = await conn.sobject('Opportunity').updated(new Date(now.getTime() - 3600e3), new Date(now.getTime() + 120e3));
 out.updatedIds = upd.ids;
+const del = await conn.sobject('Opportunity').deleted(new Date(now.getTime() - 3600e3), new Date(now.getTime() + 120e3));
+out.deletedIds = del.deletedRecords.map((d) => d.id);
 out.limitInfo = conn.limitInfo;
 
 console.log(JSON.stringify(out));
