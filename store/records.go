@@ -1,20 +1,22 @@
 package store
 
 import (
-	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/mapsync/mapsync/connectors"
 )
 
-// upsertChunk is how many records one INSERT carries: 8 parameters each, well under both
-// databases' parameter limits, large enough that a 2,000-record page is two statements.
+// upsertChunk is how many records one INSERT carries: on SQLite 8 parameters each, well under
+// its parameter limit; on PostgreSQL the rows travel as arrays.
 const upsertChunk = 1000
 
 // UpsertStats counts what a batch of records did to the store.
@@ -96,18 +98,19 @@ type storedStamp struct {
 	CRMID      string    `db:"crm_id"`
 	ModifiedAt time.Time `db:"modified_at"`
 	Deleted    bool      `db:"deleted"`
-	Fields     []byte    `db:"fields"`
+	FieldsHash string    `db:"fields_hash"`
 }
 
 type recordRow struct {
 	id      string
 	fields  []byte
+	hash    string
 	stamp   time.Time
 	deleted bool
 }
 
 // upsertRecords dedupes by (id, stamp) against what is stored and writes only what changed, in
-// multi-row statements. A record older than the stored one never overwrites it.
+// one statement per chunk. A record older than the stored one never overwrites it.
 func (s *Store) upsertRecords(ctx context.Context, tx *sqlx.Tx, connID int64, object connectors.Object, records []connectors.Record, seen bool) (UpsertStats, error) {
 	var stats UpsertStats
 	if len(records) == 0 {
@@ -141,28 +144,31 @@ func (s *Store) upsertRecords(ctx context.Context, tx *sqlx.Tx, connID int64, ob
 		var unchangedIDs []string
 		for _, id := range ids {
 			r := records[latest[id]]
-			var fields []byte
+			row := recordRow{id: id, stamp: r.ModifiedAt.UTC(), deleted: r.Deleted}
 			if r.Fields != nil {
-				if fields, err = json.Marshal(r.Fields); err != nil {
+				if row.fields, err = json.Marshal(r.Fields); err != nil {
 					return stats, fmt.Errorf("record %s fields: %w", id, err)
 				}
+				sum := sha256.Sum256(row.fields)
+				row.hash = hex.EncodeToString(sum[:])
 			}
 			old, exists := stored[id]
-			if exists && fields == nil {
-				fields = old.Fields // a delete notice carries no fields: keep the last known ones
+			if row.fields == nil {
+				// A delete notice carries no fields: the stored ones stay, because the upsert keeps
+				// the stored JSON whenever the hashes agree.
+				row.fields, row.hash = []byte("{}"), emptyFieldsHash
+				if exists {
+					row.hash = old.FieldsHash
+				}
 			}
-			if fields == nil {
-				fields = []byte("{}")
-			}
-			stamp := r.ModifiedAt.UTC()
 			switch {
 			case !exists:
 				stats.Inserted++
 				if r.Deleted {
 					stats.Deleted++
 				}
-			case stamp.Before(old.ModifiedAt.UTC()),
-				stamp.Equal(old.ModifiedAt.UTC()) && r.Deleted == old.Deleted && bytes.Equal(fields, old.Fields):
+			case row.stamp.Before(old.ModifiedAt.UTC()),
+				row.stamp.Equal(old.ModifiedAt.UTC()) && r.Deleted == old.Deleted && row.hash == old.FieldsHash:
 				stats.Unchanged++
 				unchangedIDs = append(unchangedIDs, id)
 				continue
@@ -172,7 +178,7 @@ func (s *Store) upsertRecords(ctx context.Context, tx *sqlx.Tx, connID int64, ob
 					stats.Deleted++
 				}
 			}
-			rows = append(rows, recordRow{id: id, fields: fields, stamp: stamp, deleted: r.Deleted})
+			rows = append(rows, row)
 		}
 		if err := s.writeRecords(ctx, tx, connID, object, rows, now); err != nil {
 			return stats, err
@@ -186,9 +192,18 @@ func (s *Store) upsertRecords(ctx context.Context, tx *sqlx.Tx, connID int64, ob
 	return stats, nil
 }
 
+var emptyFieldsHash = func() string { sum := sha256.Sum256([]byte("{}")); return hex.EncodeToString(sum[:]) }()
+
 func (s *Store) storedStamps(ctx context.Context, tx *sqlx.Tx, connID int64, object connectors.Object, ids []string) (map[string]storedStamp, error) {
-	q, args, err := sqlx.In(`SELECT crm_id, modified_at, deleted, fields FROM crm_records WHERE connection_id = ? AND object = ? AND crm_id IN (?)`, connID, string(object), ids)
-	if err != nil {
+	const cols = `SELECT crm_id, modified_at, deleted, fields_hash FROM crm_records WHERE connection_id = ? AND object = ? AND `
+	var (
+		q    string
+		args []any
+		err  error
+	)
+	if s.dialect == Postgres {
+		q, args = cols+`crm_id = ANY(?)`, []any{connID, string(object), pq.Array(ids)}
+	} else if q, args, err = sqlx.In(cols+`crm_id IN (?)`, connID, string(object), ids); err != nil {
 		return nil, err
 	}
 	var got []storedStamp
@@ -197,44 +212,57 @@ func (s *Store) storedStamps(ctx context.Context, tx *sqlx.Tx, connID int64, obj
 	}
 	m := make(map[string]storedStamp, len(got))
 	for _, g := range got {
-		if s.dialect == Postgres {
-			g.Fields = compactJSON(g.Fields) // jsonb comes back re-spaced
-		}
 		m[g.CRMID] = g
 	}
 	return m, nil
 }
 
-func compactJSON(b []byte) []byte {
-	var v map[string]any
-	if json.Unmarshal(b, &v) != nil {
-		return b
-	}
-	out, err := json.Marshal(v)
-	if err != nil {
-		return b
-	}
-	return out
-}
+const upsertConflict = ` ON CONFLICT (connection_id, object, crm_id) DO UPDATE SET
+		fields = CASE WHEN excluded.fields_hash = crm_records.fields_hash THEN crm_records.fields ELSE excluded.fields END,
+		fields_hash = excluded.fields_hash,
+		modified_at = excluded.modified_at, deleted = excluded.deleted, synced_at = excluded.synced_at
+		WHERE crm_records.modified_at <= excluded.modified_at`
 
+// writeRecords upserts rows in one statement: on PostgreSQL through unnest over six arrays (a
+// handful of parameters however many rows), on SQLite through a multi-row VALUES list.
 func (s *Store) writeRecords(ctx context.Context, tx *sqlx.Tx, connID int64, object connectors.Object, rows []recordRow, now time.Time) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	var b strings.Builder
-	b.WriteString(`INSERT INTO crm_records (connection_id, object, crm_id, fields, modified_at, deleted, synced_at) VALUES `)
-	args := make([]any, 0, len(rows)*7)
-	for i, r := range rows {
-		if i > 0 {
-			b.WriteByte(',')
+	var (
+		q    string
+		args []any
+	)
+	if s.dialect == Postgres {
+		ids := make([]string, len(rows))
+		fields := make([]string, len(rows))
+		hashes := make([]string, len(rows))
+		stamps := make([]string, len(rows))
+		deleted := make([]bool, len(rows))
+		for i, r := range rows {
+			ids[i], hashes[i], deleted[i] = r.id, r.hash, r.deleted
+			fields[i] = string(r.fields)
+			stamps[i] = r.stamp.Format(time.RFC3339Nano)
 		}
-		b.WriteString("(?, ?, ?, ?, ?, ?, ?)")
-		args = append(args, connID, string(object), r.id, string(r.fields), r.stamp, r.deleted, now)
+		q = `INSERT INTO crm_records (connection_id, object, crm_id, fields, fields_hash, modified_at, deleted, synced_at)
+			SELECT $1, $2, u.crm_id, u.fields, u.fields_hash, u.modified_at, u.deleted, $8
+			FROM unnest($3::text[], $4::jsonb[], $5::text[], $6::timestamptz[], $7::bool[]) AS u(crm_id, fields, fields_hash, modified_at, deleted)` + upsertConflict
+		args = []any{connID, string(object), pq.Array(ids), pq.Array(fields), pq.Array(hashes), pq.Array(stamps), pq.Array(deleted), now}
+	} else {
+		var b strings.Builder
+		b.WriteString(`INSERT INTO crm_records (connection_id, object, crm_id, fields, fields_hash, modified_at, deleted, synced_at) VALUES `)
+		args = make([]any, 0, len(rows)*8)
+		for i, r := range rows {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, connID, string(object), r.id, string(r.fields), r.hash, r.stamp, r.deleted, now)
+		}
+		b.WriteString(upsertConflict)
+		q = tx.Rebind(b.String())
 	}
-	b.WriteString(` ON CONFLICT (connection_id, object, crm_id) DO UPDATE SET
-		fields = excluded.fields, modified_at = excluded.modified_at, deleted = excluded.deleted, synced_at = excluded.synced_at
-		WHERE crm_records.modified_at <= excluded.modified_at`)
-	if _, err := tx.ExecContext(ctx, tx.Rebind(b.String()), args...); err != nil {
+	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 		return fmt.Errorf("upsert %d %s records: %w", len(rows), object, interpretError(err))
 	}
 	return nil

@@ -23,6 +23,8 @@ CREATE TABLE crm_records (
     object        TEXT NOT NULL,
     crm_id        TEXT NOT NULL,
     fields        JSONB NOT NULL,
+    -- hex SHA-256 of the canonical fields JSON: re-reads compare it instead of the JSON
+    fields_hash   TEXT NOT NULL DEFAULT '',
     -- the CRM's modification stamp (SystemModstamp, hs_lastmodifieddate)
     modified_at   TIMESTAMPTZ NOT NULL,
     deleted       BOOLEAN NOT NULL DEFAULT FALSE,
