@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -27,16 +28,27 @@ type PlanMark struct {
 	MarkedAt time.Time `db:"marked_at" json:"marked_at"`
 }
 
-// markPlan upserts p's mark at its version, inside the transaction that writes p. A mark
-// claimed by a pusher stays claimed: the pusher's completion (DonePlanMark) then keeps it,
-// because its version is newer than the one pushed.
-func (s *Store) markPlan(ctx context.Context, tx *sqlx.Tx, p *plans.Plan) error {
-	_, err := tx.ExecContext(ctx, tx.Rebind(`
-		INSERT INTO plan_marks (plan_id, connection, deal_id, plan_version, marked_at) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (plan_id) DO UPDATE SET plan_version = excluded.plan_version, marked_at = excluded.marked_at`),
-		p.ID, p.Connection, p.DealID, p.Version, s.Now())
-	if err != nil {
-		return fmt.Errorf("mark plan: %w", interpretError(err))
+// markPlans upserts the marks of plans at their versions, inside the transaction that writes
+// them. A mark claimed by a pusher stays claimed: the pusher's completion (DonePlanMark) then
+// keeps it, because its version is newer than the one pushed.
+func (s *Store) markPlans(ctx context.Context, tx *sqlx.Tx, ps []*plans.Plan) error {
+	now := s.Now()
+	for start := 0; start < len(ps); start += createChunk {
+		chunk := ps[start:min(start+createChunk, len(ps))]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO plan_marks (plan_id, connection, deal_id, plan_version, marked_at) VALUES `)
+		args := make([]any, 0, len(chunk)*5)
+		for i, p := range chunk {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?)")
+			args = append(args, p.ID, p.Connection, p.DealID, p.Version, now)
+		}
+		q.WriteString(` ON CONFLICT (plan_id) DO UPDATE SET plan_version = excluded.plan_version, marked_at = excluded.marked_at`)
+		if _, err := tx.ExecContext(ctx, tx.Rebind(q.String()), args...); err != nil {
+			return fmt.Errorf("mark plans: %w", interpretError(err))
+		}
 	}
 	return nil
 }

@@ -1,10 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -94,45 +97,184 @@ func (s *Store) planColumns(p *plans.Plan) (planColumns, error) {
 // it. A plan whose id is taken by a plan for another (connection, deal, template) is an error
 // matching ErrConflict. It implements plans.PlanStore.
 func (s *Store) CreatePlan(ctx context.Context, p *plans.Plan, events []plans.Event) (stored *plans.Plan, created bool, err error) {
-	if p == nil || p.ID == "" || p.Connection == "" || p.DealID == "" || p.TemplateKey == "" {
-		return nil, false, fmt.Errorf("create plan: id, connection, deal and template are required: %w", plans.ErrInvalid)
+	if p == nil {
+		return nil, false, fmt.Errorf("create plan: %w", plans.ErrInvalid)
 	}
-	cols, err := s.planColumns(p)
-	if err != nil {
-		return nil, false, fmt.Errorf("create plan %s: %w", p.ID, err)
-	}
-	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, tx.Rebind(`
-			INSERT INTO plans (id, connection, deal_id, template_key, template_version, status, name,
-				owner_crm_id, owner_email, body, version, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT DO NOTHING`),
-			p.ID, p.Connection, p.DealID, p.TemplateKey, p.TemplateVersion, string(p.Status), p.Name,
-			cols.ownerCRMID, cols.ownerEmail, cols.body, p.Version, cols.createdAt, cols.updatedAt)
-		if err != nil {
-			return fmt.Errorf("insert: %w", interpretError(err))
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return fmt.Errorf("insert: %w", err)
-		} else if n == 0 {
-			// Someone else's plan holds the key. On PostgreSQL the insert waited for that
-			// transaction to commit, and this statement sees it.
-			stored, err = s.planWhere(ctx, tx, `connection = ? AND deal_id = ? AND template_key = ?`, p.Connection, p.DealID, p.TemplateKey)
-			if errors.Is(err, ErrNotFound) {
-				return fmt.Errorf("plan id %s is taken by another deal or template: %w", p.ID, ErrConflict)
-			}
-			return err
-		}
-		created, stored = true, p
-		if err := s.insertEvents(ctx, tx, p.ID, events); err != nil {
-			return err
-		}
-		return s.markPlan(ctx, tx, p)
-	})
+	res, err := s.createPlans(ctx, []NewPlan{{Plan: p, Events: events}})
 	if err != nil {
 		return nil, false, fmt.Errorf("create plan %s: %w", p.ID, domainError(err))
 	}
-	return stored, created, nil
+	return res[0].Plan, res[0].Created, nil
+}
+
+// NewPlan is a plan to create with the events of its creation.
+type NewPlan struct {
+	// Plan is the plan, as plans.Instantiate made it.
+	Plan *plans.Plan
+	// Events are the creation's events (plan.created and any warnings).
+	Events []plans.Event
+}
+
+// CreatedPlan is the outcome of one NewPlan.
+type CreatedPlan struct {
+	// Plan is the stored plan: the one given when Created, otherwise the one found.
+	Plan *plans.Plan
+	// Created is false when a plan for the same (connection, deal, template) existed.
+	Created bool
+}
+
+// createChunk is how many plans one INSERT carries (13 parameters each).
+const createChunk = 100
+
+// CreatePlans creates plans as CreatePlan does each, in one transaction, with multi-row
+// statements: the pull pipeline instantiates a page of deals at a time, and one commit for the
+// page instead of one per plan is what makes bulk creation fast. Results are in the order of
+// batch. A plan whose (connection, deal, template) exists, in the store or earlier in batch, is
+// not written and is reported with the stored plan and Created false. On any error nothing is
+// written.
+func (s *Store) CreatePlans(ctx context.Context, batch []NewPlan) ([]CreatedPlan, error) {
+	res, err := s.createPlans(ctx, batch)
+	if err != nil {
+		return nil, fmt.Errorf("create %d plans: %w", len(batch), domainError(err))
+	}
+	return res, nil
+}
+
+type planKey struct{ connection, dealID, templateKey string }
+
+func (s *Store) createPlans(ctx context.Context, batch []NewPlan) ([]CreatedPlan, error) {
+	if len(batch) == 0 {
+		return nil, nil
+	}
+	cols := make([]planColumns, len(batch))
+	for i, np := range batch {
+		p := np.Plan
+		if p == nil || p.ID == "" || p.Connection == "" || p.DealID == "" || p.TemplateKey == "" {
+			return nil, fmt.Errorf("plan %d: id, connection, deal and template are required: %w", i, plans.ErrInvalid)
+		}
+		var err error
+		if cols[i], err = s.planColumns(p); err != nil {
+			return nil, fmt.Errorf("plan %s: %w", p.ID, err)
+		}
+	}
+	// Insert in key order, so that two batches racing on PostgreSQL wait for each other's
+	// unique-index entries in the same order and cannot deadlock.
+	order := make([]int, len(batch))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		pa, pb := batch[a].Plan, batch[b].Plan
+		return cmp.Or(cmp.Compare(pa.Connection, pb.Connection), cmp.Compare(pa.DealID, pb.DealID),
+			cmp.Compare(pa.TemplateKey, pb.TemplateKey), cmp.Compare(pa.ID, pb.ID))
+	})
+	out := make([]CreatedPlan, len(batch))
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		inserted := map[string]bool{}
+		for start := 0; start < len(order); start += createChunk {
+			chunk := order[start:min(start+createChunk, len(order))]
+			var q strings.Builder
+			q.WriteString(`INSERT INTO plans (id, connection, deal_id, template_key, template_version, status, name,
+				owner_crm_id, owner_email, body, version, created_at, updated_at) VALUES `)
+			args := make([]any, 0, len(chunk)*13)
+			for j, i := range chunk {
+				if j > 0 {
+					q.WriteString(", ")
+				}
+				q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+				p, c := batch[i].Plan, cols[i]
+				args = append(args, p.ID, p.Connection, p.DealID, p.TemplateKey, p.TemplateVersion, string(p.Status), p.Name,
+					c.ownerCRMID, c.ownerEmail, c.body, p.Version, c.createdAt, c.updatedAt)
+			}
+			// On PostgreSQL a row whose key another transaction is inserting waits for that
+			// transaction, then is skipped if it committed.
+			q.WriteString(" ON CONFLICT DO NOTHING RETURNING id")
+			var ids []string
+			if err := tx.SelectContext(ctx, &ids, tx.Rebind(q.String()), args...); err != nil {
+				return fmt.Errorf("insert plans: %w", interpretError(err))
+			}
+			for _, id := range ids {
+				inserted[id] = true
+			}
+		}
+		var events []plans.Event
+		var marks []*plans.Plan
+		missing := map[planKey][]int{}
+		for _, i := range order {
+			p := batch[i].Plan
+			if inserted[p.ID] {
+				delete(inserted, p.ID) // a second plan with the same id in batch was not inserted
+				out[i] = CreatedPlan{Plan: p, Created: true}
+				for _, e := range batch[i].Events {
+					e.PlanID = p.ID
+					events = append(events, e)
+				}
+				marks = append(marks, p)
+				continue
+			}
+			k := planKey{p.Connection, p.DealID, p.TemplateKey}
+			missing[k] = append(missing[k], i)
+		}
+		if err := s.insertEvents(ctx, tx, events); err != nil {
+			return err
+		}
+		if err := s.markPlans(ctx, tx, marks); err != nil {
+			return err
+		}
+		if len(missing) == 0 {
+			return nil
+		}
+		// Plans that lost to a stored one (or to one earlier in batch): return the stored one.
+		found, err := s.plansByKey(ctx, tx, slices.Collect(maps.Keys(missing)))
+		if err != nil {
+			return err
+		}
+		for k, idx := range missing {
+			p, ok := found[k]
+			if !ok {
+				return fmt.Errorf("plan id %s is taken by another deal or template: %w", batch[idx[0]].Plan.ID, ErrConflict)
+			}
+			for _, i := range idx {
+				out[i] = CreatedPlan{Plan: p}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// plansByKey loads the stored plans for keys, in statements of createChunk keys.
+func (s *Store) plansByKey(ctx context.Context, tx *sqlx.Tx, keys []planKey) (map[planKey]*plans.Plan, error) {
+	found := make(map[planKey]*plans.Plan, len(keys))
+	for start := 0; start < len(keys); start += createChunk {
+		chunk := keys[start:min(start+createChunk, len(keys))]
+		var q strings.Builder
+		q.WriteString(`SELECT body, version FROM plans WHERE (connection, deal_id, template_key) IN (`)
+		args := make([]any, 0, len(chunk)*3)
+		for j, k := range chunk {
+			if j > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?)")
+			args = append(args, k.connection, k.dealID, k.templateKey)
+		}
+		q.WriteString(")")
+		var rows []planRow
+		if err := tx.SelectContext(ctx, &rows, tx.Rebind(q.String()), args...); err != nil {
+			return nil, fmt.Errorf("read stored plans: %w", interpretError(err))
+		}
+		for _, r := range rows {
+			p, err := r.plan()
+			if err != nil {
+				return nil, err
+			}
+			found[planKey{p.Connection, p.DealID, p.TemplateKey}] = p
+		}
+	}
+	return found, nil
 }
 
 // Plan returns the plan with id, whole, in one query; an unknown id is an error matching
@@ -155,19 +297,27 @@ func (s *Store) PlanFor(ctx context.Context, connection, dealID, templateKey str
 	return p, nil
 }
 
+// planWhere loads one plan in one statement.
 func (s *Store) planWhere(ctx context.Context, q sqlx.QueryerContext, where string, args ...any) (*plans.Plan, error) {
-	var row struct {
-		Body    []byte `db:"body"`
-		Version int    `db:"version"`
-	}
+	var row planRow
 	if err := sqlx.GetContext(ctx, q, &row, s.rebind(`SELECT body, version FROM plans WHERE `+where), args...); err != nil {
 		return nil, interpretError(err)
 	}
+	return row.plan()
+}
+
+// planRow is a stored plan document and its version column.
+type planRow struct {
+	Body    []byte `db:"body"`
+	Version int    `db:"version"`
+}
+
+func (r planRow) plan() (*plans.Plan, error) {
 	p := &plans.Plan{}
-	if err := json.Unmarshal(row.Body, p); err != nil {
+	if err := json.Unmarshal(r.Body, p); err != nil {
 		return nil, fmt.Errorf("decode plan: %w", err)
 	}
-	p.Version = row.Version
+	p.Version = r.Version
 	return p, nil
 }
 
@@ -210,10 +360,10 @@ func (s *Store) UpdatePlan(ctx context.Context, p *plans.Plan, base int, events 
 			}
 			return fmt.Errorf("version %d is stale, current is %d: %w", base, current, ErrConflict)
 		}
-		if err := s.insertEvents(ctx, tx, p.ID, events); err != nil {
+		if err := s.insertEvents(ctx, tx, withPlanID(events, p.ID)); err != nil {
 			return err
 		}
-		return s.markPlan(ctx, tx, p)
+		return s.markPlans(ctx, tx, []*plans.Plan{p})
 	})
 	if err != nil {
 		return fmt.Errorf("update plan %s: %w", p.ID, domainError(err))
@@ -229,7 +379,7 @@ func (s *Store) AppendEvents(ctx context.Context, planID string, events []plans.
 		if err := tx.GetContext(ctx, &one, tx.Rebind(`SELECT 1 FROM plans WHERE id = ?`), planID); err != nil {
 			return interpretError(err)
 		}
-		return s.insertEvents(ctx, tx, planID, events)
+		return s.insertEvents(ctx, tx, withPlanID(events, planID))
 	})
 	if err != nil {
 		return fmt.Errorf("append events to plan %s: %w", planID, domainError(err))
@@ -237,9 +387,9 @@ func (s *Store) AppendEvents(ctx context.Context, planID string, events []plans.
 	return nil
 }
 
-// insertEvents appends events to a plan in the given order, in multi-row statements. Events
-// without an id get one; every event is stored with the plan's id.
-func (s *Store) insertEvents(ctx context.Context, tx *sqlx.Tx, planID string, events []plans.Event) error {
+// insertEvents appends events in the given order, in multi-row statements, each to the plan its
+// PlanID names. Events without an id get one.
+func (s *Store) insertEvents(ctx context.Context, tx *sqlx.Tx, events []plans.Event) error {
 	for start := 0; start < len(events); start += eventChunk {
 		chunk := events[start:min(start+eventChunk, len(events))]
 		var q strings.Builder
@@ -249,7 +399,6 @@ func (s *Store) insertEvents(ctx context.Context, tx *sqlx.Tx, planID string, ev
 			if e.ID == "" {
 				e.ID = plans.NewID()
 			}
-			e.PlanID = planID
 			if e.Level == "" {
 				e.Level = plans.LevelInfo
 			}
@@ -268,13 +417,23 @@ func (s *Store) insertEvents(ctx context.Context, tx *sqlx.Tx, planID string, ev
 				q.WriteString(", ")
 			}
 			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
-			args = append(args, planID, e.ID, e.ActionID, string(e.Type), string(e.Level), string(actor), e.At.UTC(), e.Internal, string(body))
+			args = append(args, e.PlanID, e.ID, e.ActionID, string(e.Type), string(e.Level), string(actor), e.At.UTC(), e.Internal, string(body))
 		}
 		if _, err := tx.ExecContext(ctx, tx.Rebind(q.String()), args...); err != nil {
 			return fmt.Errorf("insert events: %w", interpretError(err))
 		}
 	}
 	return nil
+}
+
+// withPlanID returns a copy of events, each naming the plan planID.
+func withPlanID(events []plans.Event, planID string) []plans.Event {
+	out := make([]plans.Event, len(events))
+	for i, e := range events {
+		e.PlanID = planID
+		out[i] = e
+	}
+	return out
 }
 
 // Events returns up to limit events of a plan after the event with id after ("" from the

@@ -77,11 +77,16 @@ func planDeal(conn, id, ownerID string) plans.Deal {
 
 func instantiate(t testing.TB, tpl *plans.Template, d plans.Deal) (*plans.Plan, []plans.Event) {
 	t.Helper()
-	p, events, err := plans.Instantiate(tpl, d, planStart, time.UTC)
+	p, events, err := instantiateE(tpl, d)
 	if err != nil {
 		t.Fatalf("instantiate: %v", err)
 	}
 	return p, events
+}
+
+// instantiateE makes the plan of d at planStart in UTC; safe off the test goroutine.
+func instantiateE(tpl *plans.Template, d plans.Deal) (*plans.Plan, []plans.Event, error) {
+	return plans.Instantiate(tpl, d, planStart, time.UTC)
 }
 
 func mustJSON(t testing.TB, v any) string {
@@ -758,4 +763,71 @@ func TestCreatePlanRace(t *testing.T) {
 	if rows != 1 || eventRows != winnerEvents || marks != 1 {
 		t.Errorf("got %d plan rows, %d events, %d marks; want 1, %d, 1", rows, eventRows, marks, winnerEvents)
 	}
+}
+
+func TestCreatePlans(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		tpl := parseTemplate(t, planTemplateDoc)
+		existing, ev := instantiate(t, tpl, planDeal("sf", "2", "005O"))
+		createPlan(t, s, existing, ev)
+
+		// 250 deals (three INSERT statements), deal 2 stored already, deal 7 twice in the batch.
+		var batch []store.NewPlan
+		for i := range 250 {
+			p, ev := instantiate(t, tpl, planDeal("sf", fmt.Sprint(i), "005O"))
+			batch = append(batch, store.NewPlan{Plan: p, Events: ev})
+		}
+		dup, dupEv := instantiate(t, tpl, planDeal("sf", "7", "005O"))
+		dup.Name = "duplicate"
+		batch = append(batch, store.NewPlan{Plan: dup, Events: dupEv})
+
+		res, err := s.CreatePlans(ctx, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res) != len(batch) {
+			t.Fatalf("got %d results, want %d", len(res), len(batch))
+		}
+		for i, r := range res {
+			wantCreated := i != 2 && i != 250
+			if r.Created != wantCreated || r.Plan == nil || r.Plan.ID != batch[i].Plan.ID {
+				t.Errorf("result %d: got created %v plan %v, want created %v plan %s", i, r.Created, r.Plan, wantCreated, batch[i].Plan.ID)
+			}
+		}
+		if res[250].Plan.Name == "duplicate" {
+			t.Errorf("duplicate in batch: got its own plan back, want the first one")
+		}
+		if got, _ := s.Plan(ctx, existing.ID); mustJSON(t, got) != mustJSON(t, existing) {
+			t.Errorf("stored plan changed by the batch")
+		}
+		var plansN, eventsN, marksN int
+		db := s.DB()
+		for q, dst := range map[string]*int{
+			`SELECT count(*) FROM plans`: &plansN, `SELECT count(*) FROM plan_events`: &eventsN, `SELECT count(*) FROM plan_marks`: &marksN,
+		} {
+			if err := db.GetContext(ctx, dst, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if plansN != 250 || marksN != 250 || eventsN != 250*len(ev) {
+			t.Errorf("got %d plans, %d marks, %d events; want 250, 250, %d", plansN, marksN, eventsN, 250*len(ev))
+		}
+		evs, err := s.Events(ctx, batch[100].Plan.ID, "", 0)
+		if err != nil || eventSummary(evs)[0] != eventSummary(batch[100].Events)[0] || len(evs) != len(batch[100].Events) {
+			t.Errorf("events of a batch plan: got %v %v, want %v", eventSummary(evs), err, eventSummary(batch[100].Events))
+		}
+
+		// An id taken by another key fails the whole batch.
+		p1, ev1 := instantiate(t, tpl, planDeal("sf", "new-1", "005O"))
+		p2, ev2 := instantiate(t, tpl, planDeal("sf", "new-2", "005O"))
+		p2.ID = existing.ID
+		_, err = s.CreatePlans(ctx, []store.NewPlan{{Plan: p1, Events: ev1}, {Plan: p2, Events: ev2}})
+		if !isBoth(err, store.ErrConflict, plans.ErrConflict) {
+			t.Fatalf("taken id: got %v, want conflict", err)
+		}
+		if _, err := s.Plan(ctx, p1.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("after a failed batch: got %v for its first plan, want not found", err)
+		}
+	})
 }
