@@ -210,33 +210,37 @@ func (p *Puller) pullObject(ctx context.Context, log zerolog.Logger, obj connect
 	// the greatest (stamp, id) it saw, stored once it has finished.
 	reconcileStart := p.opts.Store.Now()
 	maxSeen := prev
-	err = p.opts.Connector.Pull(ctx, req, func(pg connectors.Page) error {
-		page := store.PullPage{ConnectionID: p.opts.ConnectionID, Object: obj, Records: pg.Records, Roles: pg.Roles, Seen: full}
-		if !full {
-			c := pg.Cursor
-			page.Cursor = &c
-		}
-		for _, r := range pg.Records {
-			if maxSeen.After(r.ModifiedAt, r.ID) {
-				continue
+	// Fetching and storing overlap: the connector reads page n+1 while a writer commits page n,
+	// one page at a time and in order, so every cursor is still committed with its own records.
+	// A write error stops the pull; a pull error lets the writer finish the pages before it.
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := make(chan connectors.Page, 1)
+	written := make(chan error, 1)
+	go func() {
+		var werr error
+		for pg := range pages {
+			if werr != nil {
+				continue // drain after a failure
 			}
-			maxSeen = connectors.Cursor{Stamp: r.ModifiedAt, ID: r.ID}
+			if werr = p.storePage(ctx, log, obj, full, pg, &os, &maxSeen); werr != nil {
+				cancel()
+			}
 		}
-		st, err := p.opts.Store.ApplyPullPage(ctx, page)
-		if err != nil {
-			return err
+		written <- werr
+	}()
+	err = p.opts.Connector.Pull(pctx, req, func(pg connectors.Page) error {
+		select {
+		case pages <- pg:
+			return nil
+		case <-pctx.Done():
+			return pctx.Err()
 		}
-		os.Pages++
-		os.Read += len(pg.Records)
-		os.UpsertStats.Add(st)
-		p.opts.Metrics.observePage(p.opts.Connection, obj, len(pg.Records), st)
-		log.Debug().Int("records", len(pg.Records)).Int("inserted", st.Inserted).Int("updated", st.Updated).
-			Int("unchanged", st.Unchanged).Time("cursor", pg.Cursor.Stamp).Msg("page stored")
-		if p.opts.Progress != nil {
-			p.opts.Progress(Progress{Object: obj, Pages: os.Pages, Read: os.Read, Changed: os.Inserted + os.Updated})
-		}
-		return nil
 	})
+	close(pages)
+	if werr := <-written; werr != nil {
+		return os, werr // the cause; the pull only saw its cancellation
+	}
 	if err != nil {
 		return os, err
 	}
@@ -257,4 +261,32 @@ func (p *Puller) pullObject(ctx context.Context, log zerolog.Logger, obj connect
 	}
 	p.opts.Metrics.observeCursor(p.opts.Connection, obj, maxSeen.Stamp)
 	return os, nil
+}
+
+// storePage commits one page with its cursor and accounts for it.
+func (p *Puller) storePage(ctx context.Context, log zerolog.Logger, obj connectors.Object, full bool, pg connectors.Page, os *ObjectSummary, maxSeen *connectors.Cursor) error {
+	page := store.PullPage{ConnectionID: p.opts.ConnectionID, Object: obj, Records: pg.Records, Roles: pg.Roles, Seen: full}
+	if !full {
+		c := pg.Cursor
+		page.Cursor = &c
+	}
+	for _, r := range pg.Records {
+		if !maxSeen.After(r.ModifiedAt, r.ID) {
+			*maxSeen = connectors.Cursor{Stamp: r.ModifiedAt, ID: r.ID}
+		}
+	}
+	st, err := p.opts.Store.ApplyPullPage(ctx, page)
+	if err != nil {
+		return err
+	}
+	os.Pages++
+	os.Read += len(pg.Records)
+	os.UpsertStats.Add(st)
+	p.opts.Metrics.observePage(p.opts.Connection, obj, len(pg.Records), st)
+	log.Debug().Int("records", len(pg.Records)).Int("inserted", st.Inserted).Int("updated", st.Updated).
+		Int("unchanged", st.Unchanged).Time("cursor", pg.Cursor.Stamp).Msg("page stored")
+	if p.opts.Progress != nil {
+		p.opts.Progress(Progress{Object: obj, Pages: os.Pages, Read: os.Read, Changed: os.Inserted + os.Updated})
+	}
+	return nil
 }
