@@ -1,0 +1,226 @@
+package instantiate_test
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/oauth2"
+
+	"github.com/mapsync/mapsync/connectors"
+	"github.com/mapsync/mapsync/connectors/hubspot"
+	"github.com/mapsync/mapsync/connectors/salesforce"
+	"github.com/mapsync/mapsync/plans"
+	hssandbox "github.com/mapsync/mapsync/sandbox/hubspot"
+	sfsandbox "github.com/mapsync/mapsync/sandbox/salesforce"
+	"github.com/mapsync/mapsync/store"
+	"github.com/mapsync/mapsync/store/storetest"
+	"github.com/mapsync/mapsync/sync/instantiate"
+	"github.com/mapsync/mapsync/sync/pull"
+)
+
+var _ instantiate.Store = (*store.Store)(nil)
+
+var now = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+
+func importExamples(t *testing.T, s *store.Store) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("..", "..", "examples", "templates", "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("example templates: %v %v", files, err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tpl, err := plans.Parse(data)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if _, _, err := s.ImportTemplate(t.Context(), tpl); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// pulled returns a store holding a pull of a sandbox of the given CRM, with the example templates.
+func pulled(t *testing.T, backend store.Dialect, kind string, deals int) (*store.Store, *store.Connection) {
+	t.Helper()
+	ctx := t.Context()
+	s := storetest.Open(t, backend)
+	sc, err := s.EnsureConnection(ctx, "c", kind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conn connectors.Connector
+	switch kind {
+	case "salesforce":
+		sb := sfsandbox.New(sfsandbox.Options{Deals: deals, Seed: 3, Logger: zerolog.Nop()})
+		srv := httptest.NewServer(sb)
+		t.Cleanup(func() { srv.Close(); sb.Close() })
+		s.SeedToken(ctx, "c", &oauth2.Token{RefreshToken: sfsandbox.RefreshToken})
+		ts, _ := connectors.NewTokenSource(connectors.TokenSourceOptions{Connection: "c", Store: s, ExtraKeys: salesforce.TokenExtraKeys(),
+			Config: &oauth2.Config{ClientID: sfsandbox.ClientID, ClientSecret: sfsandbox.ClientSecret, Endpoint: salesforce.OAuthEndpoint(srv.URL)}})
+		conn, err = salesforce.New(salesforce.Options{Connection: "c", Auth: ts, Instance: connectors.InstancePolicy{Sandbox: true}, Logger: zerolog.Nop()})
+	case "hubspot":
+		sb := hssandbox.New(hssandbox.Options{Deals: deals, Seed: 3, BurstLimit: -1, SearchPerSecond: -1, DailyLimit: -1, Logger: zerolog.Nop()})
+		srv := httptest.NewServer(sb)
+		t.Cleanup(func() { srv.Close(); sb.Close() })
+		conn, err = hubspot.New(hubspot.Options{Connection: "c", BaseURL: srv.URL, Auth: connectors.NewStaticToken(hssandbox.PrivateAppToken), SearchPerSecond: -1, Logger: zerolog.Nop()})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := pull.New(pull.Options{Connection: "c", ConnectionID: sc.ID, Connector: conn, Store: s, Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Run(ctx, pull.Request{}); err != nil {
+		t.Fatal(err)
+	}
+	importExamples(t, s)
+	return s, sc
+}
+
+func newInstantiator(t *testing.T, s *store.Store, sc *store.Connection) *instantiate.Instantiator {
+	t.Helper()
+	loc, _ := time.LoadLocation("Europe/Berlin")
+	in, err := instantiate.New(instantiate.Options{Connection: sc.Name, ConnectionID: sc.ID, Kind: sc.Kind, Location: loc, Store: s,
+		Now: func() time.Time { return now }, Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+func TestCatchUpGivesEveryOpenDealOnePlan(t *testing.T) {
+	t.Parallel()
+	const deals = 60
+	for _, backend := range storetest.Backends {
+		for _, kind := range []string{"salesforce", "hubspot"} {
+			t.Run(kind+"/"+string(backend), func(t *testing.T) {
+				t.Parallel()
+				ctx := t.Context()
+				s, sc := pulled(t, backend, kind, deals)
+				in := newInstantiator(t, s, sc)
+				sum, err := in.CatchUp(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if sum.Evaluated != deals || sum.Created == 0 || sum.Created+sum.NoMatch != deals {
+					t.Fatalf("first catch-up: %+v, want %d evaluated, each created or no_match", sum, deals)
+				}
+				list, _, err := s.ListPlans(ctx, plans.PlanFilter{Connection: "c", Limit: 500})
+				if err != nil || len(list) != sum.Created {
+					t.Fatalf("stored plans: got %d (%v), want %d", len(list), err, sum.Created)
+				}
+				// Every open deal got a plan (the default template matches any open deal); closed ones did not.
+				for _, ps := range list {
+					deal, err := in.Deal(ctx, ps.DealID)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if deal.IsClosed {
+						t.Fatalf("closed deal %s got plan %s", deal.ID, ps.TemplateKey)
+					}
+				}
+				p, err := s.Plan(ctx, list[0].ID)
+				if err != nil || len(p.Phases) == 0 || len(p.Members) == 0 {
+					t.Fatalf("plan %s: %+v, %v; want phases and members from the CRM", list[0].ID, p, err)
+				}
+				// Nothing new: the next catch-up evaluates nothing.
+				again, err := in.CatchUp(ctx)
+				if err != nil || again.Evaluated != 0 {
+					t.Fatalf("second catch-up: %+v, %v; want nothing evaluated", again, err)
+				}
+			})
+		}
+	}
+}
+
+func TestForDeal(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s, sc := pulled(t, store.SQLite, "salesforce", 30)
+	in := newInstantiator(t, s, sc)
+	var open plans.Deal
+	ids, _, _ := s.DealsSyncedAfter(ctx, sc.ID, connectors.Cursor{}, 100)
+	for _, id := range ids {
+		d, err := in.Deal(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !d.IsClosed {
+			open = d
+			break
+		}
+	}
+	if open.ID == "" {
+		t.Fatal("no open deal in the sandbox")
+	}
+	if open.Name == "" || open.Stage == "" || open.Owner == nil || open.Owner.Email == "" || len(open.Contacts) == 0 || open.Contacts[0].Email == "" {
+		t.Fatalf("deal view lacks CRM data: %+v", open)
+	}
+	res, err := in.ForDeal(ctx, open.ID, "default")
+	if err != nil || res.Outcome != instantiate.Created || res.Plan.TemplateKey != "default" {
+		t.Fatalf("explicit template: %+v, %v", res, err)
+	}
+	res2, err := in.ForDeal(ctx, open.ID, "default")
+	if err != nil || res2.Outcome != instantiate.Existing || res2.Plan.ID != res.Plan.ID {
+		t.Fatalf("second create: %+v, %v; want the existing plan", res2, err)
+	}
+	if _, err := in.ForDeal(ctx, open.ID, "no-such-template"); err == nil {
+		t.Fatal("unknown template accepted")
+	}
+	if _, err := in.ForDeal(ctx, "006000000000000AAA", ""); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown deal: got %v, want ErrNotFound", err)
+	}
+}
+
+// Two replicas (or a schedule and a webhook) instantiating the same deals at once still make
+// exactly one plan per deal and template.
+func TestConcurrentCatchUpOnPostgres(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s, sc := pulled(t, store.Postgres, "hubspot", 40)
+	const workers = 4
+	var wg sync.WaitGroup
+	created := make([]int, workers)
+	errs := make([]error, workers)
+	for i := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			in := newInstantiator(t, s, sc)
+			sum, err := in.CatchUp(context.WithoutCancel(ctx))
+			created[i], errs[i] = sum.Created, err
+		}()
+	}
+	wg.Wait()
+	total := 0
+	for i := range workers {
+		if errs[i] != nil {
+			t.Fatalf("worker %d: %v", i, errs[i])
+		}
+		total += created[i]
+	}
+	list, _, _ := s.ListPlans(ctx, plans.PlanFilter{Connection: "c", Limit: 500})
+	if total != len(list) {
+		t.Fatalf("workers report %d created, store has %d plans: a create was counted twice", total, len(list))
+	}
+	seen := map[string]bool{}
+	for _, p := range list {
+		key := p.DealID + "/" + p.TemplateKey
+		if seen[key] {
+			t.Fatalf("two plans for %s", key)
+		}
+		seen[key] = true
+	}
+}
