@@ -22,8 +22,11 @@ import (
 // DefaultBaseURL is HubSpot's API host.
 const DefaultBaseURL = "https://api.hubapi.com"
 
-// defaultSearchPerSecond is the search API's own limit: 5 requests per second per account.
-const defaultSearchPerSecond = 5
+// defaultSearchPerSecond paces the search API, whose own limit is 5 requests per second per
+// account (older docs: 4 per token) over a rolling second. Its replies carry no rate headers to
+// adapt to, and requests spaced exactly 200 ms apart can still arrive 6 in one second, so the
+// connector stays a little under the limit.
+const defaultSearchPerSecond = 4.5
 
 // Options configures a Connector. Only Connection and Auth are required.
 type Options struct {
@@ -43,7 +46,8 @@ type Options struct {
 	// limiter of SearchPerSecond owned by this Connector.
 	SearchLimiter *rate.Limiter
 	// SearchPerSecond sets the rate of the Connector's own search limiter when SearchLimiter is
-	// nil. Default 5; a negative value disables search pacing (tests, benchmarks).
+	// nil. Default 4.5 (HubSpot allows 5); a negative value disables search pacing (tests,
+	// benchmarks).
 	SearchPerSecond float64
 	// PrimaryLabels are the deal-to-contact association labels that mark the primary contact
 	// (compared without case) rather than a role. Default "Primary" and "Primary Contact".

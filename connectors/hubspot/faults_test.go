@@ -348,13 +348,27 @@ func TestPullMalformedJSONPage(t *testing.T) {
 	}
 }
 
-// settledCount polls the sandbox's counter of endpoint and status until it reaches want or a
-// deadline passes, and returns what it last saw; the sandbox counts a request after answering it.
+// settledCount polls the sandbox's counter of endpoint and status (0: any status, and any endpoint
+// starting with endpoint) until it
+// reaches want or a deadline passes, and returns what it last saw: the sandbox counts a request
+// after answering it, so the last answer's count may lag.
 func settledCount(t *testing.T, sb *sandbox.Sandbox, endpoint string, status, want int) int {
 	t.Helper()
+	count := func() int {
+		if status != 0 {
+			return countStatus(sb, endpoint, status)
+		}
+		n := 0
+		for _, c := range sb.Counts() {
+			if strings.HasPrefix(c.Endpoint, endpoint) {
+				n += c.N
+			}
+		}
+		return n
+	}
 	deadline := time.Now().Add(2 * time.Second)
 	for {
-		got := countStatus(sb, endpoint, status)
+		got := count()
 		if got >= want || time.Now().After(deadline) {
 			return got
 		}
