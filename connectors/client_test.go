@@ -135,6 +135,12 @@ func TestClientRetryPolicy(t *testing.T) {
 			if got := metricSum(t, b.reg, "mapsync_connector_retries_total"); got != tt.wantRetries {
 				t.Errorf("retries metric: got %v, want %v", got, tt.wantRetries)
 			}
+			if reqs, retries := b.metrics.Calls("acme"); reqs != tt.wantHits || float64(retries) != tt.wantRetries {
+				t.Errorf("Calls: got %d requests, %d retries; want %d, %v", reqs, retries, tt.wantHits, tt.wantRetries)
+			}
+			if reqs, _ := b.metrics.Calls("other"); reqs != 0 {
+				t.Errorf("Calls of another connection: got %d, want 0", reqs)
+			}
 			if tt.wantKind == 0 {
 				if err != nil {
 					t.Fatalf("got error %v, want success", err)

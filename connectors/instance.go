@@ -20,12 +20,12 @@ type InstancePolicy struct {
 
 // salesforceDomains are the domains Salesforce serves its API from.
 func salesforceDomains() []string {
-	return []string{".salesforce.com", ".force.com", ".cloudforce.com", ".salesforce-sites.com", ".database.com"}
+	return []string{".salesforce.com", ".force.com", ".cloudforce.com", ".salesforce-sites.com"}
 }
 
 // CheckInstanceURL vets a Salesforce instance_url before any token is sent to it: https, no user
 // info, query or fragment, a host under a Salesforce domain (*.salesforce.com, *.my.salesforce.com,
-// *.force.com, *.cloudforce.com, *.salesforce-sites.com, *.database.com) and not a Lightning UI host,
+// *.force.com, *.cloudforce.com, *.salesforce-sites.com) and not a Lightning UI host,
 // and one of p.Hosts when set. With p.Sandbox, loopback hosts over http or https are accepted as
 // well. It returns the URL with an empty path.
 func CheckInstanceURL(raw string, p InstancePolicy) (*url.URL, error) {

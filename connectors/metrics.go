@@ -2,6 +2,7 @@ package connectors
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // Metrics holds the connector metrics. Build one per process with NewMetrics and pass it to every
@@ -53,4 +54,32 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}
 	}
 	return m, nil
+}
+
+// Calls returns the requests (attempts) sent and the retries made for connection since the
+// process started; a run's summary reports the difference between its end and its start.
+func (m *Metrics) Calls(connection string) (requests, retries int64) {
+	return sumFor(m.requests, connection), sumFor(m.retries, connection)
+}
+
+// sumFor adds up the counters of c whose connection label is connection.
+func sumFor(c prometheus.Collector, connection string) int64 {
+	ch := make(chan prometheus.Metric)
+	go func() {
+		c.Collect(ch)
+		close(ch)
+	}()
+	var sum float64
+	for met := range ch {
+		var d dto.Metric
+		if met.Write(&d) != nil {
+			continue
+		}
+		for _, l := range d.GetLabel() {
+			if l.GetName() == "connection" && l.GetValue() == connection {
+				sum += d.GetCounter().GetValue()
+			}
+		}
+	}
+	return int64(sum)
 }
