@@ -337,6 +337,13 @@ func TestPullRefreshesExpiredToken(t *testing.T) {
 	if got := b.sb.Requests("oauth.token"); got != 2 {
 		t.Errorf("token endpoint calls: got %d, want 2", got)
 	}
+	tok, err := b.store.LoadToken(t.Context(), "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if logs := b.logs.String(); strings.Contains(logs, tok.AccessToken) || strings.Contains(logs, sandbox.RefreshToken) || strings.Contains(logs, sandbox.ClientSecret) {
+		t.Error("logs show a token or the client secret")
+	}
 }
 
 func TestPullRevokedRefreshTokenNeedsReauth(t *testing.T) {
