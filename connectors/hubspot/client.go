@@ -153,6 +153,12 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// OAuthConfig returns the oauth2.Config of a HubSpot OAuth app for connectors.TokenSource, with the
+// token endpoint on base (default DefaultBaseURL).
+func OAuthConfig(base, clientID, clientSecret string) *oauth2.Config {
+	return &oauth2.Config{ClientID: clientID, ClientSecret: clientSecret, Endpoint: OAuthEndpoint(base)}
+}
+
 // OAuthEndpoint is HubSpot's OAuth v1 token endpoint relative to base (default DefaultBaseURL), for
 // the shared OAuth token source's oauth2.Config. HubSpot takes client_id and client_secret in the
 // form body.

@@ -248,10 +248,9 @@ func setupOAuth(t *testing.T) (*Connector, *testBundle, *memStore, *reauthLog) {
 	c, tb := setup(t, sandbox.Options{Deals: 30, Seed: 16}, nil)
 	ts, err := connectors.NewTokenSource(connectors.TokenSourceOptions{
 		Connection: "test",
-		Config: &oauth2.Config{ClientID: sandbox.ClientID, ClientSecret: sandbox.ClientSecret,
-			Endpoint: OAuthEndpoint(tb.srv.URL)},
-		Store:  store,
-		Reauth: reauth,
+		Config:     OAuthConfig(tb.srv.URL, sandbox.ClientID, sandbox.ClientSecret),
+		Store:      store,
+		Reauth:     reauth,
 	})
 	if err != nil {
 		t.Fatal(err)
