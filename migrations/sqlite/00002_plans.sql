@@ -33,6 +33,9 @@ CREATE TABLE plans (
     -- the deal-owner member's CRM id and lowercased email ('' when none), for the owner filter
     owner_crm_id     TEXT NOT NULL DEFAULT '',
     owner_email      TEXT NOT NULL DEFAULT '',
+    -- TEXT, not JSONB: the store never looks inside the document (filters use the columns
+    -- here), and jsonb's parse on every write and re-serialisation on every read cost more
+    -- than the rest of a plan's insert. Ad-hoc queries can cast body::jsonb.
     body             TEXT NOT NULL,
     -- plans.Plan.Version, for the compare-and-swap in UpdatePlan
     version          INTEGER NOT NULL,
@@ -59,6 +62,7 @@ CREATE TABLE plan_events (
     actor     TEXT NOT NULL,
     at        TIMESTAMP NOT NULL,
     internal  BOOLEAN NOT NULL DEFAULT 0,
+    -- TEXT for the reason given at plans.body
     body      TEXT NOT NULL,
     CONSTRAINT plan_events_id UNIQUE (plan_id, id)
 );
