@@ -69,7 +69,7 @@ func recordID(rec map[string]any) string {
 type pendingWrite struct {
 	obj  *object
 	rec  *record // updates and deletes
-	vals map[int]any
+	vals map[int]value
 	errs []saveError
 	id   string
 }

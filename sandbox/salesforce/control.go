@@ -241,8 +241,8 @@ func (s *Sandbox) objectByName(name string) (*object, error) {
 // ownerOf returns who changes r "as a person": its owner, or the first user.
 func (s *Sandbox) ownerOf(o *object, r *record) string {
 	if f := o.field("OwnerId"); f != nil && r != nil {
-		if id, ok := r.vals[f.idx].(string); ok {
-			return id
+		if v := r.vals[f.idx]; v.k == kText {
+			return v.s
 		}
 	}
 	return s.objects["user"].recs[0].id
@@ -262,8 +262,8 @@ func (s *Sandbox) CreateRecord(object string, fields map[string]any) (string, er
 		return "", saveErr(errs)
 	}
 	by := s.ownerOf(o, nil)
-	if f := o.field("OwnerId"); f != nil && vals[f.idx] != nil {
-		by = vals[f.idx].(string)
+	if f := o.field("OwnerId"); f != nil && !vals[f.idx].null() {
+		by = vals[f.idx].s
 	}
 	return s.createRecord(o, vals, by, s.now().UnixMilli()).id, nil
 }
@@ -386,7 +386,7 @@ func (s *Sandbox) MassUpdate(object string, n int, fields map[string]any) (MassU
 			r.vals[idx] = v
 		}
 		s.derive(o, r, vals)
-		r.vals[o.iModified], r.vals[o.iModifiedBy], r.vals[o.iStamp] = stamp, s.userID, stamp
+		r.vals[o.iModified], r.vals[o.iModifiedBy], r.vals[o.iStamp] = val(stamp), val(s.userID), val(stamp)
 		r.stamp = stamp
 		s.out.notify(o, r, old, false)
 	}
@@ -416,7 +416,7 @@ type LagChange struct {
 type pendingChange struct {
 	obj       *object
 	rec       *record // nil for a create
-	vals      map[int]any
+	vals      map[int]value
 	stamp     int64
 	visibleAt int64 // 0: only on ReleaseLagged
 }

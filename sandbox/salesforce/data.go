@@ -80,12 +80,55 @@ func normalizeID(s string) (string, bool) {
 	return s[:15] + idChecksum(s[:15]), true
 }
 
-// record is one row of an sObject. vals is indexed by the object's field positions and holds
-// string, float64, bool, int64 (date and datetime fields, as Unix milliseconds UTC) or nil.
-// Records are changed in place under the sandbox's write lock.
+// kind says what a value holds.
+type kind uint8
+
+const (
+	kNull kind = iota
+	kText
+	kNum
+	kBool
+	kTime // date or datetime, Unix milliseconds UTC in n (exact below 2^53)
+)
+
+// value is one field value. It holds no pointer but the string's, so a large dataset is cheap for
+// the garbage collector (an interface per field would be a heap object per field).
+type value struct {
+	s string
+	n float64
+	k kind
+}
+
+// val converts string, float64, bool, int64 (milliseconds), value or nil.
+func val(x any) value {
+	switch x := x.(type) {
+	case nil:
+		return value{}
+	case value:
+		return x
+	case string:
+		return value{s: x, k: kText}
+	case float64:
+		return value{n: x, k: kNum}
+	case bool:
+		if x {
+			return value{n: 1, k: kBool}
+		}
+		return value{k: kBool}
+	case int64:
+		return value{n: float64(x), k: kTime}
+	}
+	panic(fmt.Sprintf("salesforce: unsupported value %T", x))
+}
+
+func (v value) null() bool { return v.k == kNull }
+func (v value) ms() int64  { return int64(v.n) }
+
+// record is one row of an sObject. vals is indexed by the object's field positions. Records are
+// changed in place under the sandbox's write lock.
 type record struct {
 	id        string
-	vals      []any
+	vals      []value
 	stamp     int64 // SystemModstamp, duplicated for the stamp index
 	deleted   bool
 	deletedAt int64
@@ -159,7 +202,7 @@ func (o *object) load(r *record) {
 	o.byID[r.id] = r
 	o.byStamp = append(o.byStamp, r)
 	if o.byParent != nil {
-		p := r.vals[o.field("OpportunityId").idx].(string)
+		p := r.vals[o.field("OpportunityId").idx].s
 		o.byParent[p] = append(o.byParent[p], r)
 	}
 }
@@ -175,8 +218,8 @@ func (o *object) insert(r *record) {
 	o.byID[r.id] = r
 	o.byStamp = slices.Insert(o.byStamp, o.stampSearch(r.stamp, r.id), r)
 	if o.byParent != nil {
-		if p, ok := r.vals[o.field("OpportunityId").idx].(string); ok {
-			o.byParent[p] = append(o.byParent[p], r)
+		if v := r.vals[o.field("OpportunityId").idx]; v.k == kText {
+			o.byParent[v.s] = append(o.byParent[v.s], r)
 		}
 	}
 }
@@ -187,7 +230,7 @@ func (o *object) setStamp(r *record, stamp int64) {
 		o.byStamp = slices.Delete(o.byStamp, i, i+1)
 	}
 	r.stamp = stamp
-	r.vals[o.iStamp] = stamp
+	r.vals[o.iStamp] = val(stamp)
 	o.byStamp = slices.Insert(o.byStamp, o.stampSearch(stamp, r.id), r)
 }
 
@@ -353,14 +396,11 @@ func fakedataNow(*fakedata.Dataset) time.Time { return time.Date(2026, 11, 1, 0,
 
 // blank makes a record with every field null except Id and IsDeleted.
 func (o *object) blank(id string) *record {
-	r := &record{id: id, vals: make([]any, len(o.fields))}
-	r.vals[o.iID] = id
-	if o.iDeleted >= 0 {
-		r.vals[o.iDeleted] = false
-	}
+	r := &record{id: id, vals: make([]value, len(o.fields))}
+	r.vals[o.iID] = val(id)
 	for _, f := range o.fields {
-		if f.Type == "boolean" && r.vals[f.idx] == nil {
-			r.vals[f.idx] = false
+		if f.Type == "boolean" {
+			r.vals[f.idx] = val(false)
 		}
 	}
 	return r
@@ -368,13 +408,13 @@ func (o *object) blank(id string) *record {
 
 func (o *object) set(r *record, vals map[string]any) {
 	for k, v := range vals {
-		r.vals[o.field(k).idx] = v
+		r.vals[o.field(k).idx] = val(v)
 	}
 }
 
 func (o *object) audit(r *record, created, modified int64, by string) {
-	r.vals[o.iCreated], r.vals[o.iModified], r.vals[o.iStamp] = created, modified, modified
-	r.vals[o.iCreatedBy], r.vals[o.iModifiedBy] = by, by
+	r.vals[o.iCreated], r.vals[o.iModified], r.vals[o.iStamp] = val(created), val(modified), val(modified)
+	r.vals[o.iCreatedBy], r.vals[o.iModifiedBy] = val(by), val(by)
 	r.stamp = modified
 }
 

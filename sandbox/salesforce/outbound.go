@@ -201,7 +201,7 @@ func (s *Sandbox) OutboundStats() []OutboundStat {
 
 // notify queues notifications for a write; old is nil for a create. Callers hold s.mu for
 // writing; notify only takes the outbound lock.
-func (ob *outbound) notify(o *object, r *record, old []any, created bool) {
+func (ob *outbound) notify(o *object, r *record, old []value, created bool) {
 	ob.mu.Lock()
 	defer ob.mu.Unlock()
 	if len(ob.msgs) == 0 || r.deleted {
@@ -357,7 +357,7 @@ func (ob *outbound) envelope(m *outMessage, batch []notification) []byte {
 		fmt.Fprintf(&b, `    <sObject xsi:type="sf:%s" xmlns:sf="urn:sobject.enterprise.soap.sforce.com">`+"\n", m.obj.name)
 		for _, f := range m.fields {
 			v := r.vals[f.idx]
-			if v == nil {
+			if v.null() {
 				continue
 			}
 			fmt.Fprintf(&b, "     <sf:%s>%s</sf:%s>\n", f.Name, xmlText(soapValue(f, v)), f.Name)
@@ -372,21 +372,21 @@ func (ob *outbound) envelope(m *outMessage, batch []notification) []byte {
 	return b.Bytes()
 }
 
-func soapValue(f *fieldDef, v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case bool:
-		return strconv.FormatBool(x)
-	case float64:
-		return string(appendValue(nil, f, x))
-	case int64:
+func soapValue(f *fieldDef, v value) string {
+	switch v.k {
+	case kText:
+		return v.s
+	case kBool:
+		return strconv.FormatBool(v.n != 0)
+	case kNum:
+		return string(appendValue(nil, f, v))
+	case kTime:
 		if f.Type == "date" {
-			return string(appendDate(nil, x))
+			return string(appendDate(nil, v.ms()))
 		}
-		return time.UnixMilli(x).UTC().Format("2006-01-02T15:04:05.000Z")
+		return time.UnixMilli(v.ms()).UTC().Format("2006-01-02T15:04:05.000Z")
 	}
-	return fmt.Sprint(v)
+	return ""
 }
 
 func xmlText(s string) string {

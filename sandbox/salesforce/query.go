@@ -29,7 +29,8 @@ type cursor struct {
 	q       *compiledQuery
 	total   int
 	batch   int
-	marks   map[int]mark // offset of the next row -> where to resume
+	start   mark         // where the first page starts
+	marks   map[int]mark // offset of a later page -> where to resume; nil until one is handed out
 	rows    []*record    // materialised results (sort plans), nil for index plans
 	touched time.Time
 }
@@ -92,6 +93,42 @@ func (cs *cursorStore) get(id string, now time.Time) *cursor {
 	return c
 }
 
+// queryCache keeps compiled queries by text: pollers send the same SOQL again and again, and a
+// compiled query is immutable (the schema never changes after New).
+type queryCache struct {
+	mu sync.Mutex
+	m  map[string]*compiledQuery
+}
+
+const maxCachedQueries = 512
+
+func (qc *queryCache) get(objects map[string]*object, q string, all bool) (*compiledQuery, *soqlError) {
+	key := q
+	if all {
+		key = "all:" + q
+	}
+	qc.mu.Lock()
+	c := qc.m[key]
+	qc.mu.Unlock()
+	if c != nil {
+		return c, nil
+	}
+	parsed, err := parseSOQL(q)
+	if err != nil {
+		return nil, err
+	}
+	if c, err = compileQuery(objects, parsed, all); err != nil {
+		return nil, err
+	}
+	qc.mu.Lock()
+	defer qc.mu.Unlock()
+	if qc.m == nil || len(qc.m) >= maxCachedQueries {
+		qc.m = map[string]*compiledQuery{}
+	}
+	qc.m[key] = c
+	return c, nil
+}
+
 // OpenCursors returns the number of query cursors the sandbox keeps.
 func (s *Sandbox) OpenCursors() int {
 	s.cursors.mu.Lock()
@@ -122,18 +159,13 @@ func (s *Sandbox) handleQuery(all bool) apiHandler {
 			writeErrors(w, http.StatusBadRequest, "MALFORMED_QUERY", "SOQL statement cannot be empty")
 			return
 		}
-		parsed, perr := parseSOQL(q)
-		if perr != nil {
-			writeErrors(w, http.StatusBadRequest, perr.code, perr.message(q))
+		cq, qerr := s.compiled.get(s.objects, q, all)
+		if qerr != nil {
+			writeErrors(w, http.StatusBadRequest, qerr.code, qerr.message(q))
 			return
 		}
 		s.mu.RLock()
 		defer s.mu.RUnlock()
-		cq, cerr := compileQuery(s.objects, parsed, all)
-		if cerr != nil {
-			writeErrors(w, http.StatusBadRequest, cerr.code, cerr.message(q))
-			return
-		}
 		cur := s.openCursor(cq, batchSize(r))
 		if cq.count {
 			writeRaw(w, http.StatusOK, []byte(`{"totalSize":`+strconv.Itoa(cur.total)+`,"done":true,"records":[]}`))
@@ -162,6 +194,7 @@ func (s *Sandbox) handleQueryMore(w http.ResponseWriter, r *http.Request, rc *re
 		s.cursors.mu.Lock()
 		_, known := cur.marks[off]
 		s.cursors.mu.Unlock()
+		known = known || off == 0
 		if !known {
 			writeErrors(w, http.StatusBadRequest, "INVALID_QUERY_LOCATOR", "invalid query locator")
 			return
@@ -175,7 +208,7 @@ func (s *Sandbox) handleQueryMore(w http.ResponseWriter, r *http.Request, rc *re
 
 // openCursor counts the result and prepares paging. Callers hold s.mu for reading.
 func (s *Sandbox) openCursor(c *compiledQuery, batch int) *cursor {
-	cur := &cursor{q: c, batch: batch, marks: map[int]mark{}}
+	cur := &cursor{q: c, batch: batch}
 	cap := math.MaxInt
 	if c.limit >= 0 {
 		cap = c.offset + c.limit
@@ -196,7 +229,7 @@ func (s *Sandbox) openCursor(c *compiledQuery, batch int) *cursor {
 			m = skipped
 		}
 		cur.total = max(0, min(n, cap)-c.offset)
-		cur.marks[0] = m
+		cur.start = m
 	default:
 		var rows []*record
 		o := c.obj
@@ -298,9 +331,12 @@ func (s *Sandbox) writePage(w http.ResponseWriter, rc *reqCtx, cur *cursor, id s
 			render(r)
 		}
 	} else {
-		s.cursors.mu.Lock()
-		m := cur.marks[off]
-		s.cursors.mu.Unlock()
+		m := cur.start
+		if off > 0 {
+			s.cursors.mu.Lock()
+			m = cur.marks[off]
+			s.cursors.mu.Unlock()
+		}
 		next = m
 		s.scan(c, m, want, func(r *record, after mark) {
 			render(r)
@@ -317,6 +353,9 @@ func (s *Sandbox) writePage(w http.ResponseWriter, rc *reqCtx, cur *cursor, id s
 		}
 		if cur.rows == nil {
 			s.cursors.mu.Lock()
+			if cur.marks == nil {
+				cur.marks = map[int]mark{}
+			}
 			cur.marks[off+emitted] = next
 			s.cursors.mu.Unlock()
 		}
@@ -337,7 +376,7 @@ func (s *Sandbox) writePage(w http.ResponseWriter, rc *reqCtx, cur *cursor, id s
 	_, _ = w.Write(recs)
 }
 
-var recPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+var recPool = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
 
 // appendRecord renders one record with its attributes and the given fields in order.
 func appendRecord(b []byte, o *object, r *record, fields []*fieldDef, version string) []byte {
@@ -359,15 +398,16 @@ func appendRecord(b []byte, o *object, r *record, fields []*fieldDef, version st
 	return append(b, '}')
 }
 
-func appendValue(b []byte, f *fieldDef, v any) []byte {
-	switch x := v.(type) {
-	case nil:
+func appendValue(b []byte, f *fieldDef, v value) []byte {
+	switch v.k {
+	case kNull:
 		return append(b, "null"...)
-	case string:
-		return appendJSONString(b, x)
-	case bool:
-		return strconv.AppendBool(b, x)
-	case float64:
+	case kText:
+		return appendJSONString(b, v.s)
+	case kBool:
+		return strconv.AppendBool(b, v.n != 0)
+	case kNum:
+		x := v.n
 		if f.Type == "int" {
 			return strconv.AppendInt(b, int64(x), 10)
 		}
@@ -375,12 +415,12 @@ func appendValue(b []byte, f *fieldDef, v any) []byte {
 			return append(strconv.AppendInt(b, int64(x), 10), '.', '0')
 		}
 		return strconv.AppendFloat(b, x, 'f', -1, 64)
-	case int64:
+	case kTime:
 		b = append(b, '"')
 		if f.Type == "date" {
-			b = appendDate(b, x)
+			b = appendDate(b, v.ms())
 		} else {
-			b = appendDateTime(b, x)
+			b = appendDateTime(b, v.ms())
 		}
 		return append(b, '"')
 	}
@@ -388,14 +428,21 @@ func appendValue(b []byte, f *fieldDef, v any) []byte {
 }
 
 // jsonValue converts a stored value to what encoding/json should print.
-func jsonValue(f *fieldDef, v any) any {
-	if ms, ok := v.(int64); ok {
+func jsonValue(f *fieldDef, v value) any {
+	switch v.k {
+	case kText:
+		return v.s
+	case kNum:
+		return v.n
+	case kBool:
+		return v.n != 0
+	case kTime:
 		if f.Type == "date" {
-			return string(appendDate(nil, ms))
+			return string(appendDate(nil, v.ms()))
 		}
-		return fmtDateTime(ms)
+		return fmtDateTime(v.ms())
 	}
-	return v
+	return nil
 }
 
 const hexDigits = "0123456789abcdef"

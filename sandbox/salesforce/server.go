@@ -70,11 +70,12 @@ type Sandbox struct {
 	objects map[string]*object
 	pending []*pendingChange
 
-	cursors cursorStore
-	auth    authState
-	limits  limitState
-	ctl     controlState
-	out     *outbound
+	cursors  cursorStore
+	compiled queryCache
+	auth     authState
+	limits   limitState
+	ctl      controlState
+	out      *outbound
 }
 
 // New builds a sandbox with a generated dataset.

@@ -55,8 +55,8 @@ func decodeBody(r *http.Request, v any) error {
 // coerce validates body against o's schema and returns the typed values by field position. It
 // does not check references (see checkRefs) or required fields on create (see checkRequired).
 // Keys "attributes", "id" and (on update) "Id" are skipped.
-func (s *Sandbox) coerce(o *object, body map[string]any, create bool) (map[int]any, []saveError) {
-	vals := map[int]any{}
+func (s *Sandbox) coerce(o *object, body map[string]any, create bool) (map[int]value, []saveError) {
+	vals := map[int]value{}
 	var errs []saveError
 	var readOnly []string
 	keys := make([]string, 0, len(body))
@@ -90,7 +90,7 @@ func (s *Sandbox) coerce(o *object, body map[string]any, create bool) (map[int]a
 		if v == nil && f.Type == "boolean" {
 			v = false
 		}
-		vals[f.idx] = v
+		vals[f.idx] = val(v)
 	}
 	if len(readOnly) > 0 {
 		errs = append(errs, newSaveError("INVALID_FIELD_FOR_INSERT_UPDATE",
@@ -227,14 +227,14 @@ func abs(x float64) float64 {
 
 // checkRefs verifies that reference values point at live records of the target object. Callers
 // hold s.mu.
-func (s *Sandbox) checkRefs(o *object, vals map[int]any) []saveError {
+func (s *Sandbox) checkRefs(o *object, vals map[int]value) []saveError {
 	var errs []saveError
 	for idx, v := range vals {
 		f := o.fields[idx]
-		id, ok := v.(string)
-		if f.Type != "reference" || !ok {
+		if f.Type != "reference" || v.k != kText {
 			continue
 		}
+		id := v.s
 		target := s.objects[strings.ToLower(f.ReferenceTo)]
 		if !strings.HasPrefix(id, target.keyPrefix) {
 			errs = append(errs, newSaveError("FIELD_INTEGRITY_EXCEPTION",
@@ -250,13 +250,13 @@ func (s *Sandbox) checkRefs(o *object, vals map[int]any) []saveError {
 
 // checkRequired reports required, createable fields a create leaves out (booleans default to
 // false, OwnerId to the running user).
-func checkRequired(o *object, vals map[int]any) []saveError {
+func checkRequired(o *object, vals map[int]value) []saveError {
 	var missing []string
 	for _, f := range o.fields {
 		if !f.Required || !f.createable() || f.Type == "boolean" || f.Name == "OwnerId" {
 			continue
 		}
-		if vals[f.idx] == nil {
+		if vals[f.idx].null() {
 			missing = append(missing, f.Name)
 		}
 	}
@@ -286,7 +286,7 @@ func (s *Sandbox) lookup(o *object, rawID string) (*record, *saveError) {
 }
 
 // prepareUpdate validates an update of the record rawID; callers hold s.mu.
-func (s *Sandbox) prepareUpdate(o *object, rawID string, body map[string]any) (*record, map[int]any, []saveError) {
+func (s *Sandbox) prepareUpdate(o *object, rawID string, body map[string]any) (*record, map[int]value, []saveError) {
 	r, lerr := s.lookup(o, rawID)
 	if lerr != nil {
 		return nil, nil, []saveError{*lerr}
@@ -304,7 +304,7 @@ func (s *Sandbox) prepareUpdate(o *object, rawID string, body map[string]any) (*
 }
 
 // prepareCreate validates a new record's values; callers hold s.mu.
-func (s *Sandbox) prepareCreate(o *object, body map[string]any) (map[int]any, []saveError) {
+func (s *Sandbox) prepareCreate(o *object, body map[string]any) (map[int]value, []saveError) {
 	if o.name == "User" {
 		return nil, []saveError{newSaveError("INSUFFICIENT_ACCESS_OR_READONLY", "the sandbox does not create users")}
 	}
@@ -330,28 +330,28 @@ func stampFor(r *record, now int64) int64 {
 
 // applyUpdate writes vals into r with the given stamp and derives dependent fields. Callers hold
 // s.mu for writing.
-func (s *Sandbox) applyUpdate(o *object, r *record, vals map[int]any, by string, stamp int64) {
+func (s *Sandbox) applyUpdate(o *object, r *record, vals map[int]value, by string, stamp int64) {
 	old := slices.Clone(r.vals)
 	for idx, v := range vals {
 		r.vals[idx] = v
 	}
 	s.derive(o, r, vals)
-	r.vals[o.iModified] = stamp
-	r.vals[o.iModifiedBy] = by
+	r.vals[o.iModified] = val(stamp)
+	r.vals[o.iModifiedBy] = val(by)
 	o.setStamp(r, stamp)
 	s.out.notify(o, r, old, false)
 }
 
 // createRecord inserts a new record. Callers hold s.mu for writing.
-func (s *Sandbox) createRecord(o *object, vals map[int]any, by string, stamp int64) *record {
+func (s *Sandbox) createRecord(o *object, vals map[int]value, by string, stamp int64) *record {
 	r := o.blank(o.newID())
 	for idx, v := range vals {
 		r.vals[idx] = v
 	}
-	if f := o.field("OwnerId"); f != nil && r.vals[f.idx] == nil {
-		r.vals[f.idx] = by
+	if f := o.field("OwnerId"); f != nil && r.vals[f.idx].null() {
+		r.vals[f.idx] = val(by)
 	}
-	if f := o.field("IsPrimary"); f != nil && r.vals[f.idx] == true {
+	if f := o.field("IsPrimary"); f != nil && r.vals[f.idx] == val(true) {
 		s.clearPrimary(o, r, by, stamp)
 	}
 	s.derive(o, r, vals)
@@ -364,12 +364,12 @@ func (s *Sandbox) createRecord(o *object, vals map[int]any, by string, stamp int
 // clearPrimary unsets IsPrimary on the other contact roles of r's opportunity: one primary per
 // opportunity.
 func (s *Sandbox) clearPrimary(o *object, r *record, by string, stamp int64) {
-	opp, _ := r.vals[o.field("OpportunityId").idx].(string)
+	opp := r.vals[o.field("OpportunityId").idx].s
 	ip := o.field("IsPrimary").idx
 	for _, other := range o.byParent[opp] {
-		if other != r && other.vals[ip] == true && !other.deleted {
-			other.vals[ip] = false
-			other.vals[o.iModified], other.vals[o.iModifiedBy] = stamp, by
+		if other != r && other.vals[ip] == val(true) && !other.deleted {
+			other.vals[ip] = val(false)
+			other.vals[o.iModified], other.vals[o.iModifiedBy] = val(stamp), val(by)
 			o.setStamp(other, stampFor(other, stamp))
 		}
 	}
@@ -377,32 +377,31 @@ func (s *Sandbox) clearPrimary(o *object, r *record, by string, stamp int64) {
 
 // derive recomputes fields that follow from others: the stage's probability, closed and won
 // flags and forecast category; full names.
-func (s *Sandbox) derive(o *object, r *record, changed map[int]any) {
+func (s *Sandbox) derive(o *object, r *record, changed map[int]value) {
 	switch o.name {
 	case "Opportunity":
 		sf := o.field("StageName")
 		if _, ok := changed[sf.idx]; !ok {
 			return
 		}
-		st, ok := stageInfo(fmt.Sprint(r.vals[sf.idx]))
+		st, ok := stageInfo(r.vals[sf.idx].s)
 		if !ok {
 			return
 		}
 		if _, given := changed[o.field("Probability").idx]; !given {
-			r.vals[o.field("Probability").idx] = st.Probability
+			r.vals[o.field("Probability").idx] = val(st.Probability)
 		}
 		if _, given := changed[o.field("ForecastCategoryName").idx]; !given {
-			r.vals[o.field("ForecastCategoryName").idx] = forecastCategory(st)
+			r.vals[o.field("ForecastCategoryName").idx] = val(forecastCategory(st))
 		}
-		r.vals[o.field("IsClosed").idx] = st.Closed
-		r.vals[o.field("IsWon").idx] = st.Won
+		r.vals[o.field("IsClosed").idx] = val(st.Closed)
+		r.vals[o.field("IsWon").idx] = val(st.Won)
 	case "Contact", "User":
-		fn, _ := r.vals[o.field("FirstName").idx].(string)
-		ln, _ := r.vals[o.field("LastName").idx].(string)
-		r.vals[o.field("Name").idx] = strings.TrimSpace(fn + " " + ln)
+		fn, ln := r.vals[o.field("FirstName").idx].s, r.vals[o.field("LastName").idx].s
+		r.vals[o.field("Name").idx] = val(strings.TrimSpace(fn + " " + ln))
 	case "OpportunityContactRole":
-		if v, ok := changed[o.field("IsPrimary").idx]; ok && v == true && o.byID[r.id] != nil {
-			s.clearPrimary(o, r, fmt.Sprint(r.vals[o.iModifiedBy]), r.stamp)
+		if v, ok := changed[o.field("IsPrimary").idx]; ok && v == val(true) && o.byID[r.id] != nil {
+			s.clearPrimary(o, r, r.vals[o.iModifiedBy].s, r.stamp)
 		}
 	}
 }
@@ -413,8 +412,8 @@ func (s *Sandbox) deleteRecord(o *object, r *record, by string, now int64) {
 	stamp := stampFor(r, now)
 	old := slices.Clone(r.vals)
 	r.deleted, r.deletedAt = true, now
-	r.vals[o.iDeleted] = true
-	r.vals[o.iModified], r.vals[o.iModifiedBy] = stamp, by
+	r.vals[o.iDeleted] = val(true)
+	r.vals[o.iModified], r.vals[o.iModifiedBy] = val(stamp), val(by)
 	o.setStamp(r, stamp)
 	o.deletions = append(o.deletions, r)
 	s.out.notify(o, r, old, false)

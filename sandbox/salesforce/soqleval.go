@@ -195,9 +195,9 @@ func (c *compiledQuery) compile(e expr) (func(*record) bool, *soqlError) {
 		if e.val.is("NULL") {
 			switch e.op {
 			case "=":
-				return func(r *record) bool { return r.vals[f.idx] == nil }, nil
+				return func(r *record) bool { return r.vals[f.idx].null() }, nil
 			case "!=":
-				return func(r *record) bool { return r.vals[f.idx] != nil }, nil
+				return func(r *record) bool { return !r.vals[f.idx].null() }, nil
 			}
 			return nil, &soqlError{"MALFORMED_QUERY", "null can only be compared with = or !=", e.val.pos}
 		}
@@ -211,7 +211,7 @@ func (c *compiledQuery) compile(e expr) (func(*record) bool, *soqlError) {
 		idx, op := f.idx, e.op
 		return func(r *record) bool {
 			x := r.vals[idx]
-			if x == nil {
+			if x.null() {
 				return op == "!="
 			}
 			cmp := compareVals(f, x, v)
@@ -234,7 +234,7 @@ func (c *compiledQuery) compile(e expr) (func(*record) bool, *soqlError) {
 		if err != nil {
 			return nil, err
 		}
-		set := map[any]bool{}
+		set := map[value]bool{}
 		hasNull := false
 		for _, t := range e.vals {
 			if t.is("NULL") {
@@ -245,8 +245,8 @@ func (c *compiledQuery) compile(e expr) (func(*record) bool, *soqlError) {
 			if err != nil {
 				return nil, err
 			}
-			if s, ok := v.(string); ok && f.Type != "id" && f.Type != "reference" {
-				v = strings.ToLower(s)
+			if v.k == kText && f.Type != "id" && f.Type != "reference" {
+				v.s = strings.ToLower(v.s)
 			}
 			set[v] = true
 		}
@@ -254,11 +254,11 @@ func (c *compiledQuery) compile(e expr) (func(*record) bool, *soqlError) {
 		return func(r *record) bool {
 			x := r.vals[idx]
 			var in bool
-			if x == nil {
+			if x.null() {
 				in = hasNull
 			} else {
 				if fold {
-					x = strings.ToLower(x.(string))
+					x.s = strings.ToLower(x.s)
 				}
 				in = set[x]
 			}
@@ -275,8 +275,8 @@ func (c *compiledQuery) compile(e expr) (func(*record) bool, *soqlError) {
 		pat := compileLike(e.pat.text)
 		idx := f.idx
 		return func(r *record) bool {
-			s, ok := r.vals[idx].(string)
-			return ok && pat.match(strings.ToLower(s))
+			v := r.vals[idx]
+			return v.k == kText && pat.match(strings.ToLower(v.s))
 		}, nil
 	}
 	return nil, &soqlError{"MALFORMED_QUERY", "unsupported condition", -1}
@@ -295,7 +295,12 @@ func (c *compiledQuery) filterField(id ident) (*fieldDef, *soqlError) {
 
 // literal converts a query literal to the stored representation of f's type, or explains why the
 // literal does not fit.
-func literal(f *fieldDef, t token) (any, *soqlError) {
+func literal(f *fieldDef, t token) (value, *soqlError) {
+	v, err := literalAny(f, t)
+	return val(v), err
+}
+
+func literalAny(f *fieldDef, t token) (any, *soqlError) {
 	bad := func(want string) *soqlError {
 		return &soqlError{"MALFORMED_QUERY", fmt.Sprintf("value of filter criterion for field '%s' must be of type %s and should not be enclosed in quotes", f.Name, want), t.pos}
 	}
@@ -338,42 +343,19 @@ func literal(f *fieldDef, t token) (any, *soqlError) {
 	return nil, bad(f.Type)
 }
 
-// compareVals compares two non-nil stored values of field f. Text compares case-insensitively
-// (ids exactly), as SOQL does.
-func compareVals(f *fieldDef, a, b any) int {
-	switch x := a.(type) {
-	case string:
-		y := b.(string)
+// compareVals compares two non-null values of field f. Text compares case-insensitively (ids
+// exactly), as SOQL does; numbers, booleans and times by n.
+func compareVals(f *fieldDef, a, b value) int {
+	if a.k == kText {
 		if f.Type == "id" || f.Type == "reference" {
-			return strings.Compare(x, y)
+			return strings.Compare(a.s, b.s)
 		}
-		return compareFold(x, y)
-	case float64:
-		y := b.(float64)
-		switch {
-		case x < y:
-			return -1
-		case x > y:
-			return 1
-		}
-		return 0
-	case int64:
-		y := b.(int64)
-		switch {
-		case x < y:
-			return -1
-		case x > y:
-			return 1
-		}
-		return 0
-	case bool:
-		y := b.(bool)
-		switch {
-		case x == y:
-			return 0
-		case !x:
-			return -1
-		}
+		return compareFold(a.s, b.s)
+	}
+	switch {
+	case a.n < b.n:
+		return -1
+	case a.n > b.n:
 		return 1
 	}
 	return 0
@@ -404,14 +386,14 @@ func (c *compiledQuery) compareRecords(a, b *record) int {
 		x, y := a.vals[k.f.idx], b.vals[k.f.idx]
 		var cmp int
 		switch {
-		case x == nil && y == nil:
+		case x.null() && y.null():
 			cmp = 0
-		case x == nil:
+		case x.null():
 			cmp = -1
 			if k.nullsLast {
 				cmp = 1
 			}
-		case y == nil:
+		case y.null():
 			cmp = 1
 			if k.nullsLast {
 				cmp = -1
