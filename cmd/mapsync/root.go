@@ -62,6 +62,11 @@ Configuration comes from --config, else $MAPSYNC_CONFIG, else ./mapsync.yaml if 
 		newKeygenCmd(a),
 		newSyncCmd(a),
 		newSandboxCmd(a),
+		newTemplatesCmd(a),
+		newPlansCmd(a),
+		newTokensCmd(a),
+		newServeCmd(a),
+		newDemoCmd(a),
 	)
 	return root
 }

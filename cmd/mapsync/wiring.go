@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,6 +16,7 @@ import (
 	"github.com/mapsync/mapsync/connectors/hubspot"
 	"github.com/mapsync/mapsync/connectors/salesforce"
 	"github.com/mapsync/mapsync/store"
+	"github.com/mapsync/mapsync/sync/instantiate"
 	"github.com/mapsync/mapsync/sync/pull"
 )
 
@@ -144,9 +146,16 @@ func (rt *runtime) puller(ctx context.Context, name string, progress func(pull.P
 	if err != nil {
 		return nil, err
 	}
+	// The configured extra fields, plus what plan instantiation reads.
 	fields := map[connectors.Object][]string{}
-	for obj, fs := range cn.Fields {
-		fields[connectors.Object(obj)] = fs
+	for _, m := range []map[string][]string{cn.Fields, instantiate.Fields(cn.Kind)} {
+		for obj, fs := range m {
+			for _, f := range fs {
+				if !slices.Contains(fields[connectors.Object(obj)], f) {
+					fields[connectors.Object(obj)] = append(fields[connectors.Object(obj)], f)
+				}
+			}
+		}
 	}
 	return pull.New(pull.Options{
 		Connection: cn.Name, ConnectionID: sc.ID, Connector: conn, Store: rt.store,

@@ -209,7 +209,11 @@ func Generate(opts Options) *Dataset {
 			dealType = "Renewal"
 		}
 		created := past(240)
-		closeDate := created.AddDate(0, 0, 30+r.IntN(150)).Truncate(24 * time.Hour)
+		// Closed deals closed in the past; open ones are expected to close in the coming months.
+		closeDate := now.AddDate(0, 0, 7+r.IntN(150)).Truncate(24 * time.Hour)
+		if stages[stage].Closed {
+			closeDate = created.Add(now.Sub(created) / 2).Truncate(24 * time.Hour)
+		}
 		amount := float64(5+r.IntN(400)) * 1000
 		if r.IntN(10) == 0 {
 			amount *= 5

@@ -127,3 +127,25 @@ func boolean(v any) bool {
 	}
 	return false
 }
+
+// Fields lists, per object, the CRM fields a deal's plan is built from; pulls must fetch them
+// on top of what the connector always reads.
+func Fields(kind string) map[string][]string {
+	v, ok := views[kind]
+	if !ok {
+		return nil
+	}
+	deal := []string{v.name, v.stage, v.dealType, v.amount, v.closeDate, v.closed, v.won, v.ownerField}
+	if v.pipeline != "" {
+		deal = append(deal, v.pipeline)
+	}
+	owner := []string{v.ownerEmail}
+	if v.ownerName != "" {
+		owner = append(owner, v.ownerName)
+	}
+	return map[string][]string{
+		"deal":    deal,
+		"contact": {v.contactFirst, v.contactLast, v.contactEmail},
+		"owner":   append(owner, v.ownerFirst, v.ownerLast),
+	}
+}

@@ -1,0 +1,258 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mapsync/mapsync/config"
+	"github.com/mapsync/mapsync/connectors"
+	"github.com/mapsync/mapsync/secrets"
+	"github.com/mapsync/mapsync/store/storetest"
+)
+
+// sandboxConfig starts both sandboxes in-process and writes a config for them on the database
+// url; it returns the config path.
+func sandboxConfig(t *testing.T, dbURL string, deals int) string {
+	t.Helper()
+	a := &app{stdout: &strings.Builder{}, stderr: &strings.Builder{}}
+	a.setupLogger()
+	sb, err := a.startSandboxes(sandboxOptions{sfAddr: "127.0.0.1:0", hsAddr: "127.0.0.1:0", deals: deals, seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sb.Close)
+	path := filepath.Join(t.TempDir(), "mapsync.yaml")
+	cfg := strings.Replace(sb.configYAML(dbURL), "templates:\n  dir: examples/templates\n", "templates:\n  dir: "+filepath.Join("..", "..", "examples", "templates")+"\n", 1)
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func mustRun(t *testing.T, args ...string) string {
+	t.Helper()
+	code, out, errOut := runCLI(t, args...)
+	if code != 0 {
+		t.Fatalf("mapsync %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, out, errOut)
+	}
+	return out
+}
+
+func TestSandboxSyncTemplatesPlansTokens(t *testing.T) {
+	key, _ := secrets.GenerateKey()
+	t.Setenv(secrets.EnvKey, key)
+	t.Setenv(config.EnvDatabaseURL, "")
+	for name, db := range map[string]string{"sqlite": "sqlite:" + filepath.Join(t.TempDir(), "m.db"), "postgres": storetest.NewSchema(t)} {
+		t.Run(name, func(t *testing.T) {
+			cfg := sandboxConfig(t, db, 40)
+			mustRun(t, "--config", cfg, "config", "validate")
+			mustRun(t, "--config", cfg, "migrate", "up")
+
+			// sync run prints a JSON summary with what it stored.
+			out := mustRun(t, "--config", cfg, "--log-level", "error", "sync", "run", "--connection", "sandbox-hubspot", "--output", "json")
+			var sum struct {
+				Status  string `json:"status"`
+				Objects []struct {
+					Object   string `json:"object"`
+					Inserted int    `json:"inserted"`
+				} `json:"objects"`
+				APICalls int `json:"api_calls"`
+			}
+			if err := json.Unmarshal([]byte(out), &sum); err != nil {
+				t.Fatalf("sync run json: %v\n%s", err, out)
+			}
+			if sum.Status != "succeeded" || sum.APICalls == 0 {
+				t.Fatalf("summary: %+v", sum)
+			}
+			for _, o := range sum.Objects {
+				if o.Object == "deal" && o.Inserted != 40 {
+					t.Fatalf("inserted %d deals, want 40", o.Inserted)
+				}
+			}
+			text := mustRun(t, "--config", cfg, "--log-level", "error", "sync", "run", "--connection", "sandbox-salesforce")
+			if !strings.Contains(text, "succeeded") || !strings.Contains(text, "OBJECT") {
+				t.Fatalf("text summary: %s", text)
+			}
+			code, _, errOut := runCLI(t, "--config", cfg, "sync", "run", "--connection", "nope")
+			if code != 1 || !strings.Contains(errOut, `no connection named "nope"`) || !strings.Contains(errOut, "sandbox-hubspot") {
+				t.Fatalf("unknown connection: %d %q", code, errOut)
+			}
+
+			// templates: import twice (second is unchanged), list, export round-trips through validate.
+			if out := mustRun(t, "--config", cfg, "templates", "import"); !strings.Contains(out, "imported") {
+				t.Fatalf("import: %s", out)
+			}
+			if out := mustRun(t, "--config", cfg, "templates", "import"); strings.Contains(out, "imported ") || !strings.Contains(out, "unchanged") {
+				t.Fatalf("second import: %s", out)
+			}
+			if out := mustRun(t, "--config", cfg, "templates", "list"); !strings.Contains(out, "enterprise-new-business") {
+				t.Fatalf("list: %s", out)
+			}
+			exported := filepath.Join(t.TempDir(), "default.yaml")
+			os.WriteFile(exported, []byte(mustRun(t, "--config", cfg, "templates", "export", "default")), 0o600)
+			if out := mustRun(t, "templates", "validate", exported); !strings.Contains(out, "ok  default") {
+				t.Fatalf("exported template does not validate: %s", out)
+			}
+
+			// plans create: the first deal of the HubSpot sandbox (open deals match the default template).
+			dealID := firstOpenDeal(t, cfg)
+			out = mustRun(t, "--config", cfg, "plans", "create", "--connection", "sandbox-hubspot", "--deal", dealID, "--template", "default", "--output", "json")
+			var plan struct {
+				ID       string            `json:"id"`
+				DealID   string            `json:"deal_id"`
+				Phases   []json.RawMessage `json:"phases"`
+				Progress struct {
+					Status string `json:"status"`
+				} `json:"progress"`
+			}
+			if err := json.Unmarshal([]byte(out), &plan); err != nil || plan.DealID != dealID || len(plan.Phases) == 0 || plan.Progress.Status == "" {
+				t.Fatalf("plans create json: %v %s", err, out)
+			}
+			if out := mustRun(t, "--config", cfg, "plans", "create", "--connection", "sandbox-hubspot", "--deal", dealID, "--template", "default"); !strings.HasPrefix(out, "existing plan "+plan.ID) {
+				t.Fatalf("second create: %s", out)
+			}
+			if code, _, errOut := runCLI(t, "--config", cfg, "plans", "create", "--connection", "sandbox-hubspot", "--deal", "424242"); code != 1 || !strings.Contains(errOut, "not found") {
+				t.Fatalf("unknown deal: %d %q", code, errOut)
+			}
+
+			// tokens: the token alone on stdout; it authenticates against serve.
+			tok := strings.TrimSpace(mustRun(t, "--config", cfg, "tokens", "create", "ci"))
+			if strings.ContainsAny(tok, " \n") || !strings.HasPrefix(tok, "msk_") {
+				t.Fatalf("token output %q", tok)
+			}
+			if out := mustRun(t, "--config", cfg, "tokens", "list"); !strings.Contains(out, "ci") || strings.Contains(out, tok) {
+				t.Fatalf("tokens list: %s", out)
+			}
+			addr := freeAddr(t)
+			ctx, stop := context.WithCancel(context.Background())
+			done := make(chan int, 1)
+			go func() {
+				code := run(ctx, []string{"--config", cfg, "--log-level", "error", "serve", "--addr", addr}, &strings.Builder{}, &strings.Builder{})
+				done <- code
+			}()
+			body := waitGet(t, "http://"+addr+"/api/v1/plans/"+plan.ID, tok)
+			if !strings.Contains(body, plan.ID) {
+				t.Fatalf("GET plan through serve: %s", body)
+			}
+			stop()
+			select {
+			case code := <-done:
+				if code != 0 {
+					t.Fatalf("serve exited %d after interrupt", code)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatal("serve did not stop after its context ended")
+			}
+		})
+	}
+}
+
+// firstOpenDeal returns the id of a pulled HubSpot deal that is still open.
+func firstOpenDeal(t *testing.T, cfg string) string {
+	t.Helper()
+	ctx := context.Background()
+	a := &app{stdout: &strings.Builder{}, stderr: &strings.Builder{}, configPath: cfg}
+	rt, err := a.newRuntime(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	in, err := rt.instantiator(ctx, "sandbox-hubspot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sc, err := rt.connection(ctx, "sandbox-hubspot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, _, err := rt.store.DealsSyncedAfter(ctx, sc.ID, connectors.Cursor{}, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		d, err := in.Deal(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !d.IsClosed {
+			return id
+		}
+	}
+	t.Fatal("no open deal pulled")
+	return ""
+}
+
+// freeAddr returns a loopback address with a port that was free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// waitGet polls url with a bearer token until it answers 200 or 20 s pass, and returns the body.
+func waitGet(t *testing.T, url, token string) string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	var last string
+	for time.Now().Before(deadline) {
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			b := new(strings.Builder)
+			_, _ = fmt.Fprint(b, readAll(resp))
+			if resp.StatusCode == http.StatusOK {
+				return b.String()
+			}
+			last = fmt.Sprintf("status %d: %s", resp.StatusCode, b)
+		} else {
+			last = err.Error()
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("GET %s never answered 200; last: %s", url, last)
+	return ""
+}
+
+func readAll(resp *http.Response) string {
+	defer resp.Body.Close()
+	var b strings.Builder
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := resp.Body.Read(buf)
+		b.Write(buf[:n])
+		if err != nil {
+			return b.String()
+		}
+	}
+}
+
+func TestDemo(t *testing.T) {
+	t.Setenv(secrets.EnvKey, "")
+	t.Setenv(config.EnvDatabaseURL, "")
+	code, out, errOut := runCLI(t, "demo", "--deals", "30", "--database", "sqlite:"+filepath.Join(t.TempDir(), "demo.db"))
+	if code != 0 {
+		t.Fatalf("demo exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{"pulling sandbox-salesforce", "pulling sandbox-hubspot", "plans created", "sample plan", "done: ", "events recorded"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(errOut, "ERR") {
+		t.Errorf("demo logged errors:\n%s", errOut)
+	}
+}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mapsync/mapsync/plans"
+	"github.com/mapsync/mapsync/sync/instantiate"
+)
+
+// instantiator builds the plan instantiator of a configured connection.
+func (rt *runtime) instantiator(ctx context.Context, name string) (*instantiate.Instantiator, error) {
+	cn, sc, err := rt.connection(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	loc, err := time.LoadLocation(cn.TimeZone)
+	if err != nil {
+		return nil, err
+	}
+	return instantiate.New(instantiate.Options{
+		Connection: cn.Name, ConnectionID: sc.ID, Kind: cn.Kind, Location: loc, Store: rt.store, Logger: rt.a.log,
+	})
+}
+
+func newPlansCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{Use: "plans", Short: "Create and inspect mutual action plans"}
+	var (
+		connection, deal, template, output string
+	)
+	create := &cobra.Command{
+		Use:   "create --connection NAME --deal ID [--template KEY]",
+		Short: "Create the plan of a pulled deal (once: an existing plan is returned as is)",
+		Long: `Create makes the plan of a deal that a pull has stored: from --template, or from the
+highest-priority template whose selection rule matches the deal. A deal that already has its plan
+gets it back unchanged. Exits 1 when the deal is unknown or matches no template.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "text" && output != "json" {
+				return usageError{fmt.Errorf("--output: want text or json, got %q", output)}
+			}
+			rt, err := a.newRuntime(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer rt.Close()
+			in, err := rt.instantiator(cmd.Context(), connection)
+			if err != nil {
+				return err
+			}
+			res, err := in.ForDeal(cmd.Context(), deal, template)
+			var nm *plans.NoMatchError
+			if errors.As(err, &nm) {
+				return &exitError{code: 1, err: fmt.Errorf("deal %s matches no template: %w", deal, err)}
+			}
+			if err != nil {
+				return err
+			}
+			if output == "json" {
+				enc := json.NewEncoder(a.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(planJSON(res.Plan, time.Now()))
+			}
+			printPlan(a, res.Outcome, res.Plan)
+			return nil
+		},
+	}
+	f := create.Flags()
+	f.StringVar(&connection, "connection", "", "connection name (required)")
+	f.StringVar(&deal, "deal", "", "the deal's CRM id (required)")
+	f.StringVar(&template, "template", "", "template key (default: chosen by the selection rules)")
+	f.StringVarP(&output, "output", "o", "text", "text or json (the plan as the API returns it)")
+	create.MarkFlagRequired("connection")
+	create.MarkFlagRequired("deal")
+	cmd.AddCommand(create)
+	return cmd
+}
+
+// planView is a plan as the API returns it: the plan with its progress read model.
+type planView struct {
+	*plans.Plan
+	Progress plans.Progress `json:"progress"`
+}
+
+func planJSON(p *plans.Plan, now time.Time) planView {
+	return planView{Plan: p, Progress: p.Progress(now)}
+}
+
+func printPlan(a *app, outcome string, p *plans.Plan) {
+	pr := p.Progress(time.Now())
+	fmt.Fprintf(a.stdout, "%s plan %s\n  %s (template %s v%d) for deal %s on %s\n", outcome, p.ID, p.Name, p.TemplateKey, p.TemplateVersion, p.DealID, p.Connection)
+	actions := 0
+	for _, ph := range p.Phases {
+		actions += len(ph.Actions)
+	}
+	fmt.Fprintf(a.stdout, "  %d phases, %d actions, %d members; %d%% complete, status %s\n", len(p.Phases), actions, len(p.Members), pr.PercentComplete, pr.Status)
+	for _, ph := range p.Phases {
+		fmt.Fprintf(a.stdout, "  - %s\n", ph.Name)
+		for _, ac := range ph.Actions {
+			due := "no due date"
+			if !ac.Due.IsZero() {
+				due = "due " + ac.Due.String()
+			}
+			fmt.Fprintf(a.stdout, "      [%s] %s (%s, %s)\n", ac.Status, ac.Title, ac.OwnerRole, due)
+		}
+	}
+}
