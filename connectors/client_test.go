@@ -205,7 +205,7 @@ func TestClientAttemptTimeout(t *testing.T) {
 				}
 				_, _ = w.Write([]byte(`{}`))
 			}, func(o *ClientOptions) {
-				o.Retry.AttemptTimeout = 100 * time.Millisecond
+				o.Retry.AttemptTimeout = 500 * time.Millisecond
 				o.Retry.MaxAttempts = 3
 			})
 			_, err := b.client.Do(t.Context(), Request{Op: "query", Method: "GET", Path: "/q?q=SELECT+Id"})
