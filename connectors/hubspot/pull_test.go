@@ -461,3 +461,74 @@ func errorsAs(err error) *connectors.Error {
 	}
 	return nil
 }
+
+func TestFullPullWithRecordDeletedMidRun(t *testing.T) {
+	t.Parallel()
+	c, tb := setup(t, sandbox.Options{Deals: 350, Seed: 24}, nil)
+	ids := tb.sb.IDs("deals")
+	read, ahead := ids[10], ids[320] // on the first page, and on a page not read yet
+	var res pullResult
+	err := c.Pull(t.Context(), connectors.PullRequest{Object: connectors.ObjectDeal, Full: true}, func(p connectors.Page) error {
+		res.pages = append(res.pages, p)
+		res.records = append(res.records, p.Records...)
+		if len(res.pages) == 1 {
+			for _, id := range []string{read, ahead} {
+				if err := tb.sb.ArchiveObject("deals", id); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := map[string]bool{}
+	var deleted []string
+	for _, r := range res.records {
+		if r.Deleted {
+			deleted = append(deleted, r.ID)
+		} else {
+			live[r.ID] = true
+		}
+	}
+	for _, id := range tb.sb.IDs("deals") {
+		if !live[id] {
+			t.Errorf("got live deal %s missing from the full pull", id)
+		}
+	}
+	sameIDs(t, deleted, []string{read, ahead})
+	if live[ahead] {
+		t.Errorf("got deal %s live after it was archived ahead of the pull", ahead)
+	}
+}
+
+func TestIncrementalPullWithRecordsModifiedMidRun(t *testing.T) {
+	t.Parallel()
+	// With offset paging, every record that moves from a read page to the end shifts the next
+	// offset and skips an unread record; the stamp keyset cannot skip.
+	c, tb := setup(t, sandbox.Options{Deals: 600, Seed: 25}, nil)
+	var res pullResult
+	err := c.Pull(t.Context(), connectors.PullRequest{Object: connectors.ObjectDeal}, func(p connectors.Page) error {
+		res.pages = append(res.pages, p)
+		res.records = append(res.records, p.Records...)
+		if len(res.pages) <= 2 {
+			for _, r := range p.Records[:5] {
+				if err := tb.sb.UpdateDeal(r.ID, map[string]string{"description": "edited mid-run"}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkOrdered(t, res)
+	ids := res.ids()
+	slices.SortFunc(ids, compareIDs)
+	sameIDs(t, slices.Compact(ids), tb.sb.IDs("deals"))
+	if got, want := len(res.records), len(tb.sb.IDs("deals"))+10; got != want {
+		t.Errorf("got %d records, want %d (the 10 edited ones again with their new stamp)", got, want)
+	}
+}
