@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -255,4 +256,55 @@ func TestDemo(t *testing.T) {
 	if strings.Contains(errOut, "ERR") {
 		t.Errorf("demo logged errors:\n%s", errOut)
 	}
+}
+
+func TestSandboxCommand(t *testing.T) {
+	sfAddr, hsAddr := freeAddr(t), freeAddr(t)
+	cfgPath := filepath.Join(t.TempDir(), "sandbox.yaml")
+	ctx, stop := context.WithCancel(context.Background())
+	var out strings.Builder
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"sandbox", "--salesforce-addr", sfAddr, "--hubspot-addr", hsAddr, "--deals", "25", "--seed", "9", "--write-config", cfgPath}, &syncWriter{b: &out}, &strings.Builder{})
+	}()
+	// The HubSpot sandbox answers with the private-app token the command printed.
+	body := waitGet(t, "http://"+hsAddr+"/crm/v3/objects/deals?limit=100", "sandbox-token")
+	var page struct {
+		Results []json.RawMessage `json:"results"`
+	}
+	if err := json.Unmarshal([]byte(body), &page); err != nil || len(page.Results) != 25 {
+		t.Fatalf("deals page: %v, %d results, want 25", err, len(page.Results))
+	}
+	if _, err := config.LoadFile(cfgPath); err != nil {
+		t.Fatalf("written config does not load: %v", err)
+	}
+	stop()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("sandbox exited %d", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("sandbox did not stop")
+	}
+	for _, want := range []string{"Salesforce sandbox: http://" + sfAddr, "HubSpot sandbox: http://" + hsAddr, "sandbox-refresh-token", "25 deals, seed 9", "wrote " + cfgPath} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if code, _, errOut := runCLI(t, "sandbox"); code != 2 || !strings.Contains(errOut, "--salesforce-addr") {
+		t.Fatalf("no address: %d %q", code, errOut)
+	}
+}
+
+// syncWriter guards a builder written by one goroutine and read by another.
+type syncWriter struct {
+	mu sync.Mutex
+	b  *strings.Builder
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
 }
