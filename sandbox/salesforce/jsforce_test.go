@@ -54,6 +54,11 @@ type jsforceOutput struct {
 		Distinct  int            `json:"distinct"`
 		First     map[string]any `json:"first"`
 	} `json:"query"`
+	Identity struct {
+		UserID         string `json:"userId"`
+		OrganizationID string `json:"organizationId"`
+		Username       string `json:"username"`
+	} `json:"identity"`
 	OpenCount       int `json:"openCount"`
 	QueryAllDeleted int `json:"queryAllDeleted"`
 	Describe        struct {
@@ -133,6 +138,9 @@ func TestJSForce(t *testing.T) {
 			}
 			if mode == "password" && (out.Login == nil || out.Login.UserID != sb.UserID() || out.Login.OrganizationID != sb.OrgID()) {
 				t.Errorf("password login: got %+v", out.Login)
+			}
+			if out.Identity.UserID != sb.UserID() || out.Identity.OrganizationID != sb.OrgID() || out.Identity.Username == "" {
+				t.Errorf("identity: got %+v", out.Identity)
 			}
 			if out.InstanceURL != srv.URL {
 				t.Errorf("got instanceUrl %q, want %q", out.InstanceURL, srv.URL)

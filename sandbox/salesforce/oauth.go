@@ -157,6 +157,45 @@ func (s *Sandbox) handleToken(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	})
 }
 
+// handleIdentity serves the identity URL (the token reply's id), which jsforce's identity()
+// reads; the token may come as a bearer header or as ?oauth_token=.
+func (s *Sandbox) handleIdentity(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	tok := bearer(r)
+	if tok == "" {
+		tok = r.URL.Query().Get("oauth_token")
+	}
+	if !s.auth.valid(tok, s.now()) {
+		w.Header().Set("Content-Type", "text/plain;charset=UTF-8")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte("Bad_OAuth_Token"))
+		return
+	}
+	if r.PathValue("org") != s.orgID || r.PathValue("user") != s.userID {
+		writeErrors(w, http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
+		return
+	}
+	s.mu.RLock()
+	u := s.objects["user"]
+	rec := u.byID[s.userID]
+	str := func(name string) string { return rec.vals[u.field(name).idx].s }
+	username, name, email := str("Username"), str("Name"), str("Email")
+	s.mu.RUnlock()
+	v := latestVersion
+	rest := rc.base + "/services/data/v" + v + "/"
+	writeJSON(w, http.StatusOK, map[string]any{
+		"id": rc.base + "/id/" + s.orgID + "/" + s.userID, "asserted_user": true, "user_id": s.userID,
+		"organization_id": s.orgID, "username": username, "nick_name": strings.Split(email, "@")[0],
+		"display_name": name, "email": email, "email_verified": true, "active": true, "user_type": "STANDARD",
+		"language": "en_US", "locale": "en_US", "utcOffset": 0, "is_app_installed": true,
+		"urls": map[string]string{
+			"enterprise": rc.base + "/services/Soap/c/" + v + "/" + s.orgID[:15],
+			"partner":    rc.base + "/services/Soap/u/" + v + "/" + s.orgID[:15],
+			"rest":       rest, "sobjects": rest + "sobjects/", "query": rest + "query/", "limits": rest + "limits",
+			"profile": rc.base + "/" + s.userID,
+		},
+	})
+}
+
 func (s *Sandbox) handleRevoke(w http.ResponseWriter, r *http.Request, _ *reqCtx) {
 	if err := r.ParseForm(); err != nil {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "malformed form body")

@@ -158,6 +158,30 @@ func TestSessionErrors(t *testing.T) {
 	})
 }
 
+func TestRevokeAndIdentity(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 1)
+	r := b.do(t, "GET", "/id/"+b.sb.OrgID()+"/"+b.sb.UserID(), nil)
+	var id map[string]any
+	r.decode(t, &id)
+	if r.status != 200 || id["user_id"] != b.sb.UserID() || id["organization_id"] != b.sb.OrgID() {
+		t.Fatalf("identity: got %d %s", r.status, r.body)
+	}
+	if st := b.form(t, "/services/oauth2/revoke", url.Values{"token": {b.token}}, nil); st != 200 {
+		t.Fatalf("revoke: got %d", st)
+	}
+	if r := b.do(t, "GET", api+"/limits", nil); r.status != 401 {
+		t.Fatalf("revoked token: got %d, want 401", r.status)
+	}
+	if r := b.do(t, "GET", "/id/"+b.sb.OrgID()+"/"+b.sb.UserID(), nil); r.status != 403 {
+		t.Fatalf("identity with a revoked token: got %d, want 403", r.status)
+	}
+	var out map[string]string
+	if st := b.form(t, "/services/oauth2/revoke", url.Values{"token": {"nope"}}, &out); st != 400 || out["error"] != "invalid_token" {
+		t.Fatalf("revoke unknown token: got %d %v", st, out)
+	}
+}
+
 func TestVersionsAndAnyVersion(t *testing.T) {
 	t.Parallel()
 	b := setup(t, 3)

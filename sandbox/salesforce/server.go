@@ -157,6 +157,7 @@ func (s *Sandbox) routes() {
 	api := func(pattern string, m methods) { s.mux.Handle(d+pattern, s.api(m, true)) }
 	s.mux.Handle("/services/oauth2/token", s.plain("oauth.token", s.handleToken))
 	s.mux.Handle("/services/oauth2/revoke", s.plain("oauth.revoke", s.handleRevoke))
+	s.mux.Handle("GET /id/{org}/{user}", s.plain("identity", s.handleIdentity))
 	s.mux.Handle("/services/data", s.plain("versions", s.handleVersions))
 	s.mux.Handle("/services/data/{$}", s.plain("versions", s.handleVersions))
 
@@ -408,7 +409,7 @@ func (s *Sandbox) handleResources(w http.ResponseWriter, r *http.Request, rc *re
 	p := "/services/data/v" + rc.version
 	writeJSON(w, http.StatusOK, map[string]string{
 		"limits": p + "/limits", "query": p + "/query", "queryAll": p + "/queryAll", "sobjects": p + "/sobjects",
-		"composite": p + "/composite",
+		"composite": p + "/composite", "identity": rc.base + "/id/" + s.orgID + "/" + s.userID,
 	})
 }
 

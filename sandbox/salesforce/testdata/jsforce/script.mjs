@@ -43,6 +43,8 @@ out.query = {
   distinct: new Set(all.records.map((r) => r.Id)).size, first: all.records[0],
 };
 out.refreshed = refreshed;
+const who = await conn.identity();
+out.identity = { userId: who.user_id, organizationId: who.organization_id, username: who.username };
 out.instanceUrl = conn.instanceUrl;
 
 const count = await conn.query('SELECT COUNT() FROM Opportunity WHERE IsClosed = false');
