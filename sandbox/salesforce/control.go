@@ -409,7 +409,8 @@ type LagChange struct {
 	// Hold keeps the change invisible until ReleaseLagged (or VisibleAfter passes on the clock).
 	// Without Hold and VisibleAfter the change is visible at once, only with the old stamp.
 	Hold bool `json:"hold,omitempty"`
-	// VisibleAfter releases a held change once the clock has moved this far past now.
+	// VisibleAfter releases a held change once the clock has moved this far past now (checked on
+	// each API request).
 	VisibleAfter time.Duration `json:"-"`
 }
 

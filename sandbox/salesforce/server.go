@@ -78,7 +78,8 @@ type Sandbox struct {
 	out      *outbound
 }
 
-// New builds a sandbox with a generated dataset.
+// New builds a sandbox with a generated dataset. It panics on an invalid Options.CustomFields
+// declaration (a programming error); NewWithError reports it instead.
 func New(opts Options) *Sandbox {
 	s, err := build(opts)
 	if err != nil {
