@@ -15,8 +15,9 @@ import (
 // so callers decide with IsRetryable, RetryAfter and KindOf.
 type Connector interface {
 	// Pull streams the records of req.Object changed since req.Since (or all of them when req.Full),
-	// page by page, in ascending (modification stamp, id) order, calling fn once per page. See Page for
-	// what a page guarantees and PullRequest for the overlap window.
+	// page by page, in ascending (modification stamp, id) order (a Full pull may use another order;
+	// see Page), calling fn once per page. See Page for what a page guarantees and PullRequest for
+	// the overlap window.
 	//
 	// A page is delivered whole or not at all: when fetching or decoding a page fails, Pull returns
 	// the error without calling fn for that page, and the pages already delivered stay valid (their
@@ -54,8 +55,11 @@ type PullRequest struct {
 // Page is one batch of records delivered by Connector.Pull.
 //
 // Contract for the store:
-//   - Records are in ascending (ModifiedAt, ID) order within a page and across the pages of one
-//     pull; no (ID, ModifiedAt) pair is delivered twice in one pull.
+//   - Records of an incremental pull are in ascending (ModifiedAt, ID) order within a page and
+//     across the pages of one pull. A Full pull may use another order where that saves API calls
+//     (Salesforce deal_contact comes in deal order, so each page holds complete role sets); its
+//     Cursor is then the greatest (ModifiedAt, ID) delivered so far. No (ID, ModifiedAt) pair is
+//     delivered twice in one pull.
 //   - Records in the overlap window (stamped at or before PullRequest.Since) may have been delivered
 //     by an earlier pull: upsert them idempotently, keeping the stored record when its stamp is
 //     newer than or equal to the delivered one.

@@ -48,9 +48,9 @@ func benchPull(b *testing.B, c *Connector, tb *testBundle, object connectors.Obj
 	b.ResetTimer()
 	for b.Loop() {
 		b.StopTimer()
-		tb.sb.ResetCounters()
 		runtime.GC()
 		cpu0 := cpuTime()
+		calls0 := opCalls(b, tb.reg, "query")
 		b.StartTimer()
 		n, pages := 0, 0
 		err := c.Pull(b.Context(), connectors.PullRequest{Object: object, Full: true}, func(p connectors.Page) error {
@@ -75,7 +75,7 @@ func benchPull(b *testing.B, c *Connector, tb *testBundle, object connectors.Obj
 			b.Fatalf("pulled %d records, want %d", n, want)
 		}
 		records += int64(n)
-		calls += tb.sb.Requests("queryAll") + tb.sb.Requests("query.more")
+		calls += opCalls(b, tb.reg, "query") - calls0
 	}
 	b.StopTimer()
 	perPull := float64(records) / float64(b.N)

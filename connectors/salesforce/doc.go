@@ -5,6 +5,8 @@
 //	deal         Opportunity             queryAll (deletes show as IsDeleted)
 //	contact      Contact                 queryAll
 //	deal_contact OpportunityContactRole  queryAll, plus each page's deals' complete role sets
+//	                                     (incremental: one extra query per 200 deals; Full: read
+//	                                     in deal order, so no extra queries)
 //	owner        User                    query (users are deactivated, never deleted)
 //
 // Each object has a fixed field list (see objects.go) to which PullRequest.Fields adds configured

@@ -271,3 +271,76 @@ func errorsAs(err error, target any) bool { return errors.As(err, target) }
 
 // sandboxStamp is a stamp inside the sandbox's data range.
 func sandboxStamp() time.Time { return time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC) }
+
+// checkDealOrder checks a Full deal_contact pull: records ascend by (OpportunityId, Id), each deal's
+// records sit on one page, every page's Roles are exactly its deals' live roles, and cursors never
+// move back.
+func checkDealOrder(t testing.TB, res pullResult) {
+	t.Helper()
+	pageOf := map[string]int{}
+	prevDeal, prevID := "", ""
+	var prevCursor *connectors.Cursor
+	for i, p := range res.pages {
+		if len(p.Records) == 0 {
+			t.Errorf("empty page delivered")
+		}
+		live := map[string]int{}
+		for _, r := range p.Records {
+			deal := r.Fields["OpportunityId"].(string)
+			if deal < prevDeal || deal == prevDeal && r.ID <= prevID {
+				t.Errorf("record %s of deal %s after %s of %s: out of deal order", r.ID, deal, prevID, prevDeal)
+			}
+			prevDeal, prevID = deal, r.ID
+			if pg, ok := pageOf[deal]; ok && pg != i {
+				t.Errorf("deal %s split across pages %d and %d", deal, pg+1, i+1)
+			}
+			pageOf[deal] = i
+			if !r.Deleted {
+				live[deal]++
+			}
+		}
+		if len(p.Roles) != len(live) && len(p.Roles) < len(live) {
+			t.Errorf("page %d: roles for %d deals, want %d", i+1, len(p.Roles), len(live))
+		}
+		for deal, n := range live {
+			if len(p.Roles[deal]) != n {
+				t.Errorf("page %d deal %s: %d roles, want %d", i+1, deal, len(p.Roles[deal]), n)
+			}
+		}
+		if prevCursor != nil && p.Cursor.After(prevCursor.Stamp, prevCursor.ID) {
+			t.Errorf("cursor moved back")
+		}
+		prevCursor = &p.Cursor
+	}
+}
+
+// opCalls sums mapsync_connector_requests_total for one op ("" for every op): the attempts the
+// connector sent, counted on the client side (the sandbox counts after it has answered, which can
+// race with a test reading its counters).
+func opCalls(t testing.TB, reg *prometheus.Registry, op string) int64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != "mapsync_connector_requests_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "op" && (op == "" || l.GetValue() == op) {
+					sum += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return int64(sum)
+}
+
+// tokenCalls is how many times the token endpoint was called (every refresh outcome counts one).
+func tokenCalls(t testing.TB, reg *prometheus.Registry) int64 {
+	t.Helper()
+	return int64(metricSum(t, reg, "mapsync_connector_token_refreshes_total"))
+}

@@ -28,7 +28,9 @@ const maxRestarts = 3
 // continues with the keyset after the last record delivered, so records sharing one stamp across
 // a page boundary are neither missed nor repeated. Deleted records (recycle bin) come with
 // Deleted set. For ObjectDealContact each page also carries the complete current roles of its
-// deals (one extra query per Options.RolesChunk deals).
+// deals (one extra query per Options.RolesChunk deals), except in a Full pull, which reads the
+// roles in deal order instead so that each page holds its deals' complete role sets (see
+// pullRolesByDeal).
 func (c *Connector) Pull(ctx context.Context, req connectors.PullRequest, fn func(connectors.Page) error) error {
 	spec, err := specFor(req.Object)
 	if err != nil {
@@ -37,6 +39,9 @@ func (c *Connector) Pull(ctx context.Context, req connectors.PullRequest, fn fun
 	fields, err := spec.selectFields(req.Fields)
 	if err != nil {
 		return fmt.Errorf("pull %s: %w", req.Object, err)
+	}
+	if req.Full && req.Object == connectors.ObjectDealContact {
+		return c.pullRolesByDeal(ctx, req, spec, fields, fn)
 	}
 	p := &puller{c: c, req: req, spec: spec, fields: fields, fn: fn, seen: map[string]struct{}{}}
 	return p.run(ctx)

@@ -34,13 +34,13 @@ func TestPullNothingChanged(t *testing.T) {
 	t.Parallel()
 	c, b := setup(t, sandbox.Options{Deals: 2000}, nil, nil)
 	first := pull(t, c, connectors.PullRequest{Object: connectors.ObjectDeal, Full: true})
-	b.sb.ResetCounters()
+	calls0 := opCalls(t, b.reg, "")
 	start := time.Now()
 	res := pull(t, c, connectors.PullRequest{Object: connectors.ObjectDeal, Since: first.last()})
 	if len(res.records) != 0 || len(res.pages) != 0 {
 		t.Errorf("got %d records in %d pages, want none", len(res.records), len(res.pages))
 	}
-	if got := b.sb.Requests(""); got != 1 {
+	if got := opCalls(t, b.reg, "") - calls0; got != 1 {
 		t.Errorf("API calls: got %d, want 1", got)
 	}
 	if took := time.Since(start); took > time.Second {
@@ -156,7 +156,66 @@ func TestConcurrentWorkersRefreshOnce(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	if got := b.sb.Requests("oauth.token"); got != 2 {
+	if got := tokenCalls(t, b.reg); got != 2 {
 		t.Errorf("token endpoint calls: got %d, want 2 (login, one refresh for all workers)", got)
+	}
+}
+
+func TestPullRolesByDeal(t *testing.T) {
+	t.Parallel()
+	lose := func(n int64) func(http.Handler) http.Handler {
+		return func(h http.Handler) http.Handler {
+			var more atomic.Int64
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if strings.Contains(r.URL.Path, "/query/") && more.Add(1) == n {
+					w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+					w.WriteHeader(http.StatusBadRequest)
+					_, _ = w.Write([]byte(`[{"message":"invalid query locator","errorCode":"INVALID_QUERY_LOCATOR"}]`))
+					return
+				}
+				h.ServeHTTP(w, r)
+			})
+		}
+	}
+	tests := map[string]struct {
+		wrap       func(http.Handler) http.Handler
+		queryLimit int
+	}{
+		"locator paging":     {},
+		"lost locator":       {wrap: lose(2)},
+		"keyset LIMIT pages": {queryLimit: 200},
+		"keyset LIMIT 300":   {queryLimit: 300},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			c, b := setup(t, sandbox.Options{Deals: 500}, tt.wrap, func(o *Options) { o.PageSize = 200; o.QueryLimit = tt.queryLimit })
+			ids := b.sb.IDs("Opportunity")
+			if err := b.sb.DeleteRecord("Opportunity", ids[3]); err != nil { // its roles go to the recycle bin
+				t.Fatal(err)
+			}
+			res := pull(t, c, connectors.PullRequest{Object: connectors.ObjectDealContact, Full: true})
+			checkDealOrder(t, res)
+			got := res.ids()
+			live := map[string]bool{}
+			for _, id := range b.sb.IDs("OpportunityContactRole") {
+				live[id] = true
+				if got[id] != 1 {
+					t.Errorf("role %s delivered %d times, want 1", id, got[id])
+				}
+			}
+			roles := 0
+			for _, p := range res.pages {
+				for deal, rs := range p.Roles {
+					roles += len(rs)
+					if deal == ids[3] && len(rs) != 0 {
+						t.Errorf("deleted deal %s has roles %v", deal, rs)
+					}
+				}
+			}
+			if roles != len(live) {
+				t.Errorf("roles in Page.Roles: got %d, want %d live roles", roles, len(live))
+			}
+		})
 	}
 }

@@ -36,7 +36,7 @@ func TestUpdatePerRecordResults(t *testing.T) {
 	}
 	changes[badField].Fields["Name') OR ('x"] = "y"
 	changes = append(changes, connectors.Change{ID: "006' OR Id != '", Fields: map[string]any{"Name": "x"}})
-	b.sb.ResetCounters()
+	calls0 := opCalls(t, b.reg, "update")
 
 	results, err := c.Update(t.Context(), connectors.ObjectDeal, changes)
 	if err != nil {
@@ -45,7 +45,7 @@ func TestUpdatePerRecordResults(t *testing.T) {
 	if len(results) != len(changes) {
 		t.Fatalf("results: got %d, want %d", len(results), len(changes))
 	}
-	if got := b.sb.Requests("composite.update"); got != 3 {
+	if got := opCalls(t, b.reg, "update") - calls0; got != 3 {
 		t.Errorf("collection requests: got %d, want 3 (200 + 200 + 48 valid records)", got)
 	}
 	want := map[int]struct {
@@ -107,7 +107,7 @@ func TestUpdateRetriesAfter5xx(t *testing.T) {
 	if err != nil || len(res) != 1 || !res[0].OK {
 		t.Fatalf("got %+v, %v; want OK after retries", res, err)
 	}
-	if got := b.sb.Requests("composite.update"); got != 3 {
+	if got := opCalls(t, b.reg, "update"); got != 3 {
 		t.Errorf("requests: got %d, want 3", got)
 	}
 }
