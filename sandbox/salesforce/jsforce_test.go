@@ -27,7 +27,7 @@ func requireJSForce(t *testing.T) string {
 	}
 	missing := ""
 	if _, err := exec.LookPath("node"); err != nil {
-		missing = "node is not installed"
+		missing = "node is not installed; install Node.js 20 or later, then run from the repository root: " + jsforceInstall
 	} else if _, err := os.Stat(filepath.Join(dir, "node_modules", "jsforce", "package.json")); err != nil {
 		missing = "jsforce is not installed; run from the repository root: " + jsforceInstall
 	}
