@@ -2,10 +2,13 @@ package hubspot
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -88,4 +91,40 @@ func BenchmarkPullDeals(b *testing.B) {
 			b.ReportMetric(float64(peak-base)/(1<<20), "peak-live-heap-growth-MiB")
 		})
 	}
+}
+
+// BenchmarkDecodeListPage measures the connector's own cost per record: decoding one list page of
+// 100 deals (as the sandbox renders it, all default and needed properties) into records.
+func BenchmarkDecodeListPage(b *testing.B) {
+	sb := sandbox.New(sandbox.Options{Deals: 100, Seed: 7})
+	srv := httptest.NewServer(sb)
+	b.Cleanup(func() { srv.Close(); sb.Close() })
+	req, err := http.NewRequestWithContext(b.Context(), http.MethodGet,
+		srv.URL+"/crm/v3/objects/deals?limit=100&properties="+strings.Join(dealSpec.needed, ","), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+sandbox.PrivateAppToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		b.Fatalf("got %d %v", resp.StatusCode, err)
+	}
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var lp listPage
+		if err := json.Unmarshal(body, &lp); err != nil {
+			b.Fatal(err)
+		}
+		recs, err := decodeObjects(connectors.ObjectDeal, dealSpec, lp.Results)
+		if err != nil || len(recs) != 100 {
+			b.Fatalf("got %d records, %v", len(recs), err)
+		}
+	}
+	b.ReportMetric(float64(100*b.N)/b.Elapsed().Seconds(), "records/s")
 }

@@ -67,18 +67,12 @@ func (s objectSpec) toRecord(o connectors.Object, obj *object) (connectors.Recor
 	if obj.ID == "" {
 		return connectors.Record{}, fmt.Errorf("decode %s: record without id", s.typ)
 	}
-	fields := make(map[string]any, len(obj.Properties))
-	for k, v := range obj.Properties {
-		if v == nil {
-			fields[k] = nil
-			continue
-		}
-		fields[k] = *v
+	fields := obj.Properties
+	if fields == nil {
+		fields = map[string]any{}
 	}
-	raw := ""
-	if v := obj.Properties[s.stamp]; v != nil && *v != "" {
-		raw = *v
-	} else {
+	raw, _ := fields[s.stamp].(string)
+	if raw == "" {
 		raw = obj.UpdatedAt
 	}
 	var stamp time.Time

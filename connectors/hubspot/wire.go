@@ -85,14 +85,15 @@ func formatMillis(t time.Time) string {
 }
 
 // object is HubSpot's SimplePublicObject (and its archived variant). Property values are strings
-// or null; a null is kept as a nil pointer so that "no value" and "empty string" stay distinct.
+// or null; they decode straight into the map a Record keeps (a null stays a nil entry, distinct from
+// ""), so a record costs one map.
 type object struct {
-	ID         flexID             `json:"id"`
-	Properties map[string]*string `json:"properties"`
-	CreatedAt  string             `json:"createdAt"`
-	UpdatedAt  string             `json:"updatedAt"`
-	ArchivedAt string             `json:"archivedAt,omitempty"`
-	Archived   bool               `json:"archived"`
+	ID         flexID         `json:"id"`
+	Properties map[string]any `json:"properties"`
+	CreatedAt  string         `json:"createdAt"`
+	UpdatedAt  string         `json:"updatedAt"`
+	ArchivedAt string         `json:"archivedAt,omitempty"`
+	Archived   bool           `json:"archived"`
 }
 
 // paging is the paging block of list, search and v4 association replies. Next is nil on the last
