@@ -253,6 +253,12 @@ func buildObjects(ds *fakedata.Dataset, custom []Field) (map[string]*object, err
 			return nil, fmt.Errorf("custom field %s: unknown object %q", f.Name, f.Object)
 		}
 		f.Custom = true
+		if f.Type == "id" {
+			return nil, fmt.Errorf("custom field %s.%s: type id is reserved for Id", f.Object, f.Name)
+		}
+		if f.Type == "reference" && objs[strings.ToLower(f.ReferenceTo)] == nil {
+			return nil, fmt.Errorf("custom field %s.%s: reference to unknown object %q", f.Object, f.Name, f.ReferenceTo)
+		}
 		if err := o.addField(f); err != nil {
 			return nil, err
 		}

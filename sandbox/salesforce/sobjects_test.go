@@ -234,3 +234,44 @@ func TestContactRolePrimaryIsUnique(t *testing.T) {
 		t.Fatalf("got %d primary roles, want 1", qr.TotalSize)
 	}
 }
+
+func TestCustomFieldDeclarations(t *testing.T) {
+	t.Parallel()
+	bad := map[string]salesforce.Field{
+		"no __c suffix":     {Object: "Opportunity", Name: "Plain", Type: "string"},
+		"unknown object":    {Object: "Widget", Name: "X__c", Type: "string"},
+		"unknown type":      {Object: "Opportunity", Name: "X__c", Type: "blob"},
+		"dangling lookup":   {Object: "Opportunity", Name: "X__c", Type: "reference", ReferenceTo: "Widget"},
+		"duplicate of std":  {Object: "Opportunity", Name: "Name", Type: "string"},
+		"id type is for Id": {Object: "Opportunity", Name: "X__c", Type: "id"},
+	}
+	for name, f := range bad {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			if _, err := salesforce.NewWithError(salesforce.Options{Deals: 1, CustomFields: []salesforce.Field{f}}); err == nil {
+				t.Fatalf("declaration %+v accepted", f)
+			}
+		})
+	}
+	sb, err := salesforce.NewWithError(salesforce.Options{Deals: 1, CustomFields: []salesforce.Field{
+		{Object: "Contact", Name: "Champion_Score__c", Type: "int", Precision: 3},
+		{Object: "Opportunity", Name: "Primary_Contact__c", Type: "reference", ReferenceTo: "Contact"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	if err := sb.UpdateRecord("Contact", sb.IDs("Contact")[0], map[string]any{"Champion_Score__c": 1000}); err == nil {
+		t.Fatal("int(3) accepted 1000")
+	}
+	if err := sb.UpdateRecord("Opportunity", sb.IDs("Opportunity")[0], map[string]any{"Primary_Contact__c": sb.IDs("Contact")[0]}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sb.Record("Opportunity", sb.IDs("Opportunity")[0]); err != nil {
+		t.Fatal(err)
+	}
+	rec, _ := sb.Record("Opportunity", sb.IDs("Opportunity")[0])
+	if _, ok := rec["MAP_Status__c"]; ok {
+		t.Errorf("explicit custom fields still got the defaults: %v", rec)
+	}
+}
