@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/mapsync/mapsync/plans"
 	"github.com/mapsync/mapsync/store"
 	"github.com/mapsync/mapsync/store/storetest"
 )
@@ -18,7 +19,8 @@ import (
 //   - one: CreatePlan per deal, one after the other (a transaction and a commit per plan);
 //   - parallel8: CreatePlan from 8 goroutines (commits overlap);
 //   - batch100: CreatePlans with 100 deals per transaction (how the pull pipeline creates the
-//     plans of a page).
+//     plans of a page);
+//   - batch100x4: batch100 from 4 goroutines (pages of several connections at once).
 func BenchmarkCreatePlans(b *testing.B) {
 	tpl := enterpriseTemplate(b)
 	if n := tpl.ActionCount(); n != 40 {
@@ -75,39 +77,62 @@ func BenchmarkCreatePlans(b *testing.B) {
 				}
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "plans/s")
 			})
-			b.Run("batch100", func(b *testing.B) {
-				s := storetest.Open(b, backend)
-				ctx := b.Context()
-				b.ReportAllocs()
-				var batch []store.NewPlan
-				flush := func() {
-					res, err := s.CreatePlans(ctx, batch)
-					if err != nil {
-						b.Fatal(err)
-					}
-					for _, r := range res {
-						if !r.Created {
-							b.Fatalf("plan %s not created", r.Plan.ID)
-						}
-					}
-					batch = batch[:0]
-				}
-				n := 0
-				for b.Loop() {
-					p, events := instantiate(b, tpl, planDeal("sf", fmt.Sprintf("006C%07d", n), "005O"))
-					batch = append(batch, store.NewPlan{Plan: p, Events: events})
-					if len(batch) == 100 {
-						flush()
-					}
-					n++
-				}
-				if len(batch) > 0 {
-					flush()
-				}
-				b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "plans/s")
-			})
+			b.Run("batch100", func(b *testing.B) { benchmarkCreateBatches(b, backend, tpl, 1) })
+			b.Run("batch100x4", func(b *testing.B) { benchmarkCreateBatches(b, backend, tpl, 4) })
 		})
 	}
+}
+
+// benchmarkCreateBatches creates b.N plans with CreatePlans, 100 per call, from workers
+// goroutines.
+func benchmarkCreateBatches(b *testing.B, backend store.Dialect, tpl *plans.Template, workers int) {
+	s := storetest.Open(b, backend)
+	ctx := b.Context()
+	b.ReportAllocs()
+	const size = 100
+	var (
+		next   atomic.Int64
+		wg     sync.WaitGroup
+		failed atomic.Value
+	)
+	b.ResetTimer()
+	for range workers {
+		wg.Go(func() {
+			batch := make([]store.NewPlan, 0, size)
+			for {
+				from := next.Add(size) - size
+				if from >= int64(b.N) {
+					return
+				}
+				batch = batch[:0]
+				for n := from; n < min(from+size, int64(b.N)); n++ {
+					p, events, err := instantiateE(tpl, planDeal("sf", fmt.Sprintf("006C%07d", n), "005O"))
+					if err != nil {
+						failed.CompareAndSwap(nil, err)
+						return
+					}
+					batch = append(batch, store.NewPlan{Plan: p, Events: events})
+				}
+				res, err := s.CreatePlans(ctx, batch)
+				if err == nil {
+					for _, r := range res {
+						if !r.Created {
+							err = fmt.Errorf("plan %s not created", r.Plan.ID)
+						}
+					}
+				}
+				if err != nil {
+					failed.CompareAndSwap(nil, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err, _ := failed.Load().(error); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "plans/s")
 }
 
 // BenchmarkPlan loads a 40-action plan whole, which is one statement (Store.Plan).
