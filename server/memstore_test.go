@@ -125,6 +125,11 @@ func (m *memStore) UpdatePlan(_ context.Context, p *plans.Plan, base int, events
 	if m.beforeUpdate != nil {
 		m.beforeUpdate(p)
 	}
+	return m.update(p, base, events)
+}
+
+// update is UpdatePlan without the hook.
+func (m *memStore) update(p *plans.Plan, base int, events []plans.Event) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.updateErr != nil {
