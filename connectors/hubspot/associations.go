@@ -130,7 +130,8 @@ func dealContactRecord(dc connectors.DealContact, deal connectors.Record) connec
 	}
 }
 
-// pullDealContacts walks the deals changed since since (all live deals when req.Full) and delivers,
+// pullDealContacts walks the deals changed since since (all live deals when req.Full; archived
+// deals are left to the deal pull) and delivers,
 // per page of deals, their complete contact-role sets: Roles maps every walked deal to its roles
 // (empty when it has none) and Records holds one ObjectDealContact record per role row, stamped with
 // the deal's stamp. The cursor is the last walked deal's (stamp, id). Labels are read once per pull.
@@ -178,7 +179,7 @@ func (c *Connector) pullDealContacts(ctx context.Context, req connectors.PullReq
 	}
 	props := []string{dealSpec.stamp, "hs_object_id"}
 	if req.Full {
-		return c.walkList(ctx, connectors.ObjectDealContact, dealSpec, props, emit)
+		return c.walkList(ctx, connectors.ObjectDealContact, dealSpec, props, false, emit)
 	}
 	return c.walkSearch(ctx, connectors.ObjectDealContact, dealSpec, props, since, emit)
 }

@@ -58,7 +58,7 @@ func (c *Connector) Pull(ctx context.Context, req connectors.PullRequest, fn fun
 			return fn(connectors.Page{Records: recs, Cursor: cur})
 		}
 		if req.Full {
-			return c.walkList(ctx, req.Object, spec, props, emit)
+			return c.walkList(ctx, req.Object, spec, props, true, emit)
 		}
 		return c.walkSearch(ctx, req.Object, spec, props, since, emit)
 	case connectors.ObjectDealContact:
@@ -109,11 +109,15 @@ func (c *Connector) walkSearch(ctx context.Context, obj connectors.Object, spec 
 	}
 }
 
-// walkList pages the list endpoint, live records then archived ones, and hands each page's
-// records, sorted by (stamp, id), to emit.
-func (c *Connector) walkList(ctx context.Context, obj connectors.Object, spec objectSpec, props []string, emit func([]connectors.Record) error) error {
+// walkList pages the list endpoint, live records and then, with archivedToo, archived ones, and
+// hands each page's records, sorted by (stamp, id), to emit.
+func (c *Connector) walkList(ctx context.Context, obj connectors.Object, spec objectSpec, props []string, archivedToo bool, emit func([]connectors.Record) error) error {
+	passes := []bool{false}
+	if archivedToo {
+		passes = append(passes, true)
+	}
 	page := 0
-	for _, archived := range []bool{false, true} {
+	for _, archived := range passes {
 		after := ""
 		for {
 			page++

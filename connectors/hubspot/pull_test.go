@@ -532,3 +532,25 @@ func TestIncrementalPullWithRecordsModifiedMidRun(t *testing.T) {
 		t.Errorf("got %d records, want %d (the 10 edited ones again with their new stamp)", got, want)
 	}
 }
+
+func TestFullDealContactPullCoversEveryLiveDeal(t *testing.T) {
+	t.Parallel()
+	c, tb := setup(t, sandbox.Options{Deals: 230, Seed: 26}, nil)
+	ids := tb.sb.IDs("deals")
+	if err := tb.sb.ArchiveObject("deals", ids[5]); err != nil {
+		t.Fatal(err)
+	}
+	res := pull(t, c, connectors.PullRequest{Object: connectors.ObjectDealContact, Full: true})
+	var got []string
+	for _, p := range res.pages {
+		for id := range p.Roles {
+			got = append(got, id)
+		}
+	}
+	sameIDs(t, got, tb.sb.IDs("deals"))
+	for _, r := range res.records {
+		if r.Deleted || r.Object != connectors.ObjectDealContact {
+			t.Errorf("got record %+v, want live deal_contact records", r)
+		}
+	}
+}
