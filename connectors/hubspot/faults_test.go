@@ -378,3 +378,32 @@ func settledCount(t *testing.T, sb *sandbox.Sandbox, endpoint string, status, wa
 		}
 	}
 }
+
+func TestOAuthOneRefreshForManyWorkers(t *testing.T) {
+	t.Parallel()
+	c, tb, store, _ := setupOAuth(t)
+	pull(t, c, connectors.PullRequest{Object: connectors.ObjectDeal})
+	tb.sb.ExpireTokens()
+	before := tb.sb.Requests("POST /oauth/v1/token")
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() {
+			_, err := c.Describe(t.Context(), connectors.ObjectContact)
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("describe: %v", err)
+		}
+	}
+	if got := tb.sb.Requests("POST /oauth/v1/token") - before; got != 1 {
+		t.Errorf("got %d refreshes for 8 workers, want 1", got)
+	}
+	if store.saves != 2 {
+		t.Errorf("got %d token saves, want 2 (first token, one refresh)", store.saves)
+	}
+}
