@@ -130,6 +130,9 @@ func (rt *runtime) connector(ctx context.Context, cn *config.Connection) (connec
 		}
 		return hubspot.New(hubspot.Options{
 			Connection: cn.Name, BaseURL: cn.BaseURL, Auth: auth,
+			// HubSpot allows 5 searches per second per account and sends no headers to pace by;
+			// 4 leaves room for clock jitter and for the account's other integrations.
+			SearchPerSecond: 4,
 			Retry: retry, Governor: gov, Metrics: rt.connMetrics, Logger: log,
 		})
 	}
