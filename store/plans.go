@@ -374,9 +374,15 @@ func (s *Store) UpdatePlan(ctx context.Context, p *plans.Plan, base int, events 
 // AppendEvents records events that change nothing in the plan (plan.saved_as_template); an
 // unknown plan is an error matching ErrNotFound. It implements plans.PlanStore.
 func (s *Store) AppendEvents(ctx context.Context, planID string, events []plans.Event) error {
+	// Lock the plan's row as UpdatePlan does, so a plan's events are numbered in commit order and
+	// a reader paging with after never skips one that commits late.
+	lock := ""
+	if s.dialect == Postgres {
+		lock = " FOR UPDATE"
+	}
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var one int
-		if err := tx.GetContext(ctx, &one, tx.Rebind(`SELECT 1 FROM plans WHERE id = ?`), planID); err != nil {
+		if err := tx.GetContext(ctx, &one, tx.Rebind(`SELECT 1 FROM plans WHERE id = ?`+lock), planID); err != nil {
 			return interpretError(err)
 		}
 		return s.insertEvents(ctx, tx, withPlanID(events, planID))

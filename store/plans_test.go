@@ -831,3 +831,114 @@ func TestCreatePlans(t *testing.T) {
 		}
 	})
 }
+
+// TestUpdatePlanRace updates one plan from 8 goroutines on 8 PostgreSQL connections, all from
+// the version they read: exactly one wins, the others get ErrConflict, and a retry loop (reload,
+// reapply) lands every change.
+func TestUpdatePlanRace(t *testing.T) {
+	s := storetest.Open(t, store.Postgres)
+	ctx := t.Context()
+	p, events := instantiate(t, parseTemplate(t, planTemplateDoc), planDeal("sf", "006A", "005O"))
+	createPlan(t, s, p, events)
+	const n = 8
+	addSubTask := func(cur *plans.Plan, i int) ([]plans.Event, error) {
+		by := plans.Change{By: plans.Actor{ID: fmt.Sprint("u", i), Side: plans.SideSeller}, At: planStart.Add(time.Hour)}
+		_, ev, err := cur.AddSubTask(by, cur.ActionByKey("call").ID, fmt.Sprint("task ", i))
+		return ev, err
+	}
+
+	var (
+		wg, firstRound       sync.WaitGroup
+		mu                   sync.Mutex
+		wins, conflicts      int
+		unexpected           []error
+		start                = make(chan struct{})
+		retryStart           = make(chan struct{})
+		retried, retryErrors = 0, []error{}
+	)
+	for i := range n {
+		cur, err := s.Plan(ctx, p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		firstRound.Add(1)
+		wg.Go(func() {
+			<-start
+			base := cur.Version
+			ev, err := addSubTask(cur, i)
+			if err == nil {
+				err = s.UpdatePlan(ctx, cur, base, ev)
+			}
+			mu.Lock()
+			switch {
+			case err == nil:
+				wins++
+			case isBoth(err, store.ErrConflict, plans.ErrConflict):
+				conflicts++
+			default:
+				unexpected = append(unexpected, err)
+			}
+			lost := err != nil
+			mu.Unlock()
+			firstRound.Done()
+			if !lost {
+				return
+			}
+			// The loser reloads and reapplies until it lands.
+			<-retryStart
+			for attempt := 0; attempt < 50; attempt++ {
+				cur, err := s.Plan(ctx, p.ID)
+				if err == nil {
+					base := cur.Version
+					var ev []plans.Event
+					if ev, err = addSubTask(cur, i); err == nil {
+						err = s.UpdatePlan(ctx, cur, base, ev)
+					}
+				}
+				if errors.Is(err, plans.ErrConflict) {
+					continue
+				}
+				mu.Lock()
+				if err != nil {
+					retryErrors = append(retryErrors, err)
+				} else {
+					retried++
+				}
+				mu.Unlock()
+				return
+			}
+			mu.Lock()
+			retryErrors = append(retryErrors, fmt.Errorf("writer %d: still conflicting after 50 attempts", i))
+			mu.Unlock()
+		})
+	}
+	close(start)
+	firstRound.Wait() // every first attempt has finished; the retries wait for retryStart
+	if wins != 1 || conflicts != n-1 || len(unexpected) > 0 {
+		close(retryStart)
+		wg.Wait()
+		t.Fatalf("first round: got %d wins, %d conflicts, errors %v; want 1, %d, none", wins, conflicts, unexpected, n-1)
+	}
+	close(retryStart)
+	wg.Wait()
+	if retried != n-1 || len(retryErrors) > 0 {
+		t.Fatalf("retries: got %d landed, errors %v; want %d", retried, retryErrors, n-1)
+	}
+	got, err := s.Plan(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if subs := len(got.ActionByKey("call").SubTasks); got.Version != 1+n || subs != n {
+		t.Errorf("got version %d with %d sub-tasks, want %d with %d", got.Version, subs, 1+n, n)
+	}
+	evs, err := s.Events(ctx, p.ID, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != len(events)+n {
+		t.Errorf("got %d events, want %d", len(evs), len(events)+n)
+	}
+	if marks, _ := s.PlanMarks(ctx, 0); len(marks) != 1 || marks[0].PlanVersion != 1+n {
+		t.Errorf("got marks %+v, want one at version %d", marks, 1+n)
+	}
+}
