@@ -10,8 +10,8 @@ import (
 	sandbox "github.com/mapsync/mapsync/sandbox/salesforce"
 )
 
-// BenchmarkPull pulls 100,000 deals, then the about 200,000 contacts that come with them, from
-// the sandbox over HTTP (no store), and reports per object:
+// BenchmarkPull pulls 100,000 deals, then the about 200,000 contacts and the contact roles that
+// come with them, from the sandbox over HTTP (no store), and reports per object:
 //   - records/s (wall clock) and records/cpu-s (process CPU, sandbox included: fairer on a
 //     shared machine);
 //   - calls/pull and calls/min, the API calls against the minimum for the page size;
@@ -30,7 +30,7 @@ func BenchmarkPull(b *testing.B) {
 	for _, bc := range []struct {
 		object  connectors.Object
 		sobject string
-	}{{connectors.ObjectDeal, "Opportunity"}, {connectors.ObjectContact, "Contact"}} {
+	}{{connectors.ObjectDeal, "Opportunity"}, {connectors.ObjectContact, "Contact"}, {connectors.ObjectDealContact, "OpportunityContactRole"}} {
 		b.Run(string(bc.object), func(b *testing.B) {
 			benchPull(b, c, tb, bc.object, len(tb.sb.IDs(bc.sobject)))
 		})
