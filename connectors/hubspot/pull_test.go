@@ -554,3 +554,41 @@ func TestFullDealContactPullCoversEveryLiveDeal(t *testing.T) {
 		}
 	}
 }
+
+func TestPullDealContactsFollowsAssociationPaging(t *testing.T) {
+	t.Parallel()
+	c, tb := setup(t, sandbox.Options{Deals: 300, Seed: 27}, nil)
+	deal, err := tb.sb.CreateDeal(map[string]string{"dealname": "Big committee", "dealstage": "prospecting"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	contacts := tb.sb.IDs("contacts")[:520] // more than the 500 a batch read returns per deal
+	for _, id := range contacts {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPut,
+			tb.srv.URL+"/crm/v4/objects/deals/"+deal+"/associations/default/contacts/"+id, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+sandbox.PrivateAppToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("associate %s: got status %d", id, resp.StatusCode)
+		}
+	}
+	res := pull(t, c, connectors.PullRequest{Object: connectors.ObjectDealContact})
+	var roles []connectors.DealContact
+	for _, p := range res.pages {
+		if r, ok := p.Roles[deal]; ok {
+			roles = r
+		}
+	}
+	var got []string
+	for _, r := range roles {
+		got = append(got, r.ContactID)
+	}
+	sameIDs(t, got, contacts)
+}

@@ -124,7 +124,7 @@ func (w *searchWalk) advance(recs []connectors.Record) ([]connectors.Record, boo
 	}
 	slices.SortFunc(out, compareRecords)
 	w.from, w.strict = last, false
-	return out, false
+	return slices.Clip(out), false
 }
 
 // compareRecords orders records by (stamp, id), comparing HubSpot's numeric ids as numbers.
