@@ -15,10 +15,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/mapsync/mapsync/plans"
+	"github.com/mapsync/mapsync/store"
+	"github.com/mapsync/mapsync/store/storetest"
 )
-
-// testToken is the API token tests send; its name is "ci".
-const testToken = "mst_test_0123456789abcdef"
 
 // templateDoc is the template the test plans are made from.
 const templateDoc = `key: api-test
@@ -88,19 +87,30 @@ type testBundle struct {
 	srv    *Server
 	url    string
 	client *http.Client
-	store  *memStore
+	store  *faultStore
+	token  string // the API token requests send; its name is "ci"
 	reg    *prometheus.Registry
 	logs   *syncBuffer
 	tpl    *plans.Template
 	plan   *plans.Plan // as created
 }
 
-// setup serves a Server over httptest on a memStore holding the test template (version 1) and
-// one plan made from it for deal 006A.
-func setup(t *testing.T) *testBundle {
+// eachStore runs fn on every backend (SQLite, and PostgreSQL when reachable) with a fresh
+// bundle.
+func eachStore(t *testing.T, fn func(t *testing.T, b *testBundle)) {
 	t.Helper()
-	st := newMemStore()
-	st.tokens[testToken] = "ci"
+	storetest.Each(t, func(t *testing.T, s *store.Store) { fn(t, setup(t, s)) })
+}
+
+// setup serves a Server over httptest on s holding the test template (version 1), one plan made
+// from it for deal 006A, and an API token called ci.
+func setup(t *testing.T, s *store.Store) *testBundle {
+	t.Helper()
+	st := &faultStore{Store: s}
+	token, err := s.CreateAPIToken(t.Context(), "ci")
+	if err != nil {
+		t.Fatal(err)
+	}
 	reg := prometheus.NewRegistry()
 	logs := &syncBuffer{}
 	srv, err := New(Options{
@@ -112,7 +122,7 @@ func setup(t *testing.T) *testBundle {
 	}
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
-	b := &testBundle{t: t, srv: srv, url: ts.URL, client: ts.Client(), store: st, reg: reg, logs: logs}
+	b := &testBundle{t: t, srv: srv, url: ts.URL, client: ts.Client(), store: st, token: token, reg: reg, logs: logs}
 	tpl, err := plans.Parse([]byte(templateDoc))
 	if err != nil {
 		t.Fatalf("parse template: %v", err)
@@ -164,7 +174,7 @@ func (b *testBundle) do(method, path string, body any, hdr ...string) response {
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+testToken)
+	req.Header.Set("Authorization", "Bearer "+b.token)
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -256,12 +266,15 @@ func (b *testBundle) actionPath(key string) string {
 	return "/api/v1/plans/" + b.plan.ID + "/actions/" + a.ID
 }
 
-// events returns the plan's stored event types, in order.
+// eventTypes returns the plan's stored event types, in order.
 func (b *testBundle) eventTypes() []plans.EventType {
-	b.store.mu.Lock()
-	defer b.store.mu.Unlock()
+	b.t.Helper()
+	events, err := b.store.Events(b.t.Context(), b.plan.ID, "", 1000)
+	if err != nil {
+		b.t.Fatal(err)
+	}
 	var out []plans.EventType
-	for _, e := range b.store.events[b.plan.ID] {
+	for _, e := range events {
 		out = append(out, e.Type)
 	}
 	return out

@@ -24,8 +24,9 @@ type Store interface {
 
 // TokenVerifier checks API tokens.
 type TokenVerifier interface {
-	// VerifyAPIToken returns the name of the token, or an error matching plans.ErrNotFound or
-	// ErrBadToken when it is unknown or revoked (401); any other error is a 500.
+	// VerifyAPIToken returns the name of the token, or an error matching store.ErrNotFound,
+	// plans.ErrNotFound or ErrBadToken when it is unknown or revoked (401); any other error is a
+	// 500.
 	VerifyAPIToken(ctx context.Context, token string) (name string, err error)
 }
 
