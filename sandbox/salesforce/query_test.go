@@ -334,3 +334,53 @@ func TestQueryAllSeesRecycleBin(t *testing.T) {
 		t.Fatalf("got %d live and %d deleted roles, want 0 and some", roles.TotalSize, dq.TotalSize)
 	}
 }
+
+// TestConcurrentPagingAndWrites pages queries while collections write, so the race detector sees
+// readers and writers interleave; every page must stay well formed and every query must end.
+func TestConcurrentPagingAndWrites(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 800)
+	ids := b.sb.IDs("Opportunity")
+	done := make(chan error, 6)
+	for w := range 2 {
+		go func() {
+			for i := range 20 {
+				var recs []map[string]any
+				for j := range 50 {
+					id := ids[(w*1000+i*50+j)%len(ids)]
+					recs = append(recs, map[string]any{"attributes": map[string]any{"type": "Opportunity"}, "id": id, "MAP_Progress__c": i})
+				}
+				if r := b.do(t, "PATCH", api+"/composite/sobjects", map[string]any{"records": recs}); r.status != 200 {
+					done <- fmt.Errorf("write: %d %s", r.status, r.body)
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 4 {
+		go func() {
+			for range 3 {
+				resp := b.do(t, "GET", api+"/queryAll?q="+url.QueryEscape("SELECT Id, MAP_Progress__c, SystemModstamp FROM Opportunity ORDER BY SystemModstamp, Id"), nil, "Sforce-Query-Options", "batchSize=200")
+				for {
+					var qr queryResult
+					if resp.status != 200 {
+						done <- fmt.Errorf("page: %d %s", resp.status, resp.body)
+						return
+					}
+					resp.decode(t, &qr)
+					if qr.Done {
+						break
+					}
+					resp = b.do(t, "GET", qr.NextRecordsURL, nil, "Sforce-Query-Options", "batchSize=200")
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 6 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
