@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -121,7 +122,14 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, by plans.Act
 	if err != nil {
 		return err
 	}
-	events, err := s.store.Events(r.Context(), r.PathValue("plan"), r.URL.Query().Get("after"), limit)
+	planID, after := r.PathValue("plan"), r.URL.Query().Get("after")
+	events, err := s.store.Events(r.Context(), planID, after, limit)
+	if errors.Is(err, plans.ErrNotFound) && after != "" {
+		// Unknown plan (404) or unknown cursor (400)?
+		if _, perr := s.store.Plan(r.Context(), planID); perr == nil {
+			return errBadRequest("after", "after: %q is not an event of this plan", after)
+		}
+	}
 	if err != nil {
 		return err
 	}

@@ -165,6 +165,9 @@ func TestEvents(t *testing.T) {
 			t.Errorf("pages: got %d (next %q) then %d (next %q), want 2 then %d", len(p1.Events), p1.Next, len(p2.Events), p2.Next, n-2)
 		}
 		b.do("GET", "/api/v1/plans/nope/events", nil).wantError(t, http.StatusNotFound, "not_found", "")
+		b.do("GET", "/api/v1/plans/nope/events?after="+p1.Next, nil).wantError(t, http.StatusNotFound, "not_found", "")
+		b.do("GET", "/api/v1/plans/"+b.plan.ID+"/events?after=nope", nil).wantError(t, http.StatusBadRequest, "bad_request", "after")
+		b.do("GET", "/api/v1/plans/"+b.plan.ID+"/events?limit=501", nil).wantError(t, http.StatusBadRequest, "bad_request", "limit")
 	})
 }
 
