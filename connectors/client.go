@@ -175,8 +175,8 @@ type Response struct {
 	Body []byte
 }
 
-// Do sends req and returns the 2xx response, or an *Error (possibly wrapped). A 401 refreshes the
-// token once and replays the request once.
+// Do sends req and returns the 2xx response, an *Error, or ctx's error (wrapped) when ctx ended
+// first. A 401 refreshes the token once and replays the request once.
 func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 	var tok *oauth2.Token
 	if c.opts.Auth != nil {

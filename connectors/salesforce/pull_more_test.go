@@ -219,3 +219,32 @@ func TestPullRolesByDeal(t *testing.T) {
 		})
 	}
 }
+
+func TestPullConfiguredFields(t *testing.T) {
+	t.Parallel()
+	c, b := setup(t, sandbox.Options{Deals: 20}, nil, nil)
+	if _, err := c.Update(t.Context(), connectors.ObjectDeal, []connectors.Change{{ID: b.sb.IDs("Opportunity")[0], Fields: map[string]any{"MAP_Status__c": "At Risk"}}}); err != nil {
+		t.Fatal(err)
+	}
+	res := pull(t, c, connectors.PullRequest{Object: connectors.ObjectDeal, Full: true, Fields: []string{"MAP_Status__c", "Description", "name"}})
+	atRisk := 0
+	for _, r := range res.records {
+		for _, f := range []string{"MAP_Status__c", "Description"} {
+			if _, ok := r.Fields[f]; !ok {
+				t.Fatalf("record %s lacks %s: %v", r.ID, f, r.Fields)
+			}
+		}
+		if r.Fields["MAP_Status__c"] == "At Risk" {
+			atRisk++
+		}
+	}
+	if atRisk != 1 {
+		t.Errorf("records with the written status: got %d, want 1", atRisk)
+	}
+
+	_, err := tryPull(t.Context(), c, connectors.PullRequest{Object: connectors.ObjectDeal, Full: true, Fields: []string{"No_Such_Field__c"}}, nil)
+	var e *connectors.Error
+	if !errors.As(err, &e) || e.Kind != connectors.KindPermanent || e.Code != "INVALID_FIELD" || !strings.Contains(e.Message, "No_Such_Field__c") {
+		t.Fatalf("got %v, want a permanent INVALID_FIELD error naming the field", err)
+	}
+}
