@@ -235,7 +235,7 @@ func (o *object) setStamp(r *record, stamp int64) {
 }
 
 // dataset builds the objects from a fakedata dataset.
-func buildObjects(ds *fakedata.Dataset, custom []Field) (map[string]*object, error) {
+func buildObjects(ds *fakedata.Dataset, anchor time.Time, custom []Field) (map[string]*object, error) {
 	objs := map[string]*object{}
 	for _, spec := range standardSchemas() {
 		o := &object{name: spec.name, label: spec.label, plural: spec.plural, keyPrefix: spec.prefix,
@@ -269,7 +269,7 @@ func buildObjects(ds *fakedata.Dataset, custom []Field) (map[string]*object, err
 		o.describe = describeJSON(o)
 	}
 	objs["opportunitycontactrole"].byParent = map[string][]*record{}
-	loadDataset(objs, ds)
+	loadDataset(objs, ds, anchor)
 	for _, o := range objs {
 		slices.SortFunc(o.byStamp, stampLess)
 	}
@@ -320,7 +320,7 @@ func (o *object) addField(f Field) error {
 
 // loadDataset turns the generated CRM into records. Stamps come from the generator; creators and
 // modifiers are the record's owner.
-func loadDataset(objs map[string]*object, ds *fakedata.Dataset) {
+func loadDataset(objs map[string]*object, ds *fakedata.Dataset, anchor time.Time) {
 	users, accounts, contacts := objs["user"], objs["account"], objs["contact"]
 	opps, ocrs := objs["opportunity"], objs["opportunitycontactrole"]
 	ms := func(t time.Time) int64 { return t.UTC().UnixMilli() }
@@ -339,7 +339,7 @@ func loadDataset(objs map[string]*object, ds *fakedata.Dataset) {
 	accountIDs := make([]string, len(ds.Companies))
 	for i, c := range ds.Companies {
 		r := accounts.blank(accounts.newID())
-		created := ms(fakedataNow(ds)) - int64(400+i%300)*86400000
+		created := ms(anchor) - int64(400+i%300)*86400000
 		accounts.set(r, map[string]any{
 			"Name": c.Name, "Industry": c.Industry, "Website": "https://" + c.Domain, "Type": "Customer",
 			"OwnerId": userIDs[i%len(userIDs)],
@@ -396,9 +396,6 @@ func loadDataset(objs map[string]*object, ds *fakedata.Dataset) {
 		}
 	}
 }
-
-// fakedataNow is the anchor fakedata used (its documented default).
-func fakedataNow(*fakedata.Dataset) time.Time { return time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC) }
 
 // blank makes a record with every field null except Id and IsDeleted.
 func (o *object) blank(id string) *record {

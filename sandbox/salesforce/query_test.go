@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mapsync/mapsync/sandbox/salesforce"
 )
 
 func TestQueryPagingWithLocators(t *testing.T) {
@@ -382,5 +384,29 @@ func TestConcurrentPagingAndWrites(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+func TestGeneratedDataFollowsClock(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 200, func(o *salesforce.Options) {
+		now := time.Date(2024, 3, 1, 8, 0, 0, 0, time.UTC)
+		o.Now = func() time.Time { return now }
+	})
+	recs, _ := b.queryAllPages(t, "query", "SELECT Id, CreatedDate, LastModifiedDate, SystemModstamp FROM Opportunity")
+	for _, r := range recs {
+		created, stamp := r["CreatedDate"].(string), r["SystemModstamp"].(string)
+		if stamp > "2024-03-01T08:00:00.000+0000" || created > stamp || created < "2023-" {
+			t.Fatalf("record %v is not in the months before the clock", r)
+		}
+	}
+	// Deterministic: the same seed and clock give the same ids and stamps.
+	again := setup(t, 200, func(o *salesforce.Options) {
+		now := time.Date(2024, 3, 1, 8, 0, 0, 0, time.UTC)
+		o.Now = func() time.Time { return now }
+	})
+	recs2, _ := again.queryAllPages(t, "query", "SELECT Id, CreatedDate, LastModifiedDate, SystemModstamp FROM Opportunity")
+	if fmt.Sprint(recs) != fmt.Sprint(recs2) {
+		t.Fatal("same seed and clock gave different data")
 	}
 }

@@ -41,7 +41,9 @@ type Options struct {
 	Deals int
 	// Seed makes the generated data deterministic.
 	Seed uint64
-	// Now is the clock for stamps, token expiry and the daily limit; nil means time.Now.
+	// Now is the clock for stamps, token expiry and the daily limit; nil means time.Now. When set,
+	// it also anchors the generated data (stamps in the months before Now()); when nil the data
+	// is anchored at 2026-11-01, fakedata's default, so it is the same on every day.
 	Now func() time.Time
 	// TokenTTL is the access-token lifetime; 0 means DefaultTokenTTL.
 	TokenTTL time.Duration
@@ -93,8 +95,14 @@ func New(opts Options) *Sandbox {
 func NewWithError(opts Options) (*Sandbox, error) { return build(opts) }
 
 func build(opts Options) (*Sandbox, error) {
+	// Generated dates lie before the anchor: the caller's clock when one is given (a fake clock
+	// is deterministic), else fakedata's fixed default, so that the data does not depend on the
+	// day it is generated.
+	anchor := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	if opts.Now == nil {
 		opts.Now = time.Now
+	} else {
+		anchor = opts.Now().UTC()
 	}
 	if opts.TokenTTL <= 0 {
 		opts.TokenTTL = DefaultTokenTTL
@@ -105,8 +113,8 @@ func build(opts Options) (*Sandbox, error) {
 	if opts.CustomFields == nil {
 		opts.CustomFields = DefaultCustomFields()
 	}
-	ds := fakedata.Generate(fakedata.Options{Deals: opts.Deals, Seed: opts.Seed})
-	objs, err := buildObjects(ds, opts.CustomFields)
+	ds := fakedata.Generate(fakedata.Options{Deals: opts.Deals, Seed: opts.Seed, Now: anchor})
+	objs, err := buildObjects(ds, anchor, opts.CustomFields)
 	if err != nil {
 		return nil, err
 	}
