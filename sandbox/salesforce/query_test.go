@@ -201,6 +201,11 @@ func TestSOQLFilters(t *testing.T) {
 		{"reference equals", "OwnerId = '" + owner + "'", func(r map[string]any) bool { return r["OwnerId"] == owner }},
 		{"date literal", "CloseDate > 2026-09-01", func(r map[string]any) bool { return r["CloseDate"].(string) > "2026-09-01" }},
 		{"LIKE", "Name LIKE 'acme%'", func(r map[string]any) bool { return strings.HasPrefix(strings.ToLower(r["Name"].(string)), "acme") }},
+		{"LIKE with _", "Name LIKE '_cme%'", func(r map[string]any) bool {
+			n := strings.ToLower(r["Name"].(string))
+			return len(n) >= 4 && n[1:4] == "cme"
+		}},
+		{"LIKE contains", "Name LIKE '%SUITE%'", func(r map[string]any) bool { return strings.Contains(strings.ToLower(r["Name"].(string)), "suite") }},
 		{"null", "NextStep = null", func(r map[string]any) bool { return r["NextStep"] == nil }},
 		{"not null", "NextStep != null", func(r map[string]any) bool { return r["NextStep"] != nil }},
 		{"NOT", "NOT StageName = 'Prospecting'", func(r map[string]any) bool { return r["StageName"] != "Prospecting" }},
@@ -251,6 +256,10 @@ func TestSOQLOrderLimitOffsetCount(t *testing.T) {
 	ids, _ := b.queryAllPages(t, "query", "SELECT Id FROM Opportunity ORDER BY Id")
 	if qr.TotalSize != 3 || qr.Records[0]["Id"] != ids[2]["Id"] {
 		t.Fatalf("index path OFFSET: got %v, want first %v", qr.Records, ids[2]["Id"])
+	}
+	// A pathological LIKE pattern answers at once (no exponential backtracking).
+	if _, r := b.query(t, "SELECT Id FROM Opportunity WHERE Name LIKE '%a%a%a%a%a%a%a%a%a%a%a%a%a%a%a%a%a%a%a%a%a%a%a%z'"); r.status != 200 {
+		t.Fatalf("pathological LIKE: got %d", r.status)
 	}
 	cnt, resp := b.query(t, "SELECT COUNT() FROM Opportunity WHERE IsClosed = false")
 	if resp.status != 200 || cnt.TotalSize == 0 || len(cnt.Records) != 0 || !cnt.Done {

@@ -425,6 +425,9 @@ func (p *parser) query() (*soqlQuery, *soqlError) {
 		if p.tok.kind != tNumber || strings.ContainsAny(p.tok.text, ".-+") {
 			return nil, p.unexpected()
 		}
+		if p.tok.num > 1<<31-1 {
+			return nil, &soqlError{"MALFORMED_QUERY", c.kw + " " + p.tok.text + " is too large", p.tok.pos}
+		}
 		*c.dst = int(p.tok.num)
 		if err := p.advance(); err != nil {
 			return nil, err

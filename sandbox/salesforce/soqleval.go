@@ -411,73 +411,61 @@ func (c *compiledQuery) compareRecords(a, b *record) int {
 	return strings.Compare(a.id, b.id)
 }
 
-// likePattern matches SOQL LIKE: % any run, _ one character, case-insensitive.
+// likePattern matches SOQL LIKE: % any run, _ one byte, case-insensitive (callers lower the
+// subject). Matching is the linear-backtracking wildcard algorithm, O(len(s)*len(pattern)), so no
+// pattern can make it explode.
 type likePattern struct {
-	parts []likePart
+	toks []likeTok
 }
 
-type likePart struct {
-	lit  string
-	any  bool // %
-	one  bool // _
-	char byte
+type likeTok struct {
+	c   byte
+	any bool // %
+	one bool // _
 }
 
 func compileLike(p string) likePattern {
 	var lp likePattern
-	var lit strings.Builder
-	flush := func() {
-		if lit.Len() > 0 {
-			lp.parts = append(lp.parts, likePart{lit: strings.ToLower(lit.String())})
-			lit.Reset()
-		}
-	}
+	p = strings.ToLower(p)
 	for i := 0; i < len(p); i++ {
 		switch c := p[i]; {
 		case c == '\\' && i+1 < len(p):
-			lit.WriteByte(p[i+1])
+			lp.toks = append(lp.toks, likeTok{c: p[i+1]})
 			i++
 		case c == '%':
-			flush()
-			lp.parts = append(lp.parts, likePart{any: true})
+			if n := len(lp.toks); n == 0 || !lp.toks[n-1].any {
+				lp.toks = append(lp.toks, likeTok{any: true})
+			}
 		case c == '_':
-			flush()
-			lp.parts = append(lp.parts, likePart{one: true})
+			lp.toks = append(lp.toks, likeTok{one: true})
 		default:
-			lit.WriteByte(c)
+			lp.toks = append(lp.toks, likeTok{c: c})
 		}
 	}
-	flush()
 	return lp
 }
 
-func (lp likePattern) match(s string) bool { return likeMatch(lp.parts, s) }
-
-func likeMatch(parts []likePart, s string) bool {
-	for i, p := range parts {
+func (lp likePattern) match(s string) bool {
+	p := lp.toks
+	i, j, star, mark := 0, 0, -1, 0
+	for i < len(s) {
 		switch {
-		case p.any:
-			rest := parts[i+1:]
-			if len(rest) == 0 {
-				return true
-			}
-			for j := 0; j <= len(s); j++ {
-				if likeMatch(rest, s[j:]) {
-					return true
-				}
-			}
-			return false
-		case p.one:
-			if len(s) == 0 {
-				return false
-			}
-			s = s[1:]
+		case j < len(p) && !p[j].any && (p[j].one || p[j].c == s[i]):
+			i++
+			j++
+		case j < len(p) && p[j].any:
+			star, mark = j, i
+			j++
+		case star >= 0:
+			j = star + 1
+			mark++
+			i = mark
 		default:
-			if !strings.HasPrefix(s, p.lit) {
-				return false
-			}
-			s = s[len(p.lit):]
+			return false
 		}
 	}
-	return len(s) == 0
+	for j < len(p) && p[j].any {
+		j++
+	}
+	return j == len(p)
 }
