@@ -24,12 +24,15 @@ const CursorObject connectors.Object = "plans"
 // Store is what instantiation needs; *store.Store implements it.
 type Store interface {
 	DealBundle(ctx context.Context, connectionID int64, dealID, ownerField string) (*store.DealBundle, error)
+	DealBundles(ctx context.Context, connectionID int64, dealIDs []string, ownerField string) (map[string]*store.DealBundle, error)
+	PlanKeys(ctx context.Context, connection string, dealIDs []string) (map[string]bool, error)
 	DealsSyncedAfter(ctx context.Context, connectionID int64, after connectors.Cursor, limit int) ([]string, connectors.Cursor, error)
 	Cursor(ctx context.Context, connectionID int64, object connectors.Object) (connectors.Cursor, error)
 	SetCursor(ctx context.Context, connectionID int64, object connectors.Object, c connectors.Cursor) error
 	Templates(ctx context.Context) ([]*plans.Template, error)
 	Template(ctx context.Context, key string, version int) (*plans.Template, error)
 	CreatePlan(ctx context.Context, p *plans.Plan, events []plans.Event) (*plans.Plan, bool, error)
+	CreatePlans(ctx context.Context, batch []store.NewPlan) ([]store.CreatedPlan, error)
 	PlanFor(ctx context.Context, connection, dealID, templateKey string) (*plans.Plan, error)
 }
 
@@ -186,11 +189,24 @@ func (in *Instantiator) CatchUp(ctx context.Context) (Summary, error) {
 		if len(ids) == 0 {
 			return sum, nil
 		}
+		// Plans of one batch are made in memory and stored in one transaction: commits, not
+		// instantiation, are what plan creation waits on.
+		var batch []store.NewPlan
+		v := views[in.opts.Kind]
+		bundles, err := in.opts.Store.DealBundles(ctx, in.opts.ConnectionID, ids, v.ownerField)
+		if err != nil {
+			return sum, err
+		}
+		existing, err := in.opts.Store.PlanKeys(ctx, in.opts.Connection, ids)
+		if err != nil {
+			return sum, err
+		}
 		for _, id := range ids {
-			deal, err := in.Deal(ctx, id)
-			if err != nil {
-				return sum, err
+			b, ok := bundles[id]
+			if !ok {
+				continue // deleted since it was listed
 			}
+			deal := v.deal(in.opts.Connection, in.opts.Kind, b)
 			sum.Evaluated++
 			now := in.opts.Now()
 			t, err := sel.Select(deal, now)
@@ -202,15 +218,30 @@ func (in *Instantiator) CatchUp(ctx context.Context) (Summary, error) {
 			if err != nil {
 				return sum, err
 			}
-			res, err := in.create(ctx, t, deal, now)
+			if existing[deal.ID+"\x00"+t.Key] {
+				sum.Existing++
+				continue
+			}
+			p, events, err := plans.Instantiate(t, deal, now, in.opts.Location)
+			if err != nil {
+				return sum, fmt.Errorf("instantiate %s for deal %s: %w", t.Key, deal.ID, err)
+			}
+			batch = append(batch, store.NewPlan{Plan: p, Events: events})
+		}
+		if len(batch) > 0 {
+			res, err := in.opts.Store.CreatePlans(ctx, batch)
 			if err != nil {
 				return sum, err
 			}
-			if res.Outcome == Created {
-				sum.Created++
-			} else {
-				sum.Existing++
+			created := 0
+			for _, r := range res {
+				if r.Created {
+					created++
+				}
 			}
+			sum.Created += created
+			sum.Existing += len(res) - created
+			in.log.Info().Int("plans", created).Msg("plans created")
 		}
 		if err := in.opts.Store.SetCursor(ctx, in.opts.ConnectionID, CursorObject, next); err != nil {
 			return sum, err

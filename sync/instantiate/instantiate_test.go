@@ -29,7 +29,7 @@ var _ instantiate.Store = (*store.Store)(nil)
 
 var now = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 
-func importExamples(t *testing.T, s *store.Store) {
+func importExamples(t testing.TB, s *store.Store) {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join("..", "..", "examples", "templates", "*.yaml"))
 	if err != nil || len(files) == 0 {
@@ -51,7 +51,7 @@ func importExamples(t *testing.T, s *store.Store) {
 }
 
 // pulled returns a store holding a pull of a sandbox of the given CRM, with the example templates.
-func pulled(t *testing.T, backend store.Dialect, kind string, deals int) (*store.Store, *store.Connection) {
+func pulled(t testing.TB, backend store.Dialect, kind string, deals int) (*store.Store, *store.Connection) {
 	t.Helper()
 	ctx := t.Context()
 	s := storetest.Open(t, backend)
@@ -89,7 +89,7 @@ func pulled(t *testing.T, backend store.Dialect, kind string, deals int) (*store
 	return s, sc
 }
 
-func newInstantiator(t *testing.T, s *store.Store, sc *store.Connection) *instantiate.Instantiator {
+func newInstantiator(t testing.TB, s *store.Store, sc *store.Connection) *instantiate.Instantiator {
 	t.Helper()
 	loc, _ := time.LoadLocation("Europe/Berlin")
 	in, err := instantiate.New(instantiate.Options{Connection: sc.Name, ConnectionID: sc.ID, Kind: sc.Kind, Location: loc, Store: s,
