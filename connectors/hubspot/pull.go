@@ -96,7 +96,7 @@ func (c *Connector) walkSearch(ctx context.Context, obj connectors.Object, spec 
 		if err != nil {
 			return fmt.Errorf("pull %s page %d: %w", obj, page, err)
 		}
-		out, done := w.advance(recs)
+		out, done := w.advance(recs, sp.Total)
 		c.log.Debug().Str("object", string(obj)).Int("page", page).Int("records", len(out)).Msg("search page")
 		if len(out) > 0 {
 			if err := emit(out); err != nil {
