@@ -48,7 +48,8 @@ type PullRequest struct {
 	Fields []string
 	// Overlap re-reads records stamped up to Overlap before Since.Stamp, so records that became
 	// visible late (written in a transaction that committed after a later stamp was read) are not
-	// missed. Records in the overlap window are delivered again; see Page.
+	// missed. A connector may skip window records its cursor says were delivered already (Salesforce
+	// keeps their (id, stamp) pairs in Since.Extra); others are delivered again; see Page.
 	Overlap time.Duration
 }
 
@@ -62,7 +63,8 @@ type PullRequest struct {
 //     delivered twice in one pull.
 //   - Records in the overlap window (stamped at or before PullRequest.Since) may have been delivered
 //     by an earlier pull: upsert them idempotently, keeping the stored record when its stamp is
-//     newer than or equal to the delivered one.
+//     newer than or equal to the delivered one. Store the whole Cursor, Extra included: a connector
+//     may keep there what it needs to skip such records next time.
 //   - Cursor is the (stamp, id) of the last record of the page, or PullRequest.Since when that is
 //     later (pages of the overlap window, or of a Full pull given the stored cursor as Since), so it
 //     never moves backwards within a pull or behind Since. Commit it in the same transaction as the

@@ -15,8 +15,10 @@
 // # Incremental pulls
 //
 // Records are read in (SystemModstamp, Id) order. With an overlap window the query starts at
-// Since.Stamp minus the overlap, so writes that committed late are caught, at the price of
-// re-delivering the window's records (the store upserts by id and stamp). Without one it starts
+// Since.Stamp minus the overlap, so writes that committed late are caught; the (id, stamp) pairs
+// delivered within the window travel in Cursor.Extra["seen"] (up to 2,000; a larger window, such as
+// a mass update, is simply delivered again), so an unchanged window is re-read but not re-delivered:
+// the dedupe by (id, stamp) against the cursor. Without an overlap the query starts
 // strictly after the cursor with the keyset "(SystemModstamp = X AND Id > 'id') OR SystemModstamp
 // > X". Pages follow nextRecordsUrl with Sforce-Query-Options batchSize; Options.QueryLimit switches
 // to LIMIT queries chained by the same keyset (no long-lived query locators), and a lost locator

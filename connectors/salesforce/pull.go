@@ -44,6 +44,14 @@ func (c *Connector) Pull(ctx context.Context, req connectors.PullRequest, fn fun
 		return c.pullRolesByDeal(ctx, req, spec, fields, fn)
 	}
 	p := &puller{c: c, req: req, spec: spec, fields: fields, fn: fn, seen: map[string]struct{}{}}
+	if !req.Full && req.Overlap > 0 {
+		p.track = true
+		p.window = decodeSeen(req.Since.Extra[seenKey])
+		p.prior = make(map[seenEntry]bool, len(p.window))
+		for _, e := range p.window {
+			p.prior[e] = true
+		}
+	}
 	return p.run(ctx)
 }
 
@@ -55,11 +63,16 @@ type puller struct {
 	fields []string
 	fn     func(connectors.Page) error
 
-	pos     connectors.Cursor   // last record delivered
-	have    bool                // pos is set
-	seen    map[string]struct{} // ids delivered at pos.Stamp
-	pages   int                 // pages fetched
-	records int                 // records delivered
+	pos  connectors.Cursor   // last record delivered
+	have bool                // pos is set
+	seen map[string]struct{} // ids delivered at pos.Stamp
+	// With an overlap window, the (id, stamp) pairs committed in the window before the cursor
+	// travel in Cursor.Extra, so the next pull skips them instead of delivering them again.
+	track   bool
+	prior   map[seenEntry]bool // pairs delivered by earlier pulls (from Since)
+	window  []seenEntry        // pairs stamped within Overlap of the cursor, delivered so far
+	pages   int                // pages fetched
+	records int                // records delivered
 }
 
 func (p *puller) run(ctx context.Context) error {
@@ -80,7 +93,7 @@ func (p *puller) run(ctx context.Context) error {
 			resource = "/queryAll"
 		}
 		path := p.c.base + resource + "?q=" + url.QueryEscape(soql)
-		rows, delivered := 0, 0
+		rows, fresh := 0, 0
 		lost := false
 		for path != "" {
 			var qr queryResult
@@ -100,7 +113,7 @@ func (p *puller) run(ctx context.Context) error {
 				return fmt.Errorf("pull %s page %d: %w", p.req.Object, p.pages, err)
 			}
 			rows += len(qr.Records)
-			delivered += n
+			fresh += n
 			path = ""
 			if !qr.Done && qr.NextRecordsURL != "" {
 				if path, err = p.c.nextPath(qr.NextRecordsURL); err != nil {
@@ -112,7 +125,7 @@ func (p *puller) run(ctx context.Context) error {
 			continue
 		}
 		if p.c.opts.QueryLimit > 0 && rows >= p.c.opts.QueryLimit {
-			if delivered == 0 {
+			if fresh == 0 {
 				return fmt.Errorf("pull %s page %d: %w", p.req.Object, p.pages, &connectors.Error{Kind: connectors.KindPermanent, Code: "NO_PROGRESS", Message: "keyset query returned only records already delivered"})
 			}
 			continue
@@ -147,8 +160,10 @@ func keyset(c connectors.Cursor) (string, error) {
 	return " WHERE SystemModstamp >= " + x + " AND ((SystemModstamp = " + x + " AND Id > " + id + ") OR SystemModstamp > " + x + ")", nil
 }
 
-// deliver converts a page, drops what this pull already delivered, and hands the rest to fn. It
-// returns how many records it delivered. Nothing is delivered when any record fails to convert.
+// deliver converts a page, drops what this pull or (through the cursor's seen list) an earlier one
+// already delivered, and hands the rest to fn. It returns how many records were new to this pull
+// (delivered, or skipped as delivered by an earlier pull). Nothing is delivered when any record
+// fails to convert.
 func (p *puller) deliver(ctx context.Context, rows []map[string]any) (int, error) {
 	recs := make([]connectors.Record, 0, len(rows))
 	for i, m := range rows {
@@ -162,6 +177,7 @@ func (p *puller) deliver(ctx context.Context, rows []map[string]any) (int, error
 	out := recs[:0]
 	pos, have := p.pos, p.have
 	seen := p.seen
+	fresh := 0
 	for _, r := range recs {
 		if have {
 			if r.ModifiedAt.Before(pos.Stamp) {
@@ -181,15 +197,36 @@ func (p *puller) deliver(ctx context.Context, rows []map[string]any) (int, error
 			pos.ID = r.ID
 		}
 		seen[r.ID] = struct{}{}
+		fresh++
+		if p.prior[seenEntry{r.ID, r.ModifiedAt.UnixMilli()}] {
+			continue // committed by an earlier pull, unchanged since
+		}
 		out = append(out, r)
 	}
 	if len(out) == 0 {
-		return 0, nil
+		p.pos, p.have, p.seen = pos, have, seen
+		return fresh, nil
 	}
 	page := connectors.Page{Records: out, Cursor: pos}
 	if since := p.req.Since; !since.Stamp.IsZero() && !since.After(pos.Stamp, pos.ID) {
 		// Records from the overlap window (or a Full pass) must not move the cursor back.
 		page.Cursor = connectors.Cursor{Stamp: since.Stamp, ID: since.ID}
+	}
+	if p.track {
+		for _, r := range out {
+			p.window = append(p.window, seenEntry{r.ID, r.ModifiedAt.UnixMilli()})
+		}
+		floor := page.Cursor.Stamp.Add(-p.req.Overlap).UnixMilli()
+		kept := p.window[:0]
+		for _, e := range p.window {
+			if e.ms >= floor {
+				kept = append(kept, e)
+			}
+		}
+		p.window = kept
+		if len(kept) <= maxSeen {
+			page.Cursor.Extra = map[string]string{seenKey: encodeSeen(kept)}
+		}
 	}
 	if p.req.Object == connectors.ObjectDealContact {
 		roles, err := p.c.roles(ctx, out)
@@ -204,7 +241,7 @@ func (p *puller) deliver(ctx context.Context, rows []map[string]any) (int, error
 	p.pos, p.have, p.seen = pos, have, seen
 	p.records += len(out)
 	p.c.log.Debug().Str("object", string(p.req.Object)).Int("page", p.pages).Int("records", len(out)).Msg("pull page")
-	return len(out), nil
+	return fresh, nil
 }
 
 // batchHeader asks for the configured page size.
@@ -225,4 +262,48 @@ func (c *Connector) nextPath(next string) (string, error) {
 func locatorLost(err error) bool {
 	var e *connectors.Error
 	return errors.As(err, &e) && e.Code == "INVALID_QUERY_LOCATOR"
+}
+
+// seenKey is the Cursor.Extra key of the overlap window's delivered (id, stamp) pairs.
+const seenKey = "seen"
+
+// maxSeen bounds the pairs kept in a cursor; a larger window (a mass update) is not recorded and
+// the next pull delivers it again, which the store absorbs.
+const maxSeen = 2000
+
+// seenEntry is a delivered (id, stamp in Unix milliseconds) pair.
+type seenEntry struct {
+	id string
+	ms int64
+}
+
+// encodeSeen renders pairs as "id:ms,id:ms".
+func encodeSeen(es []seenEntry) string {
+	var b strings.Builder
+	for i, e := range es {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(e.id)
+		b.WriteByte(':')
+		b.WriteString(strconv.FormatInt(e.ms, 10))
+	}
+	return b.String()
+}
+
+// decodeSeen parses encodeSeen's form, skipping malformed entries.
+func decodeSeen(s string) []seenEntry {
+	if s == "" {
+		return nil
+	}
+	var out []seenEntry
+	for part := range strings.SplitSeq(s, ",") {
+		id, ms, ok := strings.Cut(part, ":")
+		n, err := strconv.ParseInt(ms, 10, 64)
+		if !ok || err != nil || !ValidID(id) {
+			continue
+		}
+		out = append(out, seenEntry{id, n})
+	}
+	return out
 }

@@ -248,3 +248,58 @@ func TestPullConfiguredFields(t *testing.T) {
 		t.Fatalf("got %v, want a permanent INVALID_FIELD error naming the field", err)
 	}
 }
+
+func TestPullOverlapDedupeAgainstCursor(t *testing.T) {
+	t.Parallel()
+	const overlap = 2 * time.Minute
+	c, b := setup(t, sandbox.Options{Deals: 100}, nil, nil)
+	ids := b.sb.IDs("Opportunity")
+	first := pull(t, c, connectors.PullRequest{Object: connectors.ObjectDeal, Full: true})
+	inc := func(since connectors.Cursor) pullResult {
+		t.Helper()
+		res := pull(t, c, connectors.PullRequest{Object: connectors.ObjectDeal, Since: since, Overlap: overlap})
+		checkOrdered(t, res)
+		if len(res.pages) == 0 {
+			return pullResult{pages: []connectors.Page{{Cursor: since}}}
+		}
+		return res
+	}
+	if err := b.sb.UpdateRecord("Opportunity", ids[1], map[string]any{"NextStep": "a"}); err != nil {
+		t.Fatal(err)
+	}
+	// After a Full pull (whose cursor carries no seen list) the window is delivered once more.
+	r1 := inc(first.last())
+	if got := r1.ids(); got[ids[1]] != 1 {
+		t.Fatalf("first incremental: got %v, want %s among them", got, ids[1])
+	}
+	// Nothing changed: the overlap window is re-read but nothing is delivered again.
+	calls0 := opCalls(t, b.reg, "")
+	r2 := inc(r1.last())
+	if len(r2.records) != 0 {
+		t.Errorf("unchanged incremental: got %d records, want 0", len(r2.records))
+	}
+	if got := opCalls(t, b.reg, "") - calls0; got != 1 {
+		t.Errorf("unchanged incremental: %d API calls, want 1", got)
+	}
+	// A late-visible write stamped inside the window is delivered once, alone.
+	late, err := b.sb.CommitLag(sandbox.LagChange{Object: "Opportunity", ID: ids[2], Fields: map[string]any{"NextStep": "late"}, StampBehind: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r3 := inc(r2.last())
+	if got := r3.ids(); len(got) != 1 || got[late] != 1 {
+		t.Fatalf("after the late write: got %v, want only %s", got, late)
+	}
+	r4 := inc(r3.last())
+	if len(r4.records) != 0 {
+		t.Errorf("after delivering the late write: got %d records, want 0", len(r4.records))
+	}
+	// Changing an already-delivered record again delivers it again (new stamp).
+	if err := b.sb.UpdateRecord("Opportunity", ids[1], map[string]any{"NextStep": "b"}); err != nil {
+		t.Fatal(err)
+	}
+	r5 := inc(r4.last())
+	if got := r5.ids(); len(got) != 1 || got[ids[1]] != 1 {
+		t.Errorf("after a second change: got %v, want only %s", got, ids[1])
+	}
+}
