@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mapsync/mapsync/plans"
+	"github.com/mapsync/mapsync/server"
 	"github.com/mapsync/mapsync/sync/instantiate"
 )
 
@@ -81,14 +82,9 @@ gets it back unchanged. Exits 1 when the deal is unknown or matches no template.
 	return cmd
 }
 
-// planView is a plan as the API returns it: the plan with its progress read model.
-type planView struct {
-	*plans.Plan
-	Progress plans.Progress `json:"progress"`
-}
-
-func planJSON(p *plans.Plan, now time.Time) planView {
-	return planView{Plan: p, Progress: p.Progress(now)}
+// planJSON is a plan exactly as GET /api/v1/plans/{plan} returns it to the seller side.
+func planJSON(p *plans.Plan, now time.Time) server.PlanResponse {
+	return server.PlanResponse{Plan: p, Progress: p.Progress(now)}
 }
 
 func printPlan(a *app, outcome string, p *plans.Plan) {
