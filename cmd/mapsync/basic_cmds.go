@@ -8,6 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mapsync/mapsync/store"
+
 	"github.com/mapsync/mapsync/config"
 	"github.com/mapsync/mapsync/secrets"
 )
@@ -80,12 +82,7 @@ func newMigrateCmd(a *app) *cobra.Command {
 		Use:   "up",
 		Short: "Apply every pending migration",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := a.openStore(cmd.Context(), false)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: a.withStore(false, func(cmd *cobra.Command, _ []string, s *store.Store) error {
 			applied, err := s.MigrateUp(cmd.Context())
 			if err != nil {
 				return err
@@ -97,17 +94,12 @@ func newMigrateCmd(a *app) *cobra.Command {
 			}
 			fmt.Fprintf(a.stdout, "applied %d migration(s) on %s; schema at version %d\n", len(applied), s.Dialect(), cur)
 			return nil
-		},
+		}),
 	}, &cobra.Command{
 		Use:   "down",
 		Short: "Roll back the latest migration",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := a.openStore(cmd.Context(), false)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: a.withStore(false, func(cmd *cobra.Command, _ []string, s *store.Store) error {
 			v, err := s.MigrateDown(cmd.Context())
 			if err != nil {
 				return err
@@ -118,17 +110,12 @@ func newMigrateCmd(a *app) *cobra.Command {
 			}
 			fmt.Fprintf(a.stdout, "rolled back migration %d on %s\n", v, s.Dialect())
 			return nil
-		},
+		}),
 	}, &cobra.Command{
 		Use:   "status",
 		Short: "List migrations and whether each is applied",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := a.openStore(cmd.Context(), false)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: a.withStore(false, func(cmd *cobra.Command, _ []string, s *store.Store) error {
 			st, err := s.MigrationStatuses(cmd.Context())
 			if err != nil {
 				return err
@@ -147,7 +134,7 @@ func newMigrateCmd(a *app) *cobra.Command {
 				fmt.Fprintln(a.stdout, err)
 			}
 			return nil
-		},
+		}),
 	})
 	for _, c := range cmd.Commands() {
 		c.PreRunE = func(*cobra.Command, []string) error { return a.validateLogFlags() }

@@ -180,3 +180,16 @@ func (a *app) openStore(ctx context.Context, checkSchema bool) (*store.Store, er
 func requireCipher() (*secrets.Cipher, error) {
 	return secrets.FromEnv()
 }
+
+// withStore returns a cobra RunE that opens the store (checking the schema when checkSchema),
+// runs fn with it and closes it.
+func (a *app) withStore(checkSchema bool, fn func(cmd *cobra.Command, args []string, s *store.Store) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		s, err := a.openStore(cmd.Context(), checkSchema)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		return fn(cmd, args, s)
+	}
+}

@@ -218,12 +218,7 @@ func newTemplatesCmd(a *app) *cobra.Command {
 		Use:   "list",
 		Short: "List stored templates (latest version of each)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := a.openStore(cmd.Context(), true)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: a.withStore(true, func(cmd *cobra.Command, _ []string, s *store.Store) error {
 			ts, err := s.Templates(cmd.Context())
 			if err != nil {
 				return err
@@ -238,7 +233,7 @@ func newTemplatesCmd(a *app) *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", t.Key, t.Version, prio, t.Name)
 			}
 			return tw.Flush()
-		},
+		}),
 	})
 	return cmd
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/mapsync/mapsync/store"
 )
 
 func newTokensCmd(a *app) *cobra.Command {
@@ -14,29 +16,19 @@ func newTokensCmd(a *app) *cobra.Command {
 		Use:   "create NAME",
 		Short: "Create an API token and print it alone on stdout (it is shown only once)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := a.openStore(cmd.Context(), true)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: a.withStore(true, func(cmd *cobra.Command, args []string, s *store.Store) error {
 			tok, err := s.CreateAPIToken(cmd.Context(), args[0])
 			if err != nil {
 				return fmt.Errorf("create token %s: %w", args[0], err)
 			}
 			fmt.Fprintln(a.stdout, tok)
 			return nil
-		},
+		}),
 	}, &cobra.Command{
 		Use:   "list",
 		Short: "List API tokens (names and use, never the tokens)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := a.openStore(cmd.Context(), true)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: a.withStore(true, func(cmd *cobra.Command, _ []string, s *store.Store) error {
 			ts, err := s.ListAPITokens(cmd.Context())
 			if err != nil {
 				return err
@@ -47,23 +39,18 @@ func newTokensCmd(a *app) *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Name, t.CreatedAt.Format("2006-01-02 15:04"), fmtTime(t.LastUsedAt), fmtTime(t.RevokedAt))
 			}
 			return tw.Flush()
-		},
+		}),
 	}, &cobra.Command{
 		Use:   "revoke NAME",
 		Short: "Revoke an API token",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := a.openStore(cmd.Context(), true)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: a.withStore(true, func(cmd *cobra.Command, args []string, s *store.Store) error {
 			if err := s.RevokeAPIToken(cmd.Context(), args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "revoked %s\n", args[0])
 			return nil
-		},
+		}),
 	})
 	return cmd
 }

@@ -133,7 +133,7 @@ func (rt *runtime) connector(ctx context.Context, cn *config.Connection) (connec
 			// HubSpot allows 5 searches per second per account and sends no headers to pace by;
 			// 4 leaves room for clock jitter and for the account's other integrations.
 			SearchPerSecond: 4,
-			Retry: retry, Governor: gov, Metrics: rt.connMetrics, Logger: log,
+			Retry:           retry, Governor: gov, Metrics: rt.connMetrics, Logger: log,
 		})
 	}
 	return nil, fmt.Errorf("connection %s: unknown kind %q", cn.Name, cn.Kind)
