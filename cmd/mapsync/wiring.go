@@ -43,7 +43,11 @@ func (a *app) newRuntime(ctx context.Context) (*runtime, error) {
 		return nil, err
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewDBStatsCollector(s.DB().DB, "mapsync"), // go_sql_* pool gauges, labelled db_name="mapsync"
+	)
 	cm, err := connectors.NewMetrics(reg)
 	if err != nil {
 		s.Close()
