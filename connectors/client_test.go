@@ -2,10 +2,12 @@ package connectors
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -359,5 +361,46 @@ func TestGovernorFollowsWindowHeaders(t *testing.T) {
 	}
 	if govs.For("acme") != g || govs.For("other") == g {
 		t.Error("governors are not one per connection")
+	}
+}
+
+func TestClientCancelledDuringBackoff(t *testing.T) {
+	t.Parallel()
+	b := setupClient(t, statusSequence(http.Header{"Retry-After": {"30"}}, 503), func(o *ClientOptions) {
+		o.Retry.MaxElapsed = time.Hour
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		_, err := b.client.Do(ctx, Request{Op: "query", Method: "GET", Path: "/q"})
+		done <- err
+	}()
+	// Wait until the first attempt has been answered and the 30 s pause begun.
+	deadline := time.Now().Add(5 * time.Second)
+	for b.hits.Load() == 0 || metricSum(t, b.reg, "mapsync_connector_retries_total") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no retry scheduled")
+		}
+		runtime.Gosched()
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("got %v, want context.Canceled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Do did not return after cancel")
+	}
+}
+
+func TestClientBodyCap(t *testing.T) {
+	t.Parallel()
+	b := setupClient(t, func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write(bytes.Repeat([]byte("x"), 4096))
+	}, func(o *ClientOptions) { o.MaxBody = 1024; o.Retry.MaxAttempts = 1 })
+	_, err := b.client.Do(t.Context(), Request{Op: "query", Method: "GET", Path: "/q"})
+	if KindOf(err) != KindTransient || !strings.Contains(err.Error(), "over 1024 bytes") {
+		t.Fatalf("got %v, want a transient body-size error", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
@@ -268,5 +269,35 @@ func TestMarshalTokenKeepsInstanceURL(t *testing.T) {
 	}
 	if got.AccessToken != "a" || got.RefreshToken != "r" || got.Extra("instance_url") != "https://acme.my.salesforce.com" || got.Extra("id") != "https://login.salesforce.com/id/00D/005" {
 		t.Errorf("round trip: got %+v extras %v %v", got, got.Extra("instance_url"), got.Extra("id"))
+	}
+}
+
+func TestTokenSourceRefreshesExpiredTokenBeforeUse(t *testing.T) {
+	t.Parallel()
+	b := setupOAuth(t, &oauth2.Token{AccessToken: "old", RefreshToken: "rt-1", Expiry: time.Now().Add(-time.Minute)})
+	if _, err := b.client.Do(t.Context(), Request{Op: "query", Method: "GET", Path: "/q"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.server.refresh.Load(); got != 1 {
+		t.Errorf("refreshes: got %d, want 1", got)
+	}
+	if got := b.server.api.Load(); got != 1 {
+		t.Errorf("API calls: got %d, want 1 (no 401 first)", got)
+	}
+}
+
+func TestStaticTokenIsNotRefreshed(t *testing.T) {
+	t.Parallel()
+	b := setupClient(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(401)
+		_, _ = w.Write([]byte(`{"status":"error","message":"Authentication credentials not found.","category":"INVALID_AUTHENTICATION"}`))
+	}, func(o *ClientOptions) { o.CRM = CRMHubSpot })
+	_, err := b.client.Do(t.Context(), Request{Op: "list", Method: "GET", Path: "/x"})
+	var e *Error
+	if !errors.As(err, &e) || e.Kind != KindAuth {
+		t.Fatalf("got %v, want an auth error", err)
+	}
+	if got := b.hits.Load(); got != 1 {
+		t.Errorf("requests: got %d, want 1", got)
 	}
 }
