@@ -1,6 +1,7 @@
 package connectors
 
 import (
+	"strings"
 	"time"
 )
 
@@ -81,5 +82,32 @@ func (c Cursor) After(stamp time.Time, id string) bool {
 	if !stamp.Equal(c.Stamp) {
 		return stamp.After(c.Stamp)
 	}
-	return id > c.ID
+	return CompareIDs(id, c.ID) > 0
+}
+
+// CompareIDs orders CRM ids: numerically when both are decimal numbers (HubSpot), else as
+// strings (Salesforce). It returns -1, 0 or +1.
+func CompareIDs(a, b string) int {
+	if isDigits(a) && isDigits(b) {
+		a, b = strings.TrimLeft(a, "0"), strings.TrimLeft(b, "0")
+		if len(a) != len(b) {
+			if len(a) < len(b) {
+				return -1
+			}
+			return 1
+		}
+	}
+	return strings.Compare(a, b)
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
