@@ -351,6 +351,9 @@ func TestPullRefreshesExpiredToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if got := tok.Extra("instance_url"); got != b.server.URL {
+		t.Errorf("saved instance_url: got %v, want %s", got, b.server.URL)
+	}
 	if logs := b.logs.String(); strings.Contains(logs, tok.AccessToken) || strings.Contains(logs, sandbox.RefreshToken) || strings.Contains(logs, sandbox.ClientSecret) {
 		t.Error("logs show a token or the client secret")
 	}
