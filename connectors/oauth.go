@@ -176,7 +176,6 @@ func (s *TokenSource) refresh(ctx context.Context) (*oauth2.Token, error) {
 			reason := fmt.Sprintf("refresh token refused by the CRM (%s): an admin must connect %s again", firstNonEmpty(re.ErrorDescription, re.ErrorCode, "invalid_grant"), s.opts.Connection)
 			s.reauth, s.refused = reason, old.RefreshToken
 			m.tokenRefreshes.WithLabelValues(s.opts.Connection, "needs_reauth").Inc()
-			s.opts.Logger.Error().Str("connection", s.opts.Connection).Str("reason", reason).Msg("connection needs reauthorisation")
 			if s.opts.Reauth != nil {
 				if rerr := s.opts.Reauth.NeedsReauth(ctx, s.opts.Connection, reason); rerr != nil {
 					return nil, errors.Join(&Error{Kind: KindNeedsReauth, Code: "invalid_grant", Message: reason}, fmt.Errorf("report needs_reauth: %w", rerr))
