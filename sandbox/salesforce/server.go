@@ -98,7 +98,7 @@ func build(opts Options) (*Sandbox, error) {
 	// Generated dates lie before the anchor: the caller's clock when one is given (a fake clock
 	// is deterministic), else fakedata's fixed default, so that the data does not depend on the
 	// day it is generated.
-	anchor := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	anchor := defaultAnchor()
 	if opts.Now == nil {
 		opts.Now = time.Now
 	} else {
@@ -128,6 +128,9 @@ func build(opts Options) (*Sandbox, error) {
 	s.routes()
 	return s, nil
 }
+
+// defaultAnchor is fakedata's documented default "now".
+func defaultAnchor() time.Time { return time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC) }
 
 // Close stops outbound-message delivery and waits for it to finish.
 func (s *Sandbox) Close() { s.out.close() }
