@@ -178,6 +178,25 @@ type Response struct {
 // Do sends req and returns the 2xx response, an *Error, or ctx's error (wrapped) when ctx ended
 // first. A 401 refreshes the token once and replays the request once.
 func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
+	resp, err := c.do(ctx, req)
+	if err != nil && ctx.Err() == nil {
+		c.CountError(req.Op, err)
+	}
+	return resp, err
+}
+
+// CountError counts a failed operation in mapsync_connector_errors_total by its Kind. Do counts
+// its own failures; connectors call it for failures they find in a 2xx reply (malformed JSON, a
+// record that does not decode).
+func (c *Client) CountError(op string, err error) {
+	kind := "other"
+	if k := KindOf(err); k != 0 {
+		kind = k.String()
+	}
+	c.opts.Metrics.errors.WithLabelValues(c.opts.Connection, string(c.opts.CRM), op, kind).Inc()
+}
+
+func (c *Client) do(ctx context.Context, req Request) (*Response, error) {
 	var tok *oauth2.Token
 	if c.opts.Auth != nil {
 		t, err := c.opts.Auth.Token(ctx)

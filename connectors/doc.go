@@ -40,8 +40,11 @@
 //     mapsync_connector_request_duration_seconds{connection,crm,op},
 //     mapsync_connector_retries_total{connection,crm,op,reason},
 //     mapsync_connector_api_usage_ratio{connection,crm},
-//     mapsync_connector_token_refreshes_total{connection,outcome} and
-//     mapsync_connector_governor_denied_total{connection,crm}, on an injected Registerer.
+//     mapsync_connector_token_refreshes_total{connection,outcome},
+//     mapsync_connector_governor_denied_total{connection,crm} and
+//     mapsync_connector_errors_total{connection,crm,op,kind} (failures after retries, including
+//     malformed replies counted by the connectors through Client.CountError), on an injected
+//     Registerer.
 //
 // # Wiring
 //

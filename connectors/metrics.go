@@ -14,6 +14,7 @@ type Metrics struct {
 	apiUsage       *prometheus.GaugeVec
 	tokenRefreshes *prometheus.CounterVec
 	governorDenied *prometheus.CounterVec
+	errors         *prometheus.CounterVec
 }
 
 // NewMetrics creates the connector metrics and registers them on reg. A nil reg leaves them
@@ -45,9 +46,13 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "mapsync_connector_governor_denied_total",
 			Help: "Requests refused by the rate governor before reaching the CRM (daily reserve reached).",
 		}, []string{"connection", "crm"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mapsync_connector_errors_total",
+			Help: "Failed CRM operations after retries, by error kind (transient, permanent, rate_limited, auth, needs_reauth).",
+		}, []string{"connection", "crm", "op", "kind"}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.requests, m.duration, m.retries, m.apiUsage, m.tokenRefreshes, m.governorDenied} {
+		for _, c := range []prometheus.Collector{m.requests, m.duration, m.retries, m.apiUsage, m.tokenRefreshes, m.governorDenied, m.errors} {
 			if err := reg.Register(c); err != nil {
 				return nil, err
 			}

@@ -193,13 +193,17 @@ func (c *Connector) do(ctx context.Context, cl call, out any) error {
 	}
 	ct := resp.Header.Get("Content-Type")
 	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-		return fmt.Errorf("%s: %w", cl.op, &connectors.Error{Kind: connectors.KindTransient, Status: resp.Status, Code: "NOT_JSON", Message: fmt.Sprintf("reply is %q, not JSON", ct)})
+		e := &connectors.Error{Kind: connectors.KindTransient, Status: resp.Status, Code: "NOT_JSON", Message: fmt.Sprintf("reply is %q, not JSON", ct)}
+		c.client.CountError(cl.op, e)
+		return fmt.Errorf("%s: %w", cl.op, e)
 	}
 	if err := json.Unmarshal(resp.Body, out); err != nil {
-		return fmt.Errorf("%s: %w", cl.op, &connectors.Error{
+		e := &connectors.Error{
 			Kind: connectors.KindTransient, Status: resp.Status, Code: "MALFORMED_JSON",
 			Message: fmt.Sprintf("malformed JSON reply (%d bytes)", len(resp.Body)), Err: err,
-		})
+		}
+		c.client.CountError(cl.op, e)
+		return fmt.Errorf("%s: %w", cl.op, e)
 	}
 	return nil
 }

@@ -169,7 +169,9 @@ func (p *puller) deliver(ctx context.Context, rows []map[string]any) (int, error
 	for i, m := range rows {
 		r, err := toRecord(p.req.Object, m)
 		if err != nil {
-			return 0, &connectors.Error{Kind: connectors.KindTransient, Code: "MALFORMED_RECORD", Message: fmt.Sprintf("record %d of the page", i+1), Err: err}
+			e := &connectors.Error{Kind: connectors.KindTransient, Code: "MALFORMED_RECORD", Message: fmt.Sprintf("record %d of the page", i+1), Err: err}
+			p.c.client.CountError("query", e)
+			return 0, e
 		}
 		recs = append(recs, r)
 	}

@@ -321,6 +321,9 @@ func TestPullFaults(t *testing.T) {
 			if !strings.Contains(err.Error(), "pull deal page 2") {
 				t.Errorf("error %q does not say which page failed", err)
 			}
+			if got := metricSum(t, b.reg, "mapsync_connector_errors_total"); got != 1 {
+				t.Errorf("errors metric: got %v, want 1", got)
+			}
 			// The failing page was not delivered, in part or whole: only page 1 arrived.
 			if len(res.pages) != 1 || len(res.records) != 200 {
 				t.Errorf("delivered %d pages, %d records; want exactly the first page of 200", len(res.pages), len(res.records))
@@ -404,7 +407,7 @@ func TestPullMalformedJSONPage(t *testing.T) {
 			_, _ = w.Write(body[:len(body)/2])
 		})
 	}
-	c, _ := setup(t, sandbox.Options{Deals: 300}, wrap, func(o *Options) { o.PageSize = 200 })
+	c, b := setup(t, sandbox.Options{Deals: 300}, wrap, func(o *Options) { o.PageSize = 200 })
 	res, err := tryPull(t.Context(), c, connectors.PullRequest{Object: connectors.ObjectDeal, Full: true}, nil)
 	var e *connectors.Error
 	if !errors.As(err, &e) || e.Code != "MALFORMED_JSON" {
@@ -415,6 +418,9 @@ func TestPullMalformedJSONPage(t *testing.T) {
 	}
 	if len(res.pages) != 1 || len(res.records) != 200 {
 		t.Errorf("delivered %d pages, %d records; want only the first page of 200", len(res.pages), len(res.records))
+	}
+	if got := metricSum(t, b.reg, "mapsync_connector_errors_total"); got != 1 {
+		t.Errorf("errors metric: got %v, want 1", got)
 	}
 }
 

@@ -97,7 +97,9 @@ func (c *Connector) pullRolesByDeal(ctx context.Context, req connectors.PullRequ
 			for i, m := range qr.Records {
 				r, err := toRecord(req.Object, m)
 				if err != nil {
-					return fail(pages, &connectors.Error{Kind: connectors.KindTransient, Code: "MALFORMED_RECORD", Message: fmt.Sprintf("record %d of the page", i+1), Err: err})
+					e := &connectors.Error{Kind: connectors.KindTransient, Code: "MALFORMED_RECORD", Message: fmt.Sprintf("record %d of the page", i+1), Err: err}
+					c.client.CountError("query", e)
+					return fail(pages, e)
 				}
 				deal, _ := r.Fields["OpportunityId"].(string)
 				if have && (deal < lastDeal || deal == lastDeal && r.ID <= lastID) {
