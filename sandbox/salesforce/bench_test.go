@@ -1,12 +1,16 @@
 package salesforce_test
 
 import (
+	"bufio"
 	"bytes"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -69,6 +73,60 @@ func BenchmarkSmallPages(b *testing.B) {
 		}
 	})
 	reportCPU(b, cpu0, "client and server")
+}
+
+// BenchmarkSmallPagesRawClient serves the same small query over loopback sockets to a minimal
+// keep-alive client (pre-built request bytes, Content-Length framing), so that the figure is the
+// sandbox and net/http's server side rather than Go's HTTP client.
+func BenchmarkSmallPagesRawClient(b *testing.B) {
+	srv, tok := benchSandbox(b)
+	soql := "SELECT Id, Name, StageName, Amount, CloseDate, SystemModstamp FROM Opportunity WHERE SystemModstamp > 2026-10-01T00:00:00Z ORDER BY SystemModstamp ASC, Id ASC LIMIT 10"
+	host := strings.TrimPrefix(srv.URL, "http://")
+	req := []byte("GET /services/data/v62.0/query?q=" + url.QueryEscape(soql) + " HTTP/1.1\r\nHost: " + host +
+		"\r\nAuthorization: Bearer " + tok + "\r\n\r\n")
+	cpu0 := processCPU()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		conn, err := net.Dial("tcp", host)
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		defer conn.Close()
+		br := bufio.NewReaderSize(conn, 64<<10)
+		for pb.Next() {
+			if _, err := conn.Write(req); err != nil {
+				b.Error(err)
+				return
+			}
+			length, status := -1, ""
+			for {
+				line, err := br.ReadSlice('\n')
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				if status == "" {
+					status = string(line[9:12])
+				}
+				if len(line) <= 2 {
+					break
+				}
+				if k, v, ok := strings.Cut(string(line), ":"); ok && strings.EqualFold(k, "Content-Length") {
+					length, _ = strconv.Atoi(strings.TrimSpace(v))
+				}
+			}
+			if status != "200" || length < 0 {
+				b.Errorf("got status %s length %d", status, length)
+				return
+			}
+			if _, err := br.Discard(length); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	reportCPU(b, cpu0, "server over loopback")
 }
 
 // BenchmarkSmallPagesHandler measures the sandbox alone: the same small query served through
