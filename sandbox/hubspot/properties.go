@@ -271,11 +271,17 @@ const (
 // parseTimeValue reads epoch milliseconds, YYYY-MM-DD, or RFC 3339 (with or without fraction).
 func parseTimeValue(v string) (time.Time, error) {
 	v = strings.TrimSpace(v)
-	if ms, err := strconv.ParseInt(v, 10, 64); err == nil {
-		return time.UnixMilli(ms).UTC(), nil
+	// Pick the layout by shape first: search filters and sorts parse a stamp per record per
+	// call, and every failed attempt would allocate an error.
+	if isEpochMillis(v) {
+		if ms, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return time.UnixMilli(ms).UTC(), nil
+		}
 	}
-	if t, err := time.Parse(time.DateOnly, v); err == nil {
-		return t.UTC(), nil
+	if len(v) == len(time.DateOnly) {
+		if t, err := time.Parse(time.DateOnly, v); err == nil {
+			return t.UTC(), nil
+		}
 	}
 	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
 		return t.UTC(), nil
@@ -284,4 +290,16 @@ func parseTimeValue(v string) (time.Time, error) {
 		return t.UTC(), nil
 	}
 	return time.Time{}, fmt.Errorf("parse time %q", v)
+}
+
+func isEpochMillis(v string) bool {
+	if v == "" {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if (v[i] < '0' || v[i] > '9') && !(i == 0 && v[i] == '-') {
+			return false
+		}
+	}
+	return true
 }

@@ -350,36 +350,7 @@ func (s *Sandbox) handleSearch(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(sorts) > 0 {
-		keys := make(map[*record][]key, len(hits))
-		for _, rec := range hits {
-			ks := make([]key, len(sorts))
-			for j, sp := range sorts {
-				ks[j] = makeKey(sp.kind, rec.get(sp.idx))
-			}
-			keys[rec] = ks
-		}
-		slices.SortStableFunc(hits, func(a, c *record) int {
-			ka, kc := keys[a], keys[c]
-			for j, sp := range sorts {
-				var cmp int
-				switch {
-				case !ka[j].ok && !kc[j].ok:
-				case !ka[j].ok:
-					cmp = 1 // no value sorts last
-				case !kc[j].ok:
-					cmp = -1
-				default:
-					cmp = compareKeys(ka[j], kc[j])
-					if sp.desc {
-						cmp = -cmp
-					}
-				}
-				if cmp != 0 {
-					return cmp
-				}
-			}
-			return 0
-		})
+		hits = sortHits(hits, sorts, min(len(hits), offset+limit, searchMaxResults))
 	}
 	b = append(b, `{"total":`...)
 	b = strconv.AppendInt(b, int64(len(hits)), 10)
@@ -401,4 +372,100 @@ func (s *Sandbox) handleSearch(w http.ResponseWriter, r *http.Request) {
 	b = append(b, '}')
 	*bp = b
 	writeRaw(w, http.StatusOK, b)
+}
+
+// sortHits orders hits by sorts (ties keep their order in the object's records, as a stable sort
+// would) and returns at least the first need of them in order: a page needs only its prefix, so
+// when it is small a bounded heap selects it in O(n log need) instead of sorting everything.
+func sortHits(hits []*record, sorts []sortSpec, need int) []*record {
+	n, w := len(hits), len(sorts)
+	keys := make([]key, n*w) // flat: hit i's keys are keys[i*w : i*w+w]
+	for i, rec := range hits {
+		for j, sp := range sorts {
+			keys[i*w+j] = makeKey(sp.kind, rec.get(sp.idx))
+		}
+	}
+	cmp := func(a, c int) int {
+		for j, sp := range sorts {
+			ka, kc := keys[a*w+j], keys[c*w+j]
+			var r int
+			switch {
+			case !ka.ok && !kc.ok:
+			case !ka.ok:
+				r = 1 // no value sorts last
+			case !kc.ok:
+				r = -1
+			default:
+				r = compareKeys(ka, kc)
+				if sp.desc {
+					r = -r
+				}
+			}
+			if r != 0 {
+				return r
+			}
+		}
+		return a - c // the original order breaks ties
+	}
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	if need > 0 && need < n/4 {
+		// Max-heap of the need smallest, by cmp.
+		h := make([]int, 0, need)
+		down := func(i int) {
+			for {
+				l, big := 2*i+1, i
+				if l < len(h) && cmp(h[l], h[big]) > 0 {
+					big = l
+				}
+				if r := l + 1; r < len(h) && cmp(h[r], h[big]) > 0 {
+					big = r
+				}
+				if big == i {
+					return
+				}
+				h[i], h[big] = h[big], h[i]
+				i = big
+			}
+		}
+		for _, i := range idx {
+			if len(h) < need {
+				h = append(h, i)
+				for c := len(h) - 1; c > 0; {
+					p := (c - 1) / 2
+					if cmp(h[c], h[p]) <= 0 {
+						break
+					}
+					h[c], h[p] = h[p], h[c]
+					c = p
+				}
+				continue
+			}
+			if cmp(i, h[0]) < 0 {
+				h[0] = i
+				down(0)
+			}
+		}
+		idx = h
+	}
+	slices.SortFunc(idx, cmp)
+	out := make([]*record, 0, n)
+	for _, i := range idx {
+		out = append(out, hits[i])
+	}
+	if len(idx) < n {
+		// Only the prefix is ordered; the rest only needs to be there for the total count.
+		chosen := make(map[int]bool, len(idx))
+		for _, i := range idx {
+			chosen[i] = true
+		}
+		for i, rec := range hits {
+			if !chosen[i] {
+				out = append(out, rec)
+			}
+		}
+	}
+	return out
 }
