@@ -46,14 +46,14 @@ func (a *app) startSandboxes(o sandboxOptions) (*sandboxes, error) {
 	}
 	var err error
 	if o.sfAddr != "" {
-		sb.Salesforce = sfsandbox.New(sfsandbox.Options{Deals: o.deals, Seed: o.seed, Logger: a.log})
+		sb.Salesforce = sfsandbox.New(sfsandbox.Options{Deals: o.deals, Seed: o.seed, Now: time.Now, Logger: a.log})
 		if sb.SalesforceURL, err = serve(o.sfAddr, sb.Salesforce); err != nil {
 			sb.Close()
 			return nil, err
 		}
 	}
 	if o.hsAddr != "" {
-		sb.HubSpot = hssandbox.New(hssandbox.Options{Deals: o.deals, Seed: o.seed, Logger: a.log})
+		sb.HubSpot = hssandbox.New(hssandbox.Options{Deals: o.deals, Seed: o.seed, Now: time.Now, Logger: a.log})
 		if sb.HubSpotURL, err = serve(o.hsAddr, sb.HubSpot); err != nil {
 			sb.Close()
 			return nil, err

@@ -172,35 +172,13 @@ func (rt *runtime) puller(ctx context.Context, name string, progress func(pull.P
 	})
 }
 
-// calls sums a connection's CRM requests and retries from the metrics registry: the metrics are
-// the one count of API calls, so a run's summary and the operator's graphs agree.
+// calls reports a connection's CRM requests and retries so far, from the connector metrics:
+// the metrics are the one count of API calls, so a run's summary and the graphs agree.
 func (rt *runtime) calls(connection string) (requests, retries int64) {
-	mfs, err := rt.reg.Gather()
-	if err != nil {
-		return 0, 0
-	}
-	for _, mf := range mfs {
-		var target *int64
-		switch mf.GetName() {
-		case "mapsync_connector_requests_total":
-			target = &requests
-		case "mapsync_connector_retries_total":
-			target = &retries
-		default:
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "connection" && l.GetValue() == connection {
-					*target += int64(m.GetCounter().GetValue())
-				}
-			}
-		}
-	}
-	return requests, retries
+	return rt.connMetrics.Calls(connection)
 }
 
-// deadline returns a context for one CLI operation.
+// withTimeout returns a context for one CLI operation; d <= 0 means no limit.
 func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
 	if d <= 0 {
 		return context.WithCancel(ctx)

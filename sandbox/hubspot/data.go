@@ -239,7 +239,13 @@ const (
 // seed fills the sandbox from a fakedata dataset.
 func (s *Sandbox) seed(opts Options) {
 	now := s.now()
-	ds := fakedata.Generate(fakedata.Options{Deals: opts.Deals, Seed: opts.Seed})
+	// With a clock of the caller's, the generated dates lie in the months before it (open deals
+	// close after it); without one they are anchored at fakedata's default day, the same everywhere.
+	var anchor time.Time
+	if opts.Now != nil {
+		anchor = now
+	}
+	ds := fakedata.Generate(fakedata.Options{Deals: opts.Deals, Seed: opts.Seed, Now: anchor})
 	pls := pipelines()
 	s.pipelines = pls
 	s.stages = map[string]stageInfo{}

@@ -15,7 +15,9 @@ type Options struct {
 	Deals int
 	// Seed makes the generated data deterministic.
 	Seed uint64
-	// Now is the sandbox clock (record stamps, token expiry, rate-limit windows); nil means time.Now.
+	// Now is the sandbox clock (record stamps, token expiry, rate-limit windows); nil means
+	// time.Now. When set it also anchors the generated data (dates in the months before Now());
+	// when nil the data is anchored at fakedata's default day, the same on every day.
 	Now func() time.Time
 	// TokenTTL is the OAuth access-token lifetime; 0 means 30 minutes.
 	TokenTTL time.Duration
