@@ -155,30 +155,6 @@ type searchPage struct {
 	Paging  *paging  `json:"paging,omitempty"`
 }
 
-// apiError is HubSpot's general error body. HubSpot says to treat every field as optional.
-type apiError struct {
-	Status        string          `json:"status"`
-	Message       string          `json:"message"`
-	CorrelationID string          `json:"correlationId"`
-	Category      string          `json:"category"`
-	SubCategory   string          `json:"subCategory"`
-	ErrorType     string          `json:"errorType"`
-	PolicyName    string          `json:"policyName"`
-	Context       map[string]any  `json:"context"`
-	Errors        []apiErrorEntry `json:"errors"`
-	// OAuth token endpoint errors.
-	Error            string `json:"error"`
-	ErrorDescription string `json:"error_description"`
-}
-
-// apiErrorEntry is one entry of apiError.Errors.
-type apiErrorEntry struct {
-	Message string              `json:"message"`
-	Code    string              `json:"code"`
-	In      string              `json:"in"`
-	Context map[string][]string `json:"context"`
-}
-
 // batchError is one error of a 207 batch reply.
 type batchError struct {
 	Status      string              `json:"status"`
@@ -321,12 +297,4 @@ type owner struct {
 type ownersPage struct {
 	Results []owner `json:"results"`
 	Paging  *paging `json:"paging,omitempty"`
-}
-
-// tokenReply is the reply of POST /oauth/v1/token.
-type tokenReply struct {
-	TokenType    string `json:"token_type"`
-	AccessToken  string `json:"access_token"`
-	RefreshToken string `json:"refresh_token"`
-	ExpiresIn    int64  `json:"expires_in"`
 }

@@ -47,6 +47,7 @@ func decodeBody(r *http.Request, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
+		//lint:ignore ST1005 the text is Salesforce's own JSON_PARSER_ERROR message, sent to clients as is
 		return fmt.Errorf("Unexpected character in JSON body: %v", err)
 	}
 	return nil
