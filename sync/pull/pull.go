@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -58,6 +59,9 @@ type Options struct {
 	Logger zerolog.Logger
 }
 
+// fullWriters is how many pages a full pull stores at once.
+const fullWriters = 3
+
 // Puller runs pulls for one connection. Runs of one Puller must not overlap: the scheduler
 // serialises them per connection.
 type Puller struct {
@@ -102,6 +106,8 @@ type ObjectSummary struct {
 	Read  int `json:"read"`
 	Pages int `json:"pages"`
 	store.UpsertStats
+	// Full is true when the object was read whole (a reconcile, or its first pull).
+	Full bool `json:"full"`
 	// Missing counts records a full reconcile found gone and marked deleted.
 	Missing int    `json:"missing,omitempty"`
 	Took    string `json:"took"`
@@ -198,11 +204,19 @@ func (p *Puller) pullObject(ctx context.Context, log zerolog.Logger, obj connect
 	defer func() { os.Took = time.Since(start).Round(time.Millisecond).String() }()
 	log = log.With().Str("object", string(obj)).Logger()
 
-	req := connectors.PullRequest{Object: obj, Full: full, Fields: p.opts.Fields[obj], Overlap: p.opts.Overlap}
 	prev, err := p.opts.Store.Cursor(ctx, p.opts.ConnectionID, obj)
 	if err != nil {
 		return os, err
 	}
+	if !full && prev.Stamp.IsZero() {
+		// Nothing pulled yet: reading everything is a full pull, and connectors do it cheaper in
+		// full mode (Salesforce contact roles in deal order without per-deal queries, HubSpot's
+		// list endpoint instead of rate-limited search), with parallel writers.
+		full = true
+		log.Info().Msg("no cursor yet: first pull reads everything")
+	}
+	os.Full = full
+	req := connectors.PullRequest{Object: obj, Full: full, Fields: p.opts.Fields[obj], Overlap: p.opts.Overlap}
 	if !full {
 		req.Since = prev
 	}
@@ -215,20 +229,29 @@ func (p *Puller) pullObject(ctx context.Context, log zerolog.Logger, obj connect
 	// A write error stops the pull; a pull error lets the writer finish the pages before it.
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pages := make(chan connectors.Page, 1)
-	written := make(chan error, 1)
-	go func() {
-		var werr error
-		for pg := range pages {
-			if werr != nil {
-				continue // drain after a failure
+	// Incremental pages commit their cursors, so one writer keeps them in order; a full pull
+	// commits its cursor at the end, so its pages are stored by several writers at once.
+	writers := 1
+	if full {
+		writers = fullWriters
+	}
+	pages := make(chan connectors.Page, writers)
+	written := make(chan error, writers)
+	var mu sync.Mutex // guards os and maxSeen between writers
+	for range writers {
+		go func() {
+			var werr error
+			for pg := range pages {
+				if werr != nil {
+					continue // drain after a failure
+				}
+				if werr = p.storePage(ctx, log, obj, full, pg, &mu, &os, &maxSeen); werr != nil {
+					cancel()
+				}
 			}
-			if werr = p.storePage(ctx, log, obj, full, pg, &os, &maxSeen); werr != nil {
-				cancel()
-			}
-		}
-		written <- werr
-	}()
+			written <- werr
+		}()
+	}
 	err = p.opts.Connector.Pull(pctx, req, func(pg connectors.Page) error {
 		select {
 		case pages <- pg:
@@ -238,17 +261,31 @@ func (p *Puller) pullObject(ctx context.Context, log zerolog.Logger, obj connect
 		}
 	})
 	close(pages)
-	if werr := <-written; werr != nil {
+	var werr error
+	for range writers {
+		if e := <-written; e != nil && werr == nil {
+			werr = e
+		}
+	}
+	if werr != nil {
+		if ctx.Err() != nil {
+			return os, ctx.Err() // the run was stopped; the writers only saw its consequences
+		}
 		return os, werr // the cause; the pull only saw its cancellation
 	}
 	if err != nil {
 		return os, err
 	}
 	if full {
-		if !maxSeen.Stamp.Equal(prev.Stamp) || maxSeen.ID != prev.ID {
-			if _, err := p.opts.Store.ApplyPullPage(ctx, store.PullPage{ConnectionID: p.opts.ConnectionID, Object: obj, Cursor: &maxSeen}); err != nil {
-				return os, err
-			}
+		// The next incremental pull starts at the greatest stamp seen, but never after this run
+		// began: a record changed while the run read other pages may carry an earlier stamp than
+		// one read later, and the overlap window covers clock skew from there.
+		next := maxSeen
+		if next.Stamp.IsZero() || next.Stamp.After(reconcileStart) {
+			next = connectors.Cursor{Stamp: reconcileStart}
+		}
+		if _, err := p.opts.Store.ApplyPullPage(ctx, store.PullPage{ConnectionID: p.opts.ConnectionID, Object: obj, Cursor: &next}); err != nil {
+			return os, err
 		}
 		gone, err := p.opts.Store.MarkUnseenDeleted(ctx, p.opts.ConnectionID, obj, reconcileStart)
 		if err != nil {
@@ -264,20 +301,22 @@ func (p *Puller) pullObject(ctx context.Context, log zerolog.Logger, obj connect
 }
 
 // storePage commits one page with its cursor and accounts for it.
-func (p *Puller) storePage(ctx context.Context, log zerolog.Logger, obj connectors.Object, full bool, pg connectors.Page, os *ObjectSummary, maxSeen *connectors.Cursor) error {
+func (p *Puller) storePage(ctx context.Context, log zerolog.Logger, obj connectors.Object, full bool, pg connectors.Page, mu *sync.Mutex, os *ObjectSummary, maxSeen *connectors.Cursor) error {
 	page := store.PullPage{ConnectionID: p.opts.ConnectionID, Object: obj, Records: pg.Records, Roles: pg.Roles, Seen: full}
 	if !full {
 		c := pg.Cursor
 		page.Cursor = &c
 	}
+	st, err := p.opts.Store.ApplyPullPage(ctx, page)
+	if err != nil {
+		return err
+	}
+	mu.Lock()
+	defer mu.Unlock()
 	for _, r := range pg.Records {
 		if !maxSeen.After(r.ModifiedAt, r.ID) {
 			*maxSeen = connectors.Cursor{Stamp: r.ModifiedAt, ID: r.ID}
 		}
-	}
-	st, err := p.opts.Store.ApplyPullPage(ctx, page)
-	if err != nil {
-		return err
 	}
 	os.Pages++
 	os.Read += len(pg.Records)

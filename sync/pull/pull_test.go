@@ -203,6 +203,14 @@ func TestIncrementalPull(t *testing.T) {
 			if os.Inserted+os.Updated != 0 {
 				t.Fatalf("idle run changed %s: %+v", os.Object, os)
 			}
+			if os.Full {
+				t.Fatalf("second run read %s in full; want incremental from the cursor the first run stored", os.Object)
+			}
+		}
+		for _, os := range first.Objects {
+			if !os.Full {
+				t.Fatalf("first run read %s incrementally; want a full read with no cursor yet", os.Object)
+			}
 		}
 		if calls := c.requests() - before; calls > 8 {
 			t.Fatalf("idle run made %d API calls, want at most 8", calls)
@@ -235,6 +243,13 @@ func TestCrashMidRunResumes(t *testing.T) {
 	const deals = 2500 // several deal pages on both CRMs
 	each(t, deals, func(t *testing.T, c *crm, b bundle) {
 		ctx := t.Context()
+		// A first pull reads everything in full mode, which commits no cursor per page; start
+		// from a cursor before all data so this run is incremental, page by page.
+		for _, o := range connectors.Objects {
+			if err := b.store.SetCursor(ctx, b.connID, o, connectors.Cursor{Stamp: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)}); err != nil {
+				t.Fatal(err)
+			}
+		}
 		// The worker dies right after its first deal page is committed.
 		runCtx, kill := context.WithCancel(ctx)
 		defer kill()
