@@ -28,6 +28,8 @@ type sandboxOptions struct {
 	sfAddr, hsAddr string
 	deals          int
 	seed           uint64
+	// noLimits turns the simulated API limits off (load tests and benchmarks).
+	noLimits bool
 }
 
 // startSandboxes listens on the given addresses (empty: that CRM is not started) and serves the
@@ -46,14 +48,22 @@ func (a *app) startSandboxes(o sandboxOptions) (*sandboxes, error) {
 	}
 	var err error
 	if o.sfAddr != "" {
-		sb.Salesforce = sfsandbox.New(sfsandbox.Options{Deals: o.deals, Seed: o.seed, Now: time.Now, Logger: a.log})
+		so := sfsandbox.Options{Deals: o.deals, Seed: o.seed, Now: time.Now, Logger: a.log}
+		if o.noLimits {
+			so.DailyLimit = 1 << 30
+		}
+		sb.Salesforce = sfsandbox.New(so)
 		if sb.SalesforceURL, err = serve(o.sfAddr, sb.Salesforce); err != nil {
 			sb.Close()
 			return nil, err
 		}
 	}
 	if o.hsAddr != "" {
-		sb.HubSpot = hssandbox.New(hssandbox.Options{Deals: o.deals, Seed: o.seed, Now: time.Now, Logger: a.log})
+		ho := hssandbox.Options{Deals: o.deals, Seed: o.seed, Now: time.Now, Logger: a.log}
+		if o.noLimits {
+			ho.BurstLimit, ho.DailyLimit, ho.SearchPerSecond = -1, -1, -1
+		}
+		sb.HubSpot = hssandbox.New(ho)
 		if sb.HubSpotURL, err = serve(o.hsAddr, sb.HubSpot); err != nil {
 			sb.Close()
 			return nil, err
@@ -168,5 +178,6 @@ until interrupted. --write-config writes a mapsync configuration pointing at the
 	f.IntVar(&o.deals, "deals", 500, "how many deals to generate")
 	f.Uint64Var(&o.seed, "seed", 1, "dataset seed (same seed, same data)")
 	f.StringVar(&writeConfig, "write-config", "", "write a mapsync configuration for these sandboxes to this file")
+	f.BoolVar(&o.noLimits, "no-limits", false, "turn the simulated API rate and daily limits off (load tests, benchmarks)")
 	return cmd
 }

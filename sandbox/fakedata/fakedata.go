@@ -156,7 +156,7 @@ func Generate(opts Options) *Dataset {
 	r := rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15))
 	pick := func(s []string) string { return s[r.IntN(len(s))] }
 	past := func(maxDays int) time.Time {
-		return now.Add(-time.Duration(r.Int64N(int64(maxDays) * int64(24*time.Hour)))).Truncate(time.Second)
+		return now.Add(-time.Duration(r.Float64() * float64(maxDays) * float64(24*time.Hour))).Truncate(time.Second)
 	}
 
 	ds := &Dataset{}
@@ -244,12 +244,16 @@ func Generate(opts Options) *Dataset {
 	return ds
 }
 
+// laterThan returns a time between t and now. It draws exactly one number whatever the span, so
+// the anchor never shifts the random sequence: the same seed gives the same records (names,
+// contacts, roles) whatever day the data is anchored at.
 func laterThan(r *rand.Rand, t, now time.Time) time.Time {
+	f := r.Float64()
 	span := now.Sub(t)
 	if span <= 0 {
 		return t
 	}
-	return t.Add(time.Duration(r.Int64N(int64(span)))).Truncate(time.Second)
+	return t.Add(time.Duration(f * float64(span))).Truncate(time.Second)
 }
 
 func lower(s string) string {

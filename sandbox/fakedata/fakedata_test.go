@@ -3,6 +3,7 @@ package fakedata
 import (
 	"reflect"
 	"testing"
+	"time"
 )
 
 func TestGenerateIsDeterministic(t *testing.T) {
@@ -45,6 +46,21 @@ func TestGenerateShape(t *testing.T) {
 		}
 		if d.Stage < 0 || d.Stage >= len(Pipelines[d.Pipeline]) {
 			t.Fatalf("deal %d stage %d out of pipeline %q", d.Index, d.Stage, d.Pipeline)
+		}
+	}
+}
+
+// The anchor moves dates, never the records: names, contacts and roles are the same on any day.
+func TestGenerateIndependentOfAnchor(t *testing.T) {
+	t.Parallel()
+	a := Generate(Options{Deals: 3000, Seed: 7})
+	b := Generate(Options{Deals: 3000, Seed: 7, Now: time.Date(2027, 3, 14, 15, 9, 26, 0, time.UTC)})
+	if len(a.Contacts) != len(b.Contacts) {
+		t.Fatalf("got %d and %d contacts for two anchors, want the same", len(a.Contacts), len(b.Contacts))
+	}
+	for i := range a.Deals {
+		if a.Deals[i].Name != b.Deals[i].Name || len(a.Deals[i].Roles) != len(b.Deals[i].Roles) || a.Deals[i].Stage != b.Deals[i].Stage {
+			t.Fatalf("deal %d differs between anchors: %+v vs %+v", i, a.Deals[i], b.Deals[i])
 		}
 	}
 }

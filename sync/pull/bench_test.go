@@ -1,13 +1,17 @@
 package pull_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
-	"net/http/httptest"
+	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/metrics"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -19,6 +23,7 @@ import (
 	"github.com/mapsync/mapsync/connectors"
 	"github.com/mapsync/mapsync/connectors/hubspot"
 	"github.com/mapsync/mapsync/connectors/salesforce"
+	"github.com/mapsync/mapsync/sandbox/fakedata"
 	hssandbox "github.com/mapsync/mapsync/sandbox/hubspot"
 	sfsandbox "github.com/mapsync/mapsync/sandbox/salesforce"
 	"github.com/mapsync/mapsync/store"
@@ -74,8 +79,11 @@ func (h *heapSampler) Stop() uint64 { close(h.stop); h.wg.Wait(); return h.peak.
 
 // BenchmarkFullPull pulls a whole CRM (owners, contacts, deals, contact roles) from a sandbox over
 // loopback HTTP into a real store, and reports records/s, API calls per the minimum the page
-// sizes allow, and how much the live heap grew above its level before the pull (the sandbox's
-// own dataset is in that baseline). Run: go test ./sync/pull -run '^$' -bench FullPull -benchtime 1x.
+// sizes allow, and how much the live heap grew during the pull. The sandbox runs as its own
+// process (`mapsync sandbox --no-limits`), as a CRM would: its dataset is not in this process's
+// heap, and its CPU is its own. Run:
+//
+//	go test ./sync/pull -run '^$' -bench FullPull -benchtime 1x
 func BenchmarkFullPull(b *testing.B) {
 	deals := benchDeals()
 	for _, kind := range []string{"salesforce", "hubspot"} {
@@ -87,25 +95,78 @@ func BenchmarkFullPull(b *testing.B) {
 	}
 }
 
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// sandboxProcess starts `mapsync sandbox` for one CRM and returns its URL.
+func sandboxProcess(b *testing.B, kind string, deals int) string {
+	b.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "mapsync-bench-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "mapsync")
+		out, err := exec.Command("go", "build", "-o", binPath, "../../cmd/mapsync").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("build mapsync: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		b.Fatal(buildErr)
+	}
+	flag := map[string]string{"salesforce": "--salesforce-addr", "hubspot": "--hubspot-addr"}[kind]
+	cmd := exec.Command(binPath, "--log-level", "error", "sandbox", flag, "127.0.0.1:0", "--deals", strconv.Itoa(deals), "--seed", "7", "--no-limits")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() })
+	sc := bufio.NewScanner(stdout)
+	prefix := map[string]string{"salesforce": "Salesforce sandbox: ", "hubspot": "HubSpot sandbox: "}[kind]
+	for sc.Scan() {
+		if url, ok := strings.CutPrefix(sc.Text(), prefix); ok {
+			go io.Copy(io.Discard, stdout) //nolint:errcheck // keep the pipe drained
+			return url
+		}
+	}
+	b.Fatalf("sandbox printed no %q line: %v", prefix, sc.Err())
+	return ""
+}
+
 func benchFullPull(b *testing.B, kind string, backend store.Dialect, deals int) {
 	ctx := context.Background()
 	var (
 		conn     connectors.Connector
-		requests func() int64
 		pageSize = map[connectors.Object]int{}
 		counts   = map[connectors.Object]int{}
 	)
+	ds := fakedata.Generate(fakedata.Options{Deals: deals, Seed: 7})
+	counts[connectors.ObjectDeal] = len(ds.Deals)
+	counts[connectors.ObjectContact] = len(ds.Contacts)
+	counts[connectors.ObjectOwner] = len(ds.Owners)
+	for _, d := range ds.Deals {
+		counts[connectors.ObjectDealContact] += len(d.Roles)
+	}
+	ds = nil
 	s := storetest.Open(b, backend)
 	sc, _ := s.EnsureConnection(ctx, "bench", kind)
+	metrics, _ := connectors.NewMetrics(nil)
+	url := sandboxProcess(b, kind, deals)
+	minCalls := 0
 	switch kind {
 	case "salesforce":
-		sb := sfsandbox.New(sfsandbox.Options{Deals: deals, Seed: 7, DailyLimit: 10_000_000, Logger: zerolog.Nop()})
-		srv := httptest.NewServer(sb)
-		b.Cleanup(func() { srv.Close(); sb.Close() })
 		s.SeedToken(ctx, "bench", &oauth2.Token{RefreshToken: sfsandbox.RefreshToken})
-		ts, _ := connectors.NewTokenSource(connectors.TokenSourceOptions{Connection: "bench", Store: s, ExtraKeys: salesforce.TokenExtraKeys(),
-			Config: &oauth2.Config{ClientID: sfsandbox.ClientID, ClientSecret: sfsandbox.ClientSecret, Endpoint: salesforce.OAuthEndpoint(srv.URL)}})
-		c, err := salesforce.New(salesforce.Options{Connection: "bench", Auth: ts, Instance: connectors.InstancePolicy{Sandbox: true}, Logger: zerolog.Nop()})
+		ts, _ := connectors.NewTokenSource(connectors.TokenSourceOptions{Connection: "bench", Store: s, ExtraKeys: salesforce.TokenExtraKeys(), Metrics: metrics,
+			Config: &oauth2.Config{ClientID: sfsandbox.ClientID, ClientSecret: sfsandbox.ClientSecret, Endpoint: salesforce.OAuthEndpoint(url)}})
+		c, err := salesforce.New(salesforce.Options{Connection: "bench", Auth: ts, Instance: connectors.InstancePolicy{Sandbox: true}, Metrics: metrics, Logger: zerolog.Nop()})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -113,55 +174,29 @@ func benchFullPull(b *testing.B, kind string, backend store.Dialect, deals int) 
 		for _, o := range connectors.Objects {
 			pageSize[o] = 2000
 		}
-		counts[connectors.ObjectDeal] = len(sb.IDs("Opportunity"))
-		counts[connectors.ObjectContact] = len(sb.IDs("Contact"))
-		counts[connectors.ObjectDealContact] = len(sb.IDs("OpportunityContactRole"))
-		counts[connectors.ObjectOwner] = len(sb.IDs("User"))
-		requests = func() int64 {
-			var n int64
-			for _, c := range sb.Counters() {
-				n += c.Count
-			}
-			return n
-		}
 	case "hubspot":
-		sb := hssandbox.New(hssandbox.Options{Deals: deals, Seed: 7, BurstLimit: -1, DailyLimit: -1, SearchPerSecond: -1, Logger: zerolog.Nop()})
-		srv := httptest.NewServer(sb)
-		b.Cleanup(func() { srv.Close(); sb.Close() })
-		c, err := hubspot.New(hubspot.Options{Connection: "bench", BaseURL: srv.URL, Auth: connectors.NewStaticToken(hssandbox.PrivateAppToken), SearchPerSecond: -1, Logger: zerolog.Nop()})
+		c, err := hubspot.New(hubspot.Options{Connection: "bench", BaseURL: url, Auth: connectors.NewStaticToken(hssandbox.PrivateAppToken), SearchPerSecond: -1, Metrics: metrics, Logger: zerolog.Nop()})
 		if err != nil {
 			b.Fatal(err)
 		}
 		conn = c
-		pageSize = map[connectors.Object]int{connectors.ObjectDeal: 200, connectors.ObjectContact: 200, connectors.ObjectOwner: 100, connectors.ObjectDealContact: 100}
-		counts[connectors.ObjectDeal] = len(sb.IDs("deals"))
-		counts[connectors.ObjectContact] = len(sb.IDs("contacts"))
-		counts[connectors.ObjectOwner] = 50
-		// Contact roles: the deals are listed again (search, 200 a page) and their associations
-		// read in batches of 100; the labels once.
-		counts[connectors.ObjectDealContact] = counts[connectors.ObjectDeal]
-		requests = func() int64 {
-			var n int64
-			for _, c := range sb.Counts() {
-				n += int64(c.N)
-			}
-			return n
+		// A first pull is full: the list endpoint, 100 a page, for every object; the contact
+		// roles list the deals again and read their associations 100 at a time.
+		for _, o := range connectors.Objects {
+			pageSize[o] = 100
 		}
+		counts[connectors.ObjectDealContact] = counts[connectors.ObjectDeal]
+		// The deal listing for roles, the labels, and one archived listing per object that has one.
+		minCalls += (counts[connectors.ObjectDeal]+99)/100 + 1 + 3
 	}
-	minCalls := 0
 	for o, n := range counts {
 		minCalls += (n + pageSize[o] - 1) / pageSize[o]
-	}
-	if kind == "salesforce" {
-		minCalls++ // the token
-	} else {
-		minCalls += (counts[connectors.ObjectDeal]+199)/200 + 1 // deal listing for roles, labels
 	}
 	var records int
 	for b.Loop() {
 		runtime.GC()
 		base := liveHeap()
-		before := requests()
+		before, _ := metrics.Calls("bench")
 		h := sampleHeap()
 		p, err := pull.New(pull.Options{Connection: "bench", ConnectionID: sc.ID, Connector: conn, Store: s, Logger: zerolog.Nop()})
 		if err != nil {
@@ -176,7 +211,8 @@ func benchFullPull(b *testing.B, kind string, backend store.Dialect, deals int) 
 		for _, o := range sum.Objects {
 			records += o.Read
 		}
-		calls := requests() - before
+		after, _ := metrics.Calls("bench") // API requests; the OAuth token request is not one
+		calls := after - before
 		b.ReportMetric(float64(calls), "api_calls")
 		b.ReportMetric(float64(calls)/float64(minCalls), "calls/min")
 		b.ReportMetric(float64(peak-min(peak, base))/(1<<20), "live_heap_growth_MiB")

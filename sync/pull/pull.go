@@ -241,11 +241,11 @@ func (p *Puller) pullObject(ctx context.Context, log zerolog.Logger, obj connect
 	for range writers {
 		go func() {
 			var werr error
-			for pg := range pages {
+			for batch := range coalesce(pages, coalesceRecords) {
 				if werr != nil {
 					continue // drain after a failure
 				}
-				if werr = p.storePage(ctx, log, obj, full, pg, &mu, &os, &maxSeen); werr != nil {
+				if werr = p.storePages(ctx, log, obj, full, batch, &mu, &os, &maxSeen); werr != nil {
 					cancel()
 				}
 			}
@@ -300,11 +300,56 @@ func (p *Puller) pullObject(ctx context.Context, log zerolog.Logger, obj connect
 	return os, nil
 }
 
-// storePage commits one page with its cursor and accounts for it.
-func (p *Puller) storePage(ctx context.Context, log zerolog.Logger, obj connectors.Object, full bool, pg connectors.Page, mu *sync.Mutex, os *ObjectSummary, maxSeen *connectors.Cursor) error {
-	page := store.PullPage{ConnectionID: p.opts.ConnectionID, Object: obj, Records: pg.Records, Roles: pg.Roles, Seen: full}
+// coalesceRecords is how many records a writer gathers from pages already waiting before it
+// commits them in one transaction: small pages (HubSpot's 100) would otherwise each pay a commit.
+const coalesceRecords = 1000
+
+// coalesce turns a stream of pages into batches: each batch is a page plus the pages already
+// queued behind it, up to about max records, in order. It never waits for more pages.
+func coalesce(pages <-chan connectors.Page, max int) <-chan []connectors.Page {
+	out := make(chan []connectors.Page)
+	go func() {
+		defer close(out)
+		for pg := range pages {
+			batch, n := []connectors.Page{pg}, len(pg.Records)
+		gather:
+			for n < max {
+				select {
+				case more, ok := <-pages:
+					if !ok {
+						break gather
+					}
+					batch = append(batch, more)
+					n += len(more.Records)
+				default:
+					break gather
+				}
+			}
+			out <- batch
+		}
+	}()
+	return out
+}
+
+// storePages commits consecutive pages in one transaction, with the cursor of the last one (it
+// covers all of them), and accounts for them.
+func (p *Puller) storePages(ctx context.Context, log zerolog.Logger, obj connectors.Object, full bool, batch []connectors.Page, mu *sync.Mutex, os *ObjectSummary, maxSeen *connectors.Cursor) error {
+	last := batch[len(batch)-1]
+	page := store.PullPage{ConnectionID: p.opts.ConnectionID, Object: obj, Records: last.Records, Roles: last.Roles, Seen: full}
+	if len(batch) > 1 {
+		page.Records, page.Roles = nil, nil
+		for _, pg := range batch {
+			page.Records = append(page.Records, pg.Records...)
+			if len(pg.Roles) > 0 && page.Roles == nil {
+				page.Roles = map[string][]connectors.DealContact{}
+			}
+			for deal, roles := range pg.Roles {
+				page.Roles[deal] = roles // a later page has the deal's newer complete set
+			}
+		}
+	}
 	if !full {
-		c := pg.Cursor
+		c := last.Cursor
 		page.Cursor = &c
 	}
 	st, err := p.opts.Store.ApplyPullPage(ctx, page)
@@ -313,17 +358,17 @@ func (p *Puller) storePage(ctx context.Context, log zerolog.Logger, obj connecto
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	for _, r := range pg.Records {
+	for _, r := range page.Records {
 		if !maxSeen.After(r.ModifiedAt, r.ID) {
 			*maxSeen = connectors.Cursor{Stamp: r.ModifiedAt, ID: r.ID}
 		}
 	}
-	os.Pages++
-	os.Read += len(pg.Records)
+	os.Pages += len(batch)
+	os.Read += len(page.Records)
 	os.UpsertStats.Add(st)
-	p.opts.Metrics.observePage(p.opts.Connection, obj, len(pg.Records), st)
-	log.Debug().Int("records", len(pg.Records)).Int("inserted", st.Inserted).Int("updated", st.Updated).
-		Int("unchanged", st.Unchanged).Time("cursor", pg.Cursor.Stamp).Msg("page stored")
+	p.opts.Metrics.observePage(p.opts.Connection, obj, len(page.Records), st)
+	log.Debug().Int("pages", len(batch)).Int("records", len(page.Records)).Int("inserted", st.Inserted).Int("updated", st.Updated).
+		Int("unchanged", st.Unchanged).Time("cursor", last.Cursor.Stamp).Msg("pages stored")
 	if p.opts.Progress != nil {
 		p.opts.Progress(Progress{Object: obj, Pages: os.Pages, Read: os.Read, Changed: os.Inserted + os.Updated})
 	}
