@@ -23,6 +23,13 @@ import (
 // url; it returns the config path.
 func sandboxConfig(t *testing.T, dbURL string, deals int) string {
 	t.Helper()
+	path, _ := sandboxConfigWith(t, dbURL, deals, nil)
+	return path
+}
+
+// sandboxConfigWith is sandboxConfig with an edit of the config text, returning the sandboxes.
+func sandboxConfigWith(t *testing.T, dbURL string, deals int, edit func(string) string) (string, *sandboxes) {
+	t.Helper()
 	a := &app{stdout: &strings.Builder{}, stderr: &strings.Builder{}}
 	a.setupLogger()
 	sb, err := a.startSandboxes(sandboxOptions{sfAddr: "127.0.0.1:0", hsAddr: "127.0.0.1:0", deals: deals, seed: 5})
@@ -32,10 +39,13 @@ func sandboxConfig(t *testing.T, dbURL string, deals int) string {
 	t.Cleanup(sb.Close)
 	path := filepath.Join(t.TempDir(), "mapsync.yaml")
 	cfg := strings.Replace(sb.configYAML(dbURL), "templates:\n  dir: examples/templates\n", "templates:\n  dir: "+filepath.Join("..", "..", "examples", "templates")+"\n", 1)
+	if edit != nil {
+		cfg = edit(cfg)
+	}
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return path
+	return path, sb
 }
 
 func mustRun(t *testing.T, args ...string) string {
@@ -307,4 +317,24 @@ func (w *syncWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.b.Write(p)
+}
+
+// The configured daily reserve is the connection's own: with the org at 60% of its daily API
+// budget and half of it reserved for other integrations, a pull stops with a clear error.
+func TestConfiguredDailyReserve(t *testing.T) {
+	key, _ := secrets.GenerateKey()
+	t.Setenv(secrets.EnvKey, key)
+	t.Setenv(config.EnvDatabaseURL, "")
+	cfg, sb := sandboxConfigWith(t, "sqlite:"+filepath.Join(t.TempDir(), "m.db"), 10, func(s string) string {
+		return strings.Replace(s, "    time_zone: Europe/Berlin\n", "    time_zone: Europe/Berlin\n    limits:\n      daily_reserve_percent: 50\n", 1)
+	})
+	mustRun(t, "--config", cfg, "migrate", "up")
+	sb.Salesforce.SetAPIUsage(60_000, 100_000)
+	code, out, errOut := runCLI(t, "--config", cfg, "--log-level", "error", "sync", "run", "--connection", "sandbox-salesforce")
+	if code != 1 || !strings.Contains(errOut+out, "reserve") {
+		t.Fatalf("got exit %d\nstdout: %s\nstderr: %s\nwant a failure naming the daily reserve", code, out, errOut)
+	}
+	// Below the reserve the same pull runs.
+	sb.Salesforce.SetAPIUsage(10_000, 100_000)
+	mustRun(t, "--config", cfg, "--log-level", "error", "sync", "run", "--connection", "sandbox-salesforce")
 }

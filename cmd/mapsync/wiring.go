@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,7 +30,9 @@ type runtime struct {
 	reg         *prometheus.Registry
 	connMetrics *connectors.Metrics
 	pullMetrics *pull.Metrics
-	governors   *connectors.Governors
+
+	mu        sync.Mutex
+	governors map[string]*connectors.Governor // one per connection, shared by every worker
 }
 
 // newRuntime opens the store (refusing a schema that is behind) and builds the shared parts.
@@ -60,7 +63,7 @@ func (a *app) newRuntime(ctx context.Context) (*runtime, error) {
 	}
 	return &runtime{
 		a: a, cfg: cfg, store: s, reg: reg, connMetrics: cm, pullMetrics: pm,
-		governors: connectors.NewGovernors(connectors.GovernorOptions{}),
+		governors: map[string]*connectors.Governor{},
 	}, nil
 }
 
@@ -89,7 +92,7 @@ func (rt *runtime) connection(ctx context.Context, name string) (*config.Connect
 func (rt *runtime) connector(ctx context.Context, cn *config.Connection) (connectors.Connector, error) {
 	log := rt.a.log.With().Str("connection", cn.Name).Logger()
 	retry := connectors.RetryPolicy{AttemptTimeout: cn.Timeout.D()}
-	gov := rt.governors.For(cn.Name)
+	gov := rt.governor(cn)
 	oauthSource := func(endpoint oauth2.Endpoint, extra []string) (connectors.Auth, error) {
 		if _, err := requireCipher(); err != nil {
 			return nil, fmt.Errorf("connection %s uses OAuth, whose tokens are stored encrypted: %w", cn.Name, err)
@@ -141,6 +144,25 @@ func (rt *runtime) connector(ctx context.Context, cn *config.Connection) (connec
 		})
 	}
 	return nil, fmt.Errorf("connection %s: unknown kind %q", cn.Name, cn.Kind)
+}
+
+// governor returns the connection's rate governor, built once from its limits: our own request
+// rate, and the share of the CRM's daily budget left to the org's other integrations.
+func (rt *runtime) governor(cn *config.Connection) *connectors.Governor {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if g, ok := rt.governors[cn.Name]; ok {
+		return g
+	}
+	reserve := cn.Limits.DailyReservePercent / 100
+	if reserve == 0 {
+		reserve = -1 // 0% configured: no reserve (GovernorOptions reads 0 as "default")
+	}
+	g := connectors.NewGovernors(connectors.GovernorOptions{
+		Rate: cn.Limits.RequestsPerSecond, Burst: max(1, int(cn.Limits.RequestsPerSecond)), DailyReserve: reserve,
+	}).For(cn.Name)
+	rt.governors[cn.Name] = g
+	return g
 }
 
 // puller builds the pull pipeline of a configured connection.
