@@ -31,7 +31,8 @@ CREATE TABLE crm_records (
     synced_at     TIMESTAMP NOT NULL,
     PRIMARY KEY (connection_id, object, crm_id)
 );
-CREATE INDEX crm_records_modified ON crm_records (connection_id, object, modified_at);
+-- catch-up of plan instantiation (DealsSyncedAfter) and reconcile (MarkUnseenDeleted) walk synced_at
+CREATE INDEX crm_records_synced ON crm_records (connection_id, object, synced_at, crm_id);
 
 CREATE TABLE deal_contacts (
     connection_id BIGINT NOT NULL REFERENCES connections (id) ON DELETE CASCADE,
