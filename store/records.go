@@ -57,6 +57,10 @@ type PullPage struct {
 	// Seen marks every record of the page as seen now, even unchanged ones, so that a full
 	// reconcile can afterwards mark what it did not see as deleted (MarkUnseenDeleted).
 	Seen bool
+	// Fresh says the store held no records of this object for the connection when the pull
+	// began (a first load): the stored stamps are not read, and every record counts as
+	// inserted. The upsert still never lets an older stamp overwrite a newer one.
+	Fresh bool
 }
 
 // ApplyPullPage stores a page in one transaction and reports what changed.
@@ -72,7 +76,7 @@ func (s *Store) ApplyPullPage(ctx context.Context, p PullPage) (UpsertStats, err
 			}
 		}
 		var err error
-		stats, err = s.upsertRecords(ctx, tx, p.ConnectionID, p.Object, p.Records, p.Seen)
+		stats, err = s.upsertRecords(ctx, tx, p.ConnectionID, p.Object, p.Records, p.Seen, p.Fresh)
 		if err != nil {
 			return err
 		}
@@ -119,7 +123,7 @@ type recordRow struct {
 
 // upsertRecords dedupes by (id, stamp) against what is stored and writes only what changed, in
 // one statement per chunk. A record older than the stored one never overwrites it.
-func (s *Store) upsertRecords(ctx context.Context, tx *sqlx.Tx, connID int64, object connectors.Object, records []connectors.Record, seen bool) (UpsertStats, error) {
+func (s *Store) upsertRecords(ctx context.Context, tx *sqlx.Tx, connID int64, object connectors.Object, records []connectors.Record, seen, fresh bool) (UpsertStats, error) {
 	var stats UpsertStats
 	if len(records) == 0 {
 		return stats, nil
@@ -144,9 +148,12 @@ func (s *Store) upsertRecords(ctx context.Context, tx *sqlx.Tx, connID int64, ob
 	now := s.Now()
 	for start := 0; start < len(order); start += upsertChunk {
 		ids := order[start:min(start+upsertChunk, len(order))]
-		stored, err := s.storedStamps(ctx, tx, connID, object, ids)
-		if err != nil {
-			return stats, err
+		stored := map[string]storedStamp{}
+		if !fresh {
+			var err error
+			if stored, err = s.storedStamps(ctx, tx, connID, object, ids); err != nil {
+				return stats, err
+			}
 		}
 		rows := make([]recordRow, 0, len(ids))
 		var unchangedIDs []string
@@ -154,6 +161,7 @@ func (s *Store) upsertRecords(ctx context.Context, tx *sqlx.Tx, connID int64, ob
 			r := records[latest[id]]
 			row := recordRow{id: id, stamp: r.ModifiedAt.UTC(), deleted: r.Deleted}
 			if r.Fields != nil {
+				var err error
 				if row.fields, err = json.Marshal(r.Fields); err != nil {
 					return stats, fmt.Errorf("record %s fields: %w", id, err)
 				}
@@ -423,4 +431,15 @@ func (s *Store) DealContacts(ctx context.Context, connectionID int64, dealID str
 		return nil, fmt.Errorf("contact roles of deal %s: %w", dealID, interpretError(err))
 	}
 	return out, nil
+}
+
+// HasRecords reports whether the store holds any record of object for the connection.
+func (s *Store) HasRecords(ctx context.Context, connectionID int64, object connectors.Object) (bool, error) {
+	var n int
+	err := s.db.GetContext(ctx, &n, s.rebind(`SELECT COUNT(*) FROM (SELECT 1 FROM crm_records WHERE connection_id = ? AND object = ? LIMIT 1) AS one`),
+		connectionID, string(object))
+	if err != nil {
+		return false, fmt.Errorf("has %s records: %w", object, interpretError(err))
+	}
+	return n > 0, nil
 }

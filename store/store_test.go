@@ -384,3 +384,30 @@ func TestReconcileDropsVanishedRoles(t *testing.T) {
 		})
 	}
 }
+
+// A first load skips reading stored stamps, yet an older record still never overwrites a newer one.
+func TestFreshPageNeverOverwritesNewer(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		c, _ := s.EnsureConnection(ctx, "sf", "salesforce")
+		if has, err := s.HasRecords(ctx, c.ID, connectors.ObjectDeal); err != nil || has {
+			t.Fatalf("empty store: HasRecords %v, %v", has, err)
+		}
+		s.UpsertRecords(ctx, c.ID, []connectors.Record{deal("006A", t0.Add(time.Hour), "newer")})
+		if has, _ := s.HasRecords(ctx, c.ID, connectors.ObjectDeal); !has {
+			t.Fatal("HasRecords false after an upsert")
+		}
+		st, err := s.ApplyPullPage(ctx, store.PullPage{ConnectionID: c.ID, Object: connectors.ObjectDeal, Fresh: true,
+			Records: []connectors.Record{deal("006A", t0, "older"), deal("006B", t0, "new")}})
+		if err != nil || st.Inserted != 2 {
+			t.Fatalf("fresh page: %+v, %v; want both counted as inserted", st, err)
+		}
+		if r, _ := s.Record(ctx, c.ID, connectors.ObjectDeal, "006A"); r.Fields["Name"] != "newer" {
+			t.Fatalf("fresh page overwrote a newer record: %v", r.Fields)
+		}
+		if r, _ := s.Record(ctx, c.ID, connectors.ObjectDeal, "006B"); r == nil || r.Fields["Name"] != "new" {
+			t.Fatalf("fresh page did not store 006B: %v", r)
+		}
+	})
+}

@@ -19,6 +19,8 @@ type Store interface {
 	Cursor(ctx context.Context, connectionID int64, object connectors.Object) (connectors.Cursor, error)
 	// ApplyPullPage stores a page and its cursor in one transaction.
 	ApplyPullPage(ctx context.Context, p store.PullPage) (store.UpsertStats, error)
+	// HasRecords reports whether anything of the object is stored yet (a first load skips reads).
+	HasRecords(ctx context.Context, connectionID int64, object connectors.Object) (bool, error)
 	// MarkUnseenDeleted marks what a complete full pull did not see as deleted.
 	MarkUnseenDeleted(ctx context.Context, connectionID int64, object connectors.Object, since time.Time) ([]string, error)
 	// StartRun and FinishRun record the run.
@@ -216,6 +218,14 @@ func (p *Puller) pullObject(ctx context.Context, log zerolog.Logger, obj connect
 		log.Info().Msg("no cursor yet: first pull reads everything")
 	}
 	os.Full = full
+	fresh := false
+	if full && prev.Stamp.IsZero() {
+		has, err := p.opts.Store.HasRecords(ctx, p.opts.ConnectionID, obj)
+		if err != nil {
+			return os, err
+		}
+		fresh = !has
+	}
 	req := connectors.PullRequest{Object: obj, Full: full, Fields: p.opts.Fields[obj], Overlap: p.opts.Overlap}
 	if !full {
 		req.Since = prev
@@ -245,7 +255,7 @@ func (p *Puller) pullObject(ctx context.Context, log zerolog.Logger, obj connect
 				if werr != nil {
 					continue // drain after a failure
 				}
-				if werr = p.storePages(ctx, log, obj, full, batch, &mu, &os, &maxSeen); werr != nil {
+				if werr = p.storePages(ctx, log, obj, full, fresh, batch, &mu, &os, &maxSeen); werr != nil {
 					cancel()
 				}
 			}
@@ -333,9 +343,9 @@ func coalesce(pages <-chan connectors.Page, max int) <-chan []connectors.Page {
 
 // storePages commits consecutive pages in one transaction, with the cursor of the last one (it
 // covers all of them), and accounts for them.
-func (p *Puller) storePages(ctx context.Context, log zerolog.Logger, obj connectors.Object, full bool, batch []connectors.Page, mu *sync.Mutex, os *ObjectSummary, maxSeen *connectors.Cursor) error {
+func (p *Puller) storePages(ctx context.Context, log zerolog.Logger, obj connectors.Object, full, fresh bool, batch []connectors.Page, mu *sync.Mutex, os *ObjectSummary, maxSeen *connectors.Cursor) error {
 	last := batch[len(batch)-1]
-	page := store.PullPage{ConnectionID: p.opts.ConnectionID, Object: obj, Records: last.Records, Roles: last.Roles, Seen: full}
+	page := store.PullPage{ConnectionID: p.opts.ConnectionID, Object: obj, Records: last.Records, Roles: last.Roles, Seen: full, Fresh: fresh}
 	if len(batch) > 1 {
 		page.Records, page.Roles = nil, nil
 		for _, pg := range batch {
