@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/mapsync/mapsync/sandbox/wire"
 )
 
 // Options configure a Sandbox.
@@ -131,14 +133,14 @@ var typeWildcards = []string{"objectType", "fromObjectType", "toObjectType"}
 // handle registers h behind the gates of kind and the request counter.
 func (s *Sandbox) handle(pattern string, kind routeKind, h http.HandlerFunc) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		sw := &statusWriter{ResponseWriter: w}
+		sw := wire.NewStatusWriter(w)
 		start := time.Now()
 		defer func() {
 			endpoint := s.endpointName(pattern, r)
 			if kind != kindControl {
-				s.counters.add(endpoint, sw.code())
+				s.counters.add(endpoint, sw.Status())
 			}
-			s.log.Debug().Str("endpoint", endpoint).Int("status", sw.code()).Dur("took", time.Since(start)).Msg("request")
+			s.log.Debug().Str("endpoint", endpoint).Int("status", sw.Status()).Dur("took", time.Since(start)).Msg("request")
 		}()
 		if kind != kindControl && !s.applyFaults(sw, r, kind) {
 			return
@@ -160,10 +162,10 @@ func (s *Sandbox) handle(pattern string, kind routeKind, h http.HandlerFunc) {
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if _, pattern := s.mux.Handler(r); pattern == "" {
 		code := http.StatusNotFound
-		probe := &statusWriter{ResponseWriter: discardWriter{h: http.Header{}}}
+		probe := wire.NewStatusWriter(discardWriter{h: http.Header{}})
 		h, _ := s.mux.Handler(r)
 		h.ServeHTTP(probe, r)
-		if probe.status == http.StatusMethodNotAllowed {
+		if probe.Status() == http.StatusMethodNotAllowed {
 			code = http.StatusMethodNotAllowed
 		}
 		s.counters.add(r.Method+" (unrouted)", code)
@@ -201,33 +203,6 @@ func (s *Sandbox) objectTypeOf(w http.ResponseWriter, r *http.Request, name stri
 	}
 	writeError(w, http.StatusBadRequest, catValidation, "Unable to infer object type from: "+v)
 	return nil
-}
-
-// statusWriter remembers the status code written.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) code() int {
-	if w.status == 0 {
-		return http.StatusOK
-	}
-	return w.status
 }
 
 type discardWriter struct{ h http.Header }

@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/mapsync/mapsync/sandbox/fakedata"
+	"github.com/mapsync/mapsync/sandbox/wire"
 )
 
 // Credentials the sandbox accepts.
@@ -227,8 +228,8 @@ func baseURL(r *http.Request) string {
 // but without limit accounting.
 func (s *Sandbox) plain(name string, h apiHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := &statusWriter{ResponseWriter: w}
-		defer func() { s.ctl.count(name, r.Method, sw.status()) }()
+		sw := wire.NewStatusWriter(w)
+		defer func() { s.ctl.count(name, r.Method, sw.Status()) }()
 		rc := &reqCtx{endpoint: name, base: baseURL(r)}
 		if !s.preflight(sw, r, name, false) {
 			return
@@ -241,7 +242,7 @@ func (s *Sandbox) plain(name string, h apiHandler) http.Handler {
 // limit and the Sforce-Limit-Info header.
 func (s *Sandbox) api(m methods, authed bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := &statusWriter{ResponseWriter: w}
+		sw := wire.NewStatusWriter(w)
 		entry, ok := m[r.Method]
 		name := entry.name
 		if !ok {
@@ -252,8 +253,8 @@ func (s *Sandbox) api(m methods, authed bool) http.Handler {
 		}
 		start := time.Now()
 		defer func() {
-			s.ctl.count(name, r.Method, sw.status())
-			s.log.Debug().Str("endpoint", name).Str("method", r.Method).Int("status", sw.status()).Dur("took", time.Since(start)).Msg("salesforce sandbox request")
+			s.ctl.count(name, r.Method, sw.Status())
+			s.log.Debug().Str("endpoint", name).Str("method", r.Method).Int("status", sw.Status()).Dur("took", time.Since(start)).Msg("salesforce sandbox request")
 		}()
 		vm := versionRe.FindStringSubmatch(r.PathValue("version"))
 		if r.PathValue("version") == "latest" {
@@ -344,32 +345,6 @@ func bearer(r *http.Request) string {
 		return strings.TrimSpace(h[6:])
 	}
 	return ""
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	code int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.code == 0 {
-		w.code = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.code == 0 {
-		w.code = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) status() int {
-	if w.code == 0 {
-		return http.StatusOK
-	}
-	return w.code
 }
 
 const jsonType = "application/json;charset=UTF-8"
