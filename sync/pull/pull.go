@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/mapsync/mapsync/connectors"
 	"github.com/mapsync/mapsync/store"
@@ -160,12 +161,38 @@ func (p *Puller) Run(ctx context.Context, req Request) (*Summary, error) {
 		calls0, retries0 = p.opts.Calls()
 	}
 	var runErr error
-	for _, obj := range p.opts.Objects {
-		os, err := p.pullObject(ctx, log, obj, req.Full)
-		sum.Objects = append(sum.Objects, os)
-		if err != nil {
-			runErr = fmt.Errorf("pull %s: %w", obj, err)
-			break
+	parallel, err := p.readsEverything(ctx, req.Full)
+	if err != nil {
+		return nil, err
+	}
+	if parallel {
+		// Reading everything: the objects do not depend on each other (plans are built after
+		// the run), so they are read at once; they share the connection's governor, so the CRM's
+		// limits hold, and the first failure stops the others.
+		sum.Objects = make([]ObjectSummary, len(p.opts.Objects))
+		g, gctx := errgroup.WithContext(ctx)
+		for i, obj := range p.opts.Objects {
+			g.Go(func() error {
+				os, err := p.pullObject(gctx, log, obj, req.Full)
+				sum.Objects[i] = os
+				if err != nil {
+					return fmt.Errorf("pull %s: %w", obj, err)
+				}
+				return nil
+			})
+		}
+		runErr = g.Wait()
+		if runErr != nil && ctx.Err() != nil {
+			runErr = fmt.Errorf("%w (%w)", ctx.Err(), runErr)
+		}
+	} else {
+		for _, obj := range p.opts.Objects {
+			os, err := p.pullObject(ctx, log, obj, req.Full)
+			sum.Objects = append(sum.Objects, os)
+			if err != nil {
+				runErr = fmt.Errorf("pull %s: %w", obj, err)
+				break
+			}
 		}
 	}
 	if p.opts.Calls != nil {
@@ -198,6 +225,24 @@ func (p *Puller) Run(ctx context.Context, req Request) (*Summary, error) {
 	}
 	ev.Int64("api_calls", sum.APICalls).Int64("retries", sum.Retries).Dur("took", sum.Duration).Str("status", sum.Status).Msg("pull run finished")
 	return sum, runErr
+}
+
+// readsEverything reports whether this run reads every object whole: a full run, or a first
+// run (no object has a cursor yet).
+func (p *Puller) readsEverything(ctx context.Context, full bool) (bool, error) {
+	if full {
+		return true, nil
+	}
+	for _, obj := range p.opts.Objects {
+		c, err := p.opts.Store.Cursor(ctx, p.opts.ConnectionID, obj)
+		if err != nil {
+			return false, err
+		}
+		if !c.Stamp.IsZero() {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 func (p *Puller) pullObject(ctx context.Context, log zerolog.Logger, obj connectors.Object, full bool) (os ObjectSummary, err error) {
