@@ -217,6 +217,18 @@ func benchFullPull(b *testing.B, kind string, backend store.Dialect, deals int) 
 		b.ReportMetric(float64(calls)/float64(minCalls), "calls/min")
 		b.ReportMetric(float64(peak-min(peak, base))/(1<<20), "live_heap_growth_MiB")
 		b.Logf("%s %s: %d records (%v), %d API calls (minimum %d), took %s", kind, backend, records, objectsRead(sum), calls, minCalls, sum.Took)
+
+		// Then an incremental pull with nothing changed.
+		b.StopTimer()
+		before, _ = metrics.Calls("bench")
+		idle, err := p.Run(ctx, pull.Request{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		after, _ = metrics.Calls("bench")
+		b.ReportMetric(float64(after-before), "idle_api_calls")
+		b.ReportMetric(float64(idle.Duration.Milliseconds()), "idle_ms")
+		b.StartTimer()
 	}
 	b.ReportMetric(float64(records*b.N)/b.Elapsed().Seconds(), "records/s")
 }
