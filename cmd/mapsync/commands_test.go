@@ -320,12 +320,14 @@ func (w *syncWriter) Write(p []byte) (int, error) {
 }
 
 // The configured daily reserve is the connection's own: with the org at 60% of its daily API
-// budget and half of it reserved for other integrations, a pull stops with a clear error.
+// budget and half of it reserved for other integrations, a pull stops with a clear error. The
+// governor learns the usage from the CRM's responses, so the first request of each object may
+// pass; 5,000 deals take several pages per object, and the later pages are refused.
 func TestConfiguredDailyReserve(t *testing.T) {
 	key, _ := secrets.GenerateKey()
 	t.Setenv(secrets.EnvKey, key)
 	t.Setenv(config.EnvDatabaseURL, "")
-	cfg, sb := sandboxConfigWith(t, "sqlite:"+filepath.Join(t.TempDir(), "m.db"), 10, func(s string) string {
+	cfg, sb := sandboxConfigWith(t, "sqlite:"+filepath.Join(t.TempDir(), "m.db"), 5000, func(s string) string {
 		return strings.Replace(s, "    time_zone: Europe/Berlin\n", "    time_zone: Europe/Berlin\n    limits:\n      daily_reserve_percent: 50\n", 1)
 	})
 	mustRun(t, "--config", cfg, "migrate", "up")
