@@ -11,6 +11,9 @@ import (
 // {{deal.name}} (spaces inside the braces are allowed). Besides these, {{deal.fields.NAME}} reads
 // any CRM field. The buyer is the deal's primary contact (or its first contact); an unknown value
 // renders as the empty string.
+//
+// Alternatives separated by "|" render the first that is not empty, and a double-quoted string is
+// a literal: {{deal.account | "your team"}} falls back to the text when the CRM gave no account.
 var Placeholders = []string{
 	"deal.id", "deal.name", "deal.account", "deal.stage", "deal.pipeline", "deal.type",
 	"deal.amount", "deal.close_date", "owner.name", "owner.first_name", "owner.email",
@@ -22,11 +25,36 @@ var placeholderRE = regexp.MustCompile(`\{\{\s*([^{}]*?)\s*\}\}`)
 // checkPlaceholders returns the unknown placeholder names in s.
 func checkPlaceholders(s string) (unknown []string) {
 	for _, m := range placeholderRE.FindAllStringSubmatch(s, -1) {
-		if !knownPlaceholder(m[1]) {
-			unknown = append(unknown, m[1])
+		for _, alt := range alternatives(m[1]) {
+			if !isLiteral(alt) && !knownPlaceholder(alt) {
+				unknown = append(unknown, alt)
+			}
 		}
 	}
 	return unknown
+}
+
+// alternatives splits "a | b | \"text\"" into its trimmed parts; a "|" inside quotes is text.
+func alternatives(expr string) []string {
+	var out []string
+	start, quoted := 0, false
+	for i := 0; i < len(expr); i++ {
+		switch expr[i] {
+		case '"':
+			quoted = !quoted
+		case '|':
+			if !quoted {
+				out = append(out, strings.TrimSpace(expr[start:i]))
+				start = i + 1
+			}
+		}
+	}
+	return append(out, strings.TrimSpace(expr[start:]))
+}
+
+// isLiteral reports whether an alternative is a double-quoted string.
+func isLiteral(alt string) bool {
+	return len(alt) >= 2 && alt[0] == '"' && alt[len(alt)-1] == '"'
 }
 
 func knownPlaceholder(name string) bool {
@@ -48,12 +76,19 @@ func render(s string, deal *Deal, t *Template) string {
 		return s
 	}
 	return placeholderRE.ReplaceAllStringFunc(s, func(m string) string {
-		name := placeholderRE.FindStringSubmatch(m)[1]
-		v, ok := placeholderValue(name, deal, t)
-		if !ok {
-			return m
+		for _, alt := range alternatives(placeholderRE.FindStringSubmatch(m)[1]) {
+			if isLiteral(alt) {
+				return alt[1 : len(alt)-1]
+			}
+			v, ok := placeholderValue(alt, deal, t)
+			if !ok {
+				return m
+			}
+			if v != "" {
+				return v
+			}
 		}
-		return v
+		return ""
 	})
 }
 

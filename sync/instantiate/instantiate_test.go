@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -78,7 +79,11 @@ func pulled(t testing.TB, backend store.Dialect, kind string, deals int) (*store
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := pull.New(pull.Options{Connection: "c", ConnectionID: sc.ID, Connector: conn, Store: s, Logger: zerolog.Nop()})
+	fields := map[connectors.Object][]string{}
+	for obj, fs := range instantiate.Fields(kind) { // as the CLI wires it: pull what instantiation reads
+		fields[connectors.Object(obj)] = fs
+	}
+	p, err := pull.New(pull.Options{Connection: "c", ConnectionID: sc.ID, Connector: conn, Store: s, Fields: fields, Logger: zerolog.Nop()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,6 +134,21 @@ func TestCatchUpGivesEveryOpenDealOnePlan(t *testing.T) {
 					}
 					if deal.IsClosed {
 						t.Fatalf("closed deal %s got plan %s", deal.ID, ps.TemplateKey)
+					}
+					if kind == "hubspot" && deal.Account == "" {
+						t.Errorf("hubspot deal %s: no account from its contacts' company", deal.ID)
+					}
+					p, err := s.Plan(ctx, ps.ID)
+					if err != nil {
+						t.Fatal(err)
+					}
+					// Placeholders render whole: no empty account, no "Hi ,".
+					name, welcome := p.Name, p.WelcomeMessage
+					if name != strings.TrimSpace(name) || !strings.Contains(name, deal.Name) && (deal.Account == "" || !strings.Contains(name, deal.Account)) {
+						t.Errorf("plan %s of deal %q (account %q): name %q", ps.ID, deal.Name, deal.Account, name)
+					}
+					if strings.Contains(welcome, "Hi ,") || strings.Contains(welcome, "{{") || strings.Contains(welcome, "  live") {
+						t.Errorf("plan %s: welcome message %q has an empty placeholder", ps.ID, welcome)
 					}
 				}
 				p, err := s.Plan(ctx, list[0].ID)

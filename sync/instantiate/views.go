@@ -16,6 +16,7 @@ type view struct {
 	ownerField                                                      string
 	name, stage, pipeline, dealType, amount, closeDate, closed, won string
 	contactFirst, contactLast, contactEmail                         string
+	contactCompany                                                  string
 	ownerFirst, ownerLast, ownerName, ownerEmail                    string
 	defaultPipeline                                                 string
 }
@@ -34,7 +35,10 @@ var views = map[string]view{
 		ownerField: "hubspot_owner_id", name: "dealname", stage: "dealstage", pipeline: "pipeline",
 		dealType: "dealtype", amount: "amount", closeDate: "closedate", closed: "hs_is_closed", won: "hs_is_closed_won",
 		contactFirst: "firstname", contactLast: "lastname", contactEmail: "email",
-		ownerFirst: "firstName", ownerLast: "lastName", ownerEmail: "email",
+		// HubSpot contacts carry their company's name (deal.account); Salesforce contacts only
+		// an AccountId, so a Salesforce deal's account stays empty.
+		contactCompany: "company",
+		ownerFirst:     "firstName", ownerLast: "lastName", ownerEmail: "email",
 		defaultPipeline: "default",
 	},
 }
@@ -76,6 +80,9 @@ func (v view) deal(connection, kind string, b *store.DealBundle) plans.Deal {
 		if rec, ok := b.Contacts[r.ContactID]; ok && !rec.Deleted {
 			c.Name = strings.TrimSpace(str(rec.Fields[v.contactFirst]) + " " + str(rec.Fields[v.contactLast]))
 			c.Email = str(rec.Fields[v.contactEmail])
+			if company := str(rec.Fields[v.contactCompany]); v.contactCompany != "" && company != "" && (d.Account == "" || r.Primary) {
+				d.Account = company // the buyer's company: the primary contact's, else the first known
+			}
 		}
 		d.Contacts = append(d.Contacts, c)
 	}
@@ -143,9 +150,13 @@ func Fields(kind string) map[string][]string {
 	if v.ownerName != "" {
 		owner = append(owner, v.ownerName)
 	}
+	contact := []string{v.contactFirst, v.contactLast, v.contactEmail}
+	if v.contactCompany != "" {
+		contact = append(contact, v.contactCompany)
+	}
 	return map[string][]string{
 		"deal":    deal,
-		"contact": {v.contactFirst, v.contactLast, v.contactEmail},
+		"contact": contact,
 		"owner":   append(owner, v.ownerFirst, v.ownerLast),
 	}
 }
