@@ -48,4 +48,9 @@ for lock in sandbox/*/testdata/*/package-lock.json; do
   fi
 done
 
-exec go test -count=1 "$@" ./...
+# Packages given as ./path arguments are tested instead of the whole module.
+pkgs=./...
+for a in "$@"; do
+  case "$a" in ./*) pkgs= ;; esac
+done
+exec go test -count=1 "$@" $pkgs
