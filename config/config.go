@@ -101,8 +101,9 @@ type OAuth struct {
 type Limits struct {
 	// RequestsPerSecond caps our request rate (default 10 for Salesforce, 15 for HubSpot).
 	RequestsPerSecond float64 `yaml:"requests_per_second"`
-	// DailyReservePercent of the CRM's daily API budget is left for other integrations (default 20).
-	DailyReservePercent float64 `yaml:"daily_reserve_percent"`
+	// DailyReservePercent of the CRM's daily API budget is left for other integrations (default
+	// 20 when the key is absent; 0 leaves no reserve).
+	DailyReservePercent *float64 `yaml:"daily_reserve_percent"`
 }
 
 // Duration is a time.Duration written as "90s", "2m", "1h30m" in YAML.
@@ -136,6 +137,8 @@ const (
 	DefaultAddr        = "127.0.0.1:8080"
 	DefaultSchedule    = "*/5 * * * *"
 	DefaultFull        = "0 3 * * *"
+	// DefaultDailyReservePercent is the share of a CRM's daily API budget left to other integrations.
+	DefaultDailyReservePercent = 20.0
 )
 
 func (c *Config) applyDefaults() {
@@ -192,8 +195,9 @@ func (c *Config) applyDefaults() {
 		if cn.Overlap == 0 {
 			cn.Overlap = Duration(2 * time.Minute)
 		}
-		if cn.Limits.DailyReservePercent == 0 {
-			cn.Limits.DailyReservePercent = 20
+		if cn.Limits.DailyReservePercent == nil {
+			r := DefaultDailyReservePercent
+			cn.Limits.DailyReservePercent = &r
 		}
 		if cn.Timeout == 0 {
 			cn.Timeout = Duration(30 * time.Second)

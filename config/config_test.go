@@ -41,7 +41,7 @@ func TestGoodConfigDefaults(t *testing.T) {
 		"base_url":      {cn.BaseURL, "https://api.hubapi.com"},
 		"schedule":      {*cn.Schedule, DefaultSchedule},
 		"overlap":       {cn.Overlap.D(), 2 * time.Minute},
-		"daily_reserve": {cn.Limits.DailyReservePercent, 20.0},
+		"daily_reserve": {*cn.Limits.DailyReservePercent, 20.0},
 	}
 	for name, c := range checks {
 		if c[0] != c[1] {
@@ -172,5 +172,25 @@ func TestLoadFileMissing(t *testing.T) {
 	_, err := LoadFile(filepath.Join(t.TempDir(), "nope.yaml"))
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("got %v, want ErrNotExist", err)
+	}
+}
+
+func TestDailyReserveZeroMeansNone(t *testing.T) {
+	t.Setenv(EnvDatabaseURL, "")
+	for _, tc := range []struct {
+		limits string
+		want   float64
+	}{
+		{"", DefaultDailyReservePercent},
+		{"\n    limits: {daily_reserve_percent: 0}", 0},
+		{"\n    limits: {daily_reserve_percent: 35}", 35},
+	} {
+		cfg, err := Load("reserve.yaml", []byte("connections:\n  - name: hs\n    kind: hubspot\n    private_app_token: pat-123"+tc.limits+"\n"))
+		if err != nil {
+			t.Fatalf("%q: %v", tc.limits, err)
+		}
+		if got := cfg.Connections[0].Limits.DailyReservePercent; got == nil || *got != tc.want {
+			t.Errorf("%q: daily_reserve_percent %v, want %v", tc.limits, got, tc.want)
+		}
 	}
 }

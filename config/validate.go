@@ -123,8 +123,8 @@ func (c *Config) validate() []Problem {
 		if cn.Limits.RequestsPerSecond < 0 {
 			add(p+".limits.requests_per_second", "must not be negative")
 		}
-		if r := cn.Limits.DailyReservePercent; r < 0 || r >= 100 {
-			add(p+".limits.daily_reserve_percent", "want 0 to 99, got %g", r)
+		if r := cn.Limits.DailyReservePercent; r != nil && (*r < 0 || *r >= 100) {
+			add(p+".limits.daily_reserve_percent", "want 0 to 99, got %g", *r)
 		}
 	}
 	return ps

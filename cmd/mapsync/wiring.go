@@ -154,7 +154,7 @@ func (rt *runtime) governor(cn *config.Connection) *connectors.Governor {
 	if g, ok := rt.governors[cn.Name]; ok {
 		return g
 	}
-	reserve := cn.Limits.DailyReservePercent / 100
+	reserve := *cn.Limits.DailyReservePercent / 100
 	if reserve == 0 {
 		reserve = -1 // 0% configured: no reserve (GovernorOptions reads 0 as "default")
 	}
