@@ -66,6 +66,10 @@ type Plan struct {
 	Description string `json:"description,omitempty"`
 	// WelcomeMessage greets members, placeholders filled.
 	WelcomeMessage string `json:"welcome_message,omitempty"`
+	// ConversationTemplate is the name and welcome message as the template wrote them,
+	// placeholders unfilled and the default name applied, so that SaveAsTemplate carries them
+	// over; zero for plans made before plans kept it.
+	ConversationTemplate Conversation `json:"conversation_template,omitzero"`
 	// Status is active, closed or cancelled.
 	Status PlanStatus `json:"status"`
 	// TimeZone is the IANA name of the zone due dates are read in (the connection's).

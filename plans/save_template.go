@@ -3,14 +3,21 @@ package plans
 import "fmt"
 
 // SaveAsTemplate turns the plan as it stands into a new template with the given key and name:
-// its roles, phases and actions in their current order, titles, types, owners, sub-task titles,
-// form questions, internal flags and milestones. Due rules are kept where the action still has
-// one (a date set by hand is not carried over). Actions and phases added after creation get
-// generated keys. The template has no selection rule (an admin adds one) and is validated. The
-// plan does not change; the one event records what was saved.
+// its description, conversation name and welcome message, roles, phases and actions in their
+// current order, titles, types, owners, sub-task titles, form questions, internal flags and
+// milestones. The conversation texts are the template's own, placeholders unfilled, when the plan
+// kept them (ConversationTemplate); otherwise, for plans made before plans kept them, the plan's
+// rendered name and welcome message. Due rules are kept where the action still has one (a date
+// set by hand is not carried over). Actions and phases added after creation get generated keys.
+// The template has no selection rule (an admin adds one) and is validated. The plan does not
+// change; the one event records what was saved.
 func (p *Plan) SaveAsTemplate(c Change, key, name string) (*Template, []Event, error) {
+	conv := p.ConversationTemplate
+	if conv.Name == "" {
+		conv = Conversation{Name: p.Name, WelcomeMessage: p.WelcomeMessage}
+	}
 	t := &Template{
-		Key: key, Name: name, Description: p.Description, Roles: cloneRoles(p.Roles),
+		Key: key, Name: name, Description: p.Description, Conversation: conv, Roles: cloneRoles(p.Roles),
 	}
 	keys := map[string]bool{}
 	for _, a := range p.Actions() {
