@@ -63,6 +63,10 @@ type Connection struct {
 	Sandbox bool `yaml:"sandbox"`
 	// LoginURL is the Salesforce OAuth host (default https://login.salesforce.com).
 	LoginURL string `yaml:"login_url"`
+	// InstanceHosts pins the hosts a Salesforce instance_url may name (e.g. acme.my.salesforce.com):
+	// the access token is sent nowhere else. Empty: the login host when it is a My Domain (or, for a
+	// sandbox connection, the login host and port), else any Salesforce API domain.
+	InstanceHosts []string `yaml:"instance_hosts"`
 	// BaseURL is the HubSpot API base (default https://api.hubapi.com).
 	BaseURL string `yaml:"base_url"`
 	// APIVersion is the Salesforce REST version (default 62.0).

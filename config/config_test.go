@@ -72,6 +72,8 @@ func TestBadConfigs(t *testing.T) {
 			`connections[2].name: "dup" is already the name of connections[1] (line 14)`,
 			`connections[2].login_url: plain http is allowed only with sandbox: true (line 16)`,
 			`connections[2].oauth.client_id: required`,
+			`connections[2].instance_hosts[1]: want a bare host name such as acme.my.salesforce.com, got "https://evil.example/" (line 17)`,
+			`connections[3].instance_hosts: is for salesforce connections`,
 		},
 		"syntax.bad.yaml": {"invalid YAML", "(line 3)"},
 	}

@@ -13,6 +13,9 @@ import (
 
 var connectionName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
+// hostName is a bare host, optionally with a port (for sandbox endpoints).
+var hostName = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$`)
+
 // Objects whose fields may be listed under connections[].fields.
 var fieldObjects = map[string]bool{"deal": true, "contact": true, "deal_contact": true, "owner": true}
 
@@ -76,6 +79,11 @@ func (c *Config) validate() []Problem {
 		switch cn.Kind {
 		case KindSalesforce:
 			checkURL(add, p+".login_url", cn.LoginURL, cn.Sandbox)
+			for j, h := range cn.InstanceHosts {
+				if !hostName.MatchString(h) {
+					add(fmt.Sprintf("%s.instance_hosts[%d]", p, j), "want a bare host name such as acme.my.salesforce.com, got %q", h)
+				}
+			}
 			if cn.BaseURL != "" {
 				add(p+".base_url", "is for hubspot connections; Salesforce uses login_url")
 			}
@@ -85,6 +93,9 @@ func (c *Config) validate() []Problem {
 			requireOAuth(add, p, cn.OAuth)
 		case KindHubSpot:
 			checkURL(add, p+".base_url", cn.BaseURL, cn.Sandbox)
+			if len(cn.InstanceHosts) > 0 {
+				add(p+".instance_hosts", "is for salesforce connections")
+			}
 			hasOAuth := cn.OAuth != (OAuth{})
 			switch {
 			case cn.PrivateAppToken != "" && hasOAuth:

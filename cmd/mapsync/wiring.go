@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -114,15 +115,8 @@ func (rt *runtime) connector(ctx context.Context, cn *config.Connection) (connec
 		if err != nil {
 			return nil, err
 		}
-		policy := connectors.InstancePolicy{Sandbox: cn.Sandbox}
-		if cn.Sandbox {
-			// A sandbox connection may only send its token to the host it logs in at.
-			if u, err := url.Parse(cn.LoginURL); err == nil {
-				policy.Hosts = []string{u.Hostname()}
-			}
-		}
 		return salesforce.New(salesforce.Options{
-			Connection: cn.Name, Auth: auth, Instance: policy, APIVersion: cn.APIVersion,
+			Connection: cn.Name, Auth: auth, Instance: instancePolicy(cn), APIVersion: cn.APIVersion,
 			Retry: retry, Governor: gov, Metrics: rt.connMetrics, Logger: log,
 		})
 	case config.KindHubSpot:
@@ -206,4 +200,27 @@ func withTimeout(ctx context.Context, d time.Duration) (context.Context, context
 		return context.WithCancel(ctx)
 	}
 	return context.WithTimeout(ctx, d)
+}
+
+// instancePolicy says where a Salesforce connection may send its access token: the configured
+// instance_hosts; else the login host itself when it is a My Domain (an org's own host) or, for a
+// sandbox connection, the login host and port; else any Salesforce API domain, the only choice
+// when logging in at login.salesforce.com or test.salesforce.com, which serve every org.
+func instancePolicy(cn *config.Connection) connectors.InstancePolicy {
+	p := connectors.InstancePolicy{Sandbox: cn.Sandbox, Hosts: cn.InstanceHosts}
+	if len(p.Hosts) > 0 {
+		return p
+	}
+	u, err := url.Parse(cn.LoginURL)
+	if err != nil || u.Host == "" {
+		return p
+	}
+	host := strings.ToLower(u.Hostname())
+	switch {
+	case cn.Sandbox:
+		p.Hosts = []string{u.Host}
+	case strings.HasSuffix(host, ".my.salesforce.com"):
+		p.Hosts = []string{host}
+	}
+	return p
 }
