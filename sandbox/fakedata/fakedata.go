@@ -29,13 +29,16 @@ type Company struct {
 
 // Contact is a buyer-side person.
 type Contact struct {
-	Index      int
-	Company    int // index into Dataset.Companies
-	FirstName  string
-	LastName   string
-	Email      string
-	Phone      string
-	Title      string
+	Index     int
+	Company   int // index into Dataset.Companies
+	FirstName string
+	LastName  string
+	Email     string
+	Phone     string
+	Title     string
+	// Owner is the seller who owns the contact (index into Dataset.Owners): the owner of the
+	// deal it was generated for.
+	Owner      int
 	CreatedAt  time.Time
 	ModifiedAt time.Time
 }
@@ -49,13 +52,16 @@ type Role struct {
 
 // Deal is an opportunity.
 type Deal struct {
-	Index       int
-	Name        string
-	Company     int // index into Dataset.Companies
-	Owner       int // index into Dataset.Owners
-	Pipeline    string
-	Stage       int // index into the pipeline's stages (see Stages)
-	Amount      float64
+	Index    int
+	Name     string
+	Company  int // index into Dataset.Companies
+	Owner    int // index into Dataset.Owners
+	Pipeline string
+	Stage    int // index into the pipeline's stages (see Stages)
+	Amount   float64
+	// Quantity is the number of units sold (seats, licences); 0 means none recorded. It may have
+	// decimals (e.g. 4.8 units of a package priced per 1,250).
+	Quantity    float64
 	CloseDate   time.Time // a date (midnight UTC)
 	Type        string
 	NextStep    string
@@ -182,7 +188,7 @@ func Generate(opts Options) *Dataset {
 			Index: i, Name: name, Domain: fmt.Sprintf("%s%d.example.com", lower(stem), i), Industry: pick(industries),
 		})
 	}
-	newContact := func(company int) int {
+	newContact := func(company, owner int) int {
 		i := len(ds.Contacts)
 		fn, ln := pick(firstNames), pick(lastNames)
 		created := past(400)
@@ -191,6 +197,7 @@ func Generate(opts Options) *Dataset {
 			Email:      fmt.Sprintf("%s.%s%d@%s", lower(fn), lower(ln), i, ds.Companies[company].Domain),
 			Phone:      fmt.Sprintf("+1 555 %03d %04d", r.IntN(1000), r.IntN(10000)),
 			Title:      pick(titles),
+			Owner:      owner,
 			CreatedAt:  created,
 			ModifiedAt: laterThan(r, created, now),
 		})
@@ -222,6 +229,7 @@ func Generate(opts Options) *Dataset {
 			Index: i, Company: company, Owner: r.IntN(nOwners), Pipeline: pipeline, Stage: stage,
 			Name:        fmt.Sprintf("%s - %s", ds.Companies[company].Name, pick(products)),
 			Amount:      amount,
+			Quantity:    quantity(i, amount),
 			CloseDate:   closeDate,
 			Type:        dealType,
 			NextStep:    pick(nextSteps),
@@ -237,11 +245,25 @@ func Generate(opts Options) *Dataset {
 				role = ContactRoles[(r.IntN(len(ContactRoles))+k)%len(ContactRoles)]
 			}
 			used[role] = true
-			d.Roles = append(d.Roles, Role{Contact: newContact(company), Role: role, Primary: k == 0})
+			d.Roles = append(d.Roles, Role{Contact: newContact(company, d.Owner), Role: role, Primary: k == 0})
 		}
 		ds.Deals = append(ds.Deals, d)
 	}
 	return ds
+}
+
+// unitPrices are the list prices per unit that quantities derive from; 0 leaves the quantity
+// unset (a deal without line items).
+var unitPrices = []float64{500, 1250, 0, 1000, 250, 0, 2000}
+
+// quantity derives a deal's unit count from its index and amount without drawing a random
+// number, so adding it did not change any other generated value.
+func quantity(i int, amount float64) float64 {
+	p := unitPrices[i%len(unitPrices)]
+	if p == 0 {
+		return 0
+	}
+	return amount / p
 }
 
 // laterThan returns a time between t and now. It draws exactly one number whatever the span, so

@@ -64,3 +64,33 @@ func TestGenerateIndependentOfAnchor(t *testing.T) {
 		}
 	}
 }
+
+// Every contact is owned by the seller of the deal it was generated for, and quantities are
+// derived: some deals have none, some a fractional one, and quantity times a unit price is the
+// amount.
+func TestContactOwnersAndQuantities(t *testing.T) {
+	t.Parallel()
+	ds := Generate(Options{Deals: 300, Seed: 3})
+	for _, d := range ds.Deals {
+		for _, r := range d.Roles {
+			if got := ds.Contacts[r.Contact].Owner; got != d.Owner {
+				t.Fatalf("deal %d: contact %d owned by %d, want the deal's owner %d", d.Index, r.Contact, got, d.Owner)
+			}
+		}
+	}
+	none, fractional := 0, 0
+	for _, d := range ds.Deals {
+		switch {
+		case d.Quantity == 0:
+			none++
+		case d.Quantity != float64(int64(d.Quantity)):
+			fractional++
+		}
+		if d.Quantity < 0 || d.Quantity > d.Amount {
+			t.Fatalf("deal %d: quantity %v for amount %v", d.Index, d.Quantity, d.Amount)
+		}
+	}
+	if none == 0 || fractional == 0 || none == len(ds.Deals) {
+		t.Errorf("got %d deals without quantity and %d fractional ones of %d, want some of each", none, fractional, len(ds.Deals))
+	}
+}
