@@ -349,18 +349,9 @@ func loadDataset(objs map[string]*object, ds *fakedata.Dataset, anchor time.Time
 		accountIDs[i] = r.id
 	}
 	contactIDs := make([]string, len(ds.Contacts))
-	contactOwner := make([]string, len(ds.Contacts))
-	for _, d := range ds.Deals {
-		for _, role := range d.Roles {
-			contactOwner[role.Contact] = userIDs[d.Owner]
-		}
-	}
 	for i, c := range ds.Contacts {
 		r := contacts.blank(contacts.newID())
-		owner := contactOwner[i]
-		if owner == "" {
-			owner = adminID
-		}
+		owner := userIDs[c.Owner]
 		contacts.set(r, map[string]any{
 			"AccountId": accountIDs[c.Company], "FirstName": c.FirstName, "LastName": c.LastName,
 			"Name": c.FirstName + " " + c.LastName, "Email": c.Email, "Phone": c.Phone, "Title": c.Title,
@@ -382,6 +373,9 @@ func loadDataset(objs map[string]*object, ds *fakedata.Dataset, anchor time.Time
 		}
 		if d.NextStep != "" {
 			vals["NextStep"] = d.NextStep
+		}
+		if d.Quantity != 0 {
+			vals["TotalOpportunityQuantity"] = roundTo(d.Quantity, 2)
 		}
 		opps.set(r, vals)
 		opps.audit(r, ms(d.CreatedAt), ms(d.ModifiedAt), owner)

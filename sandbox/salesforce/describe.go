@@ -115,6 +115,7 @@ func standardSchemas() []schemaSpec {
 		{Name: "StageName", Label: "Stage", Type: "picklist", Length: 255, Picklist: stageNames(), Required: true},
 		{Name: "Amount", Label: "Amount", Type: "currency", Precision: 18, Scale: 2},
 		{Name: "Probability", Label: "Probability (%)", Type: "percent", Precision: 3, Scale: 0},
+		{Name: "TotalOpportunityQuantity", Label: "Quantity", Type: "double", Precision: 18, Scale: 2},
 		{Name: "CloseDate", Label: "Close Date", Type: "date", Required: true},
 		{Name: "Type", Label: "Opportunity Type", Type: "picklist", Length: 255, Picklist: fakedata.DealTypes},
 		{Name: "NextStep", Label: "Next Step", Type: "string", Length: 255},

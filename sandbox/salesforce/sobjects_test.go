@@ -45,6 +45,7 @@ func TestDescribe(t *testing.T) {
 			"StageName": {typ: "picklist", length: 255, updateable: true}, "Amount": {typ: "currency", updateable: true},
 			"CloseDate": {typ: "date", updateable: true}, "Probability": {typ: "percent", updateable: true},
 			"IsClosed": {typ: "boolean"}, "IsWon": {typ: "boolean"}, "Description": {typ: "textarea", length: 32000, updateable: true},
+			"TotalOpportunityQuantity": {typ: "double", updateable: true}, "Type": {typ: "picklist", length: 255, updateable: true},
 			"NextStep": {typ: "string", length: 255, updateable: true}, "OwnerId": {typ: "reference", length: 18, updateable: true, ref: "User"},
 			"AccountId":      {typ: "reference", length: 18, updateable: true, ref: "Account"},
 			"SystemModstamp": {typ: "datetime"}, "LastModifiedDate": {typ: "datetime"}, "IsDeleted": {typ: "boolean"},
@@ -97,6 +98,9 @@ func TestDescribe(t *testing.T) {
 				}
 				if a := byName["Amount"]; a.Precision != 18 || a.Scale != 2 || a.SoapType != "xsd:double" {
 					t.Errorf("Amount: got %+v", a)
+				}
+				if q := byName["TotalOpportunityQuantity"]; q.Precision != 18 || q.Scale != 2 || q.SoapType != "xsd:double" || !q.Nillable || q.Custom {
+					t.Errorf("TotalOpportunityQuantity: got %+v, want a nillable standard double(18,2)", q)
 				}
 				if byName["StageName"].Nillable || !byName["NextStep"].Nillable {
 					t.Errorf("nillable: StageName %v NextStep %v", byName["StageName"].Nillable, byName["NextStep"].Nillable)
@@ -273,5 +277,49 @@ func TestCustomFieldDeclarations(t *testing.T) {
 	rec, _ := sb.Record("Opportunity", sb.IDs("Opportunity")[0])
 	if _, ok := rec["MAP_Status__c"]; ok {
 		t.Errorf("explicit custom fields still got the defaults: %v", rec)
+	}
+}
+
+// TotalOpportunityQuantity is a double: generated deals carry fractional and absent quantities,
+// SOQL compares it as a number, and writes round to its scale and reject text.
+func TestDoubleField(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 60)
+	all, _ := b.queryAllPages(t, "query", "SELECT Id, Amount, TotalOpportunityQuantity FROM Opportunity ORDER BY Id")
+	nulls, fractional, above := 0, 0, 0
+	var withQty string
+	for _, rec := range all {
+		q, ok := rec["TotalOpportunityQuantity"].(float64)
+		if q > 2.5 {
+			above++
+		}
+		switch {
+		case rec["TotalOpportunityQuantity"] == nil:
+			nulls++
+		case !ok:
+			t.Fatalf("quantity is not a JSON number: %v", rec)
+		case q != float64(int64(q)):
+			fractional++
+			withQty = rec["Id"].(string)
+		}
+	}
+	if nulls == 0 || fractional == 0 {
+		t.Fatalf("got %d deals without quantity and %d fractional ones, want some of each", nulls, fractional)
+	}
+	qr, resp := b.query(t, "SELECT Id FROM Opportunity WHERE TotalOpportunityQuantity > 2.5 AND TotalOpportunityQuantity != null")
+	if resp.status != 200 || qr.TotalSize != above || above == 0 {
+		t.Fatalf("numeric filter: got %d, %d records, want %d: %s", resp.status, qr.TotalSize, above, resp.body)
+	}
+	if r := b.do(t, "PATCH", api+"/sobjects/Opportunity/"+withQty, map[string]any{"TotalOpportunityQuantity": 12.345}); r.status != 204 {
+		t.Fatalf("write a double: got %d %s", r.status, r.body)
+	}
+	var rec map[string]any
+	b.do(t, "GET", api+"/sobjects/Opportunity/"+withQty+"?fields=TotalOpportunityQuantity", nil).decode(t, &rec)
+	if rec["TotalOpportunityQuantity"] != 12.35 {
+		t.Fatalf("got %v, want 12.35 (rounded to scale 2)", rec["TotalOpportunityQuantity"])
+	}
+	r := b.do(t, "PATCH", api+"/sobjects/Opportunity/"+withQty, map[string]any{"TotalOpportunityQuantity": "many"})
+	if r.status != 400 || r.errorCode(t) != "INVALID_TYPE_ON_FIELD_IN_RECORD" {
+		t.Fatalf("text in a double: got %d %s", r.status, r.body)
 	}
 }
