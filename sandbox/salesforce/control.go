@@ -348,17 +348,25 @@ func (s *Sandbox) IDs(object string) []string {
 
 // MassUpdateResult reports a mass update.
 type MassUpdateResult struct {
+	// Updated counts the live records changed; Created the records imported to reach the count.
 	Updated        int    `json:"updated"`
+	Created        int    `json:"created"`
 	SystemModstamp string `json:"systemModstamp"`
 }
 
 // MassUpdate changes n live records of object (0 means all, oldest first) in one transaction, as
 // a data-loader import or mass update does: every one of them gets the same SystemModstamp and
-// LastModifiedDate. fields may be empty (a touch). Any number of records is supported.
+// LastModifiedDate. fields may be empty (a touch). When n is larger than the number of live
+// records, the missing ones are imported (created) with that stamp too, as a bulk import would,
+// so that more than 10,000 records with one stamp can be had on a small sandbox: Opportunity,
+// Contact and Account records can be imported; other objects answer ErrInvalid.
 func (s *Sandbox) MassUpdate(object string, n int, fields map[string]any) (MassUpdateResult, error) {
 	o, err := s.objectByName(object)
 	if err != nil {
 		return MassUpdateResult{}, err
+	}
+	if n < 0 {
+		return MassUpdateResult{}, fmt.Errorf("%w: mass update count %d is negative", ErrInvalid, n)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -380,6 +388,25 @@ func (s *Sandbox) MassUpdate(object string, n int, fields map[string]any) (MassU
 			stamp = max(stamp, r.stamp+1)
 		}
 	}
+	missing := max(0, n-len(hit))
+	filler := importFiller(o.name)
+	if missing > 0 && filler == nil {
+		return MassUpdateResult{}, fmt.Errorf("%w: mass update of %d %s records: only %d are live, and the sandbox imports only Opportunity, Contact and Account records",
+			ErrInvalid, n, o.name, len(hit))
+	}
+	// Validate the imported records' values once before changing anything.
+	var imports []map[int]value
+	for k := range missing {
+		body := filler(k+1, stamp)
+		for name, v := range toJSONish(fields) {
+			body[name] = v
+		}
+		iv, errs := s.prepareCreate(o, body)
+		if len(errs) > 0 {
+			return MassUpdateResult{}, fmt.Errorf("import %s: %w", o.name, saveErr(errs))
+		}
+		imports = append(imports, iv)
+	}
 	for _, r := range hit {
 		old := slices.Clone(r.vals)
 		for idx, v := range vals {
@@ -390,8 +417,46 @@ func (s *Sandbox) MassUpdate(object string, n int, fields map[string]any) (MassU
 		r.stamp = stamp
 		s.out.notify(o, r, old, false)
 	}
+	for _, iv := range imports {
+		r := o.blank(o.newID())
+		for idx, v := range iv {
+			r.vals[idx] = v
+		}
+		if f := o.field("OwnerId"); f != nil && r.vals[f.idx].null() {
+			r.vals[f.idx] = val(s.userID)
+		}
+		s.derive(o, r, iv)
+		o.audit(r, stamp, stamp, s.userID)
+		// Appended in id order; the stamp index is sorted once below.
+		o.recs = append(o.recs, r)
+		o.byID[r.id] = r
+		o.byStamp = append(o.byStamp, r)
+		s.out.notify(o, r, nil, true)
+	}
 	slices.SortFunc(o.byStamp, stampLess)
-	return MassUpdateResult{Updated: len(hit), SystemModstamp: fmtDateTime(stamp)}, nil
+	return MassUpdateResult{Updated: len(hit), Created: len(imports), SystemModstamp: fmtDateTime(stamp)}, nil
+}
+
+// importFiller returns the required values of the k-th record a mass update imports into object
+// (wire form), or nil when the sandbox does not import that object.
+func importFiller(object string) func(k int, stamp int64) map[string]any {
+	switch object {
+	case "Opportunity":
+		return func(k int, stamp int64) map[string]any {
+			return map[string]any{"Name": fmt.Sprintf("Imported opportunity %d", k), "StageName": "Prospecting",
+				"CloseDate": time.UnixMilli(stamp).UTC().AddDate(0, 3, 0).Format(layoutDate), "Type": "New Business"}
+		}
+	case "Contact":
+		return func(k int, _ int64) map[string]any {
+			return map[string]any{"FirstName": "Imported", "LastName": fmt.Sprintf("Contact %d", k),
+				"Email": fmt.Sprintf("imported-%d@import.example.com", k)}
+		}
+	case "Account":
+		return func(k int, _ int64) map[string]any {
+			return map[string]any{"Name": fmt.Sprintf("Imported account %d", k)}
+		}
+	}
+	return nil
 }
 
 // LagChange describes a write whose commit lags behind its stamp (Salesforce's commit lag): the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -259,5 +260,105 @@ func TestControlHTTPFaults(t *testing.T) {
 	r.decode(t, &info)
 	if info["instanceUrl"] != b.srv.URL || info["clientId"] != salesforce.ClientID || info["refreshToken"] != salesforce.RefreshToken {
 		t.Fatalf("info: got %v", info)
+	}
+}
+
+// TestMassUpdateImportsMissingRecords asks for 12,000 records with one stamp on a sandbox of 50
+// deals: the 50 are updated and 11,950 imported, and all of them page out with the shared stamp.
+func TestMassUpdateImportsMissingRecords(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 50)
+	b.clock.Advance(time.Hour)
+	r := b.do(t, "POST", "/__sandbox/mass-update", map[string]any{"object": "Opportunity", "count": 12000, "fields": map[string]any{"NextStep": "Imported"}})
+	var res salesforce.MassUpdateResult
+	r.decode(t, &res)
+	if r.status != 200 || res.Updated != 50 || res.Created != 11950 || res.SystemModstamp != "2026-11-23T13:00:00.000+0000" {
+		t.Fatalf("mass update: got %d %s, want 50 updated and 11950 created", r.status, r.body)
+	}
+	if n := len(b.sb.IDs("Opportunity")); n != 12000 {
+		t.Fatalf("got %d live opportunities, want 12000", n)
+	}
+	soql := "SELECT Id, Name, StageName, CloseDate, OwnerId, IsClosed, Probability, NextStep, CreatedDate FROM Opportunity WHERE SystemModstamp = 2026-11-23T13:00:00Z ORDER BY SystemModstamp, Id"
+	got, pages := b.queryAllPages(t, "query", soql)
+	if len(got) != 12000 || pages != 6 {
+		t.Fatalf("got %d records in %d pages, want 12000 in 6", len(got), pages)
+	}
+	ids := map[string]bool{}
+	imported := 0
+	for _, rec := range got {
+		ids[rec["Id"].(string)] = true
+		if rec["NextStep"] != "Imported" || rec["OwnerId"] == nil || rec["StageName"] == nil || rec["CloseDate"] == nil {
+			t.Fatalf("record not changed or incomplete: %v", rec)
+		}
+		if rec["CreatedDate"] == res.SystemModstamp {
+			imported++
+			if rec["StageName"] != "Prospecting" || rec["Probability"] != 10.0 || rec["IsClosed"] != false {
+				t.Fatalf("imported record: got %v, want a Prospecting deal with derived fields", rec)
+			}
+		}
+	}
+	if len(ids) != 12000 || imported != 11950 {
+		t.Fatalf("got %d distinct ids, %d imported, want 12000 and 11950", len(ids), imported)
+	}
+	// A count the sandbox cannot import into is refused with a message, never cut short.
+	r = b.do(t, "POST", "/__sandbox/mass-update", map[string]any{"object": "User", "count": 5000})
+	var e map[string]string
+	r.decode(t, &e)
+	if r.status != 400 || !strings.Contains(e["error"], "only") || !strings.Contains(e["error"], "User") {
+		t.Fatalf("users: got %d %s, want 400 saying how many are live", r.status, r.body)
+	}
+	// Imported values are validated like any write.
+	r = b.do(t, "POST", "/__sandbox/mass-update", map[string]any{"object": "Contact", "count": 20000, "fields": map[string]any{"MAP_Status__c": "x"}})
+	if r.status != 400 {
+		t.Fatalf("invalid field: got %d %s", r.status, r.body)
+	}
+}
+
+// TestSlowFaultOverHTTP injects a slow burst through the control API with delayMs.
+func TestSlowFaultOverHTTP(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 1)
+	if r := b.do(t, "POST", "/__sandbox/faults", map[string]any{"kind": "slow", "count": 2, "delayMs": 150, "endpoint": "limits"}); r.status != 200 {
+		t.Fatalf("slow fault: %d %s", r.status, r.body)
+	}
+	// Another endpoint is not slowed.
+	start := time.Now()
+	if r := b.do(t, "GET", api+"/sobjects", nil); r.status != 200 {
+		t.Fatalf("sobjects: %d", r.status)
+	}
+	if el := time.Since(start); el >= 150*time.Millisecond {
+		t.Fatalf("a request to another endpoint took %v", el)
+	}
+	for i := range 2 {
+		start := time.Now()
+		r := b.do(t, "GET", api+"/limits", nil)
+		if el := time.Since(start); r.status != 200 || el < 150*time.Millisecond {
+			t.Fatalf("slow request %d: got %d after %v, want 200 after at least 150ms", i, r.status, el)
+		}
+	}
+	start = time.Now()
+	b.do(t, "GET", api+"/limits", nil)
+	if el := time.Since(start); el >= 150*time.Millisecond {
+		t.Fatalf("the burst of two slowed a third request: %v", el)
+	}
+}
+
+// TestFaultResponsesCarryLimitInfo: injected 5xx, 403 and 429 carry Sforce-Limit-Info as every
+// real API response does, and are not counted against the allocation.
+func TestFaultResponsesCarryLimitInfo(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 1, func(o *salesforce.Options) { o.DailyLimit = 50 })
+	b.do(t, "GET", api+"/limits", nil) // usage 1
+	for _, f := range []map[string]any{{"kind": "server_error", "status": 503}, {"kind": "limit"}, {"kind": "limit", "status": 429}, {"kind": "server_error"}} {
+		if r := b.do(t, "POST", "/__sandbox/faults", f); r.status != 200 {
+			t.Fatalf("fault %v: %d", f, r.status)
+		}
+		r := b.do(t, "GET", api+"/limits", nil)
+		if r.status < 400 || r.header.Get("Sforce-Limit-Info") != "api-usage=1/50" {
+			t.Errorf("fault %v: got %d with Sforce-Limit-Info %q, want an error with api-usage=1/50", f, r.status, r.header.Get("Sforce-Limit-Info"))
+		}
+	}
+	if r := b.do(t, "GET", api+"/limits", nil); r.status != 200 || r.header.Get("Sforce-Limit-Info") != "api-usage=2/50" {
+		t.Fatalf("after the faults: got %d %q", r.status, r.header.Get("Sforce-Limit-Info"))
 	}
 }

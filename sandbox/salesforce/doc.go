@@ -19,6 +19,8 @@
 // Probability, IsClosed, IsWon and ForecastCategoryName; a contact's Name follows First and
 // LastName; one contact role per opportunity is primary. Deletes go to the recycle bin: visible to
 // queryAll (IsDeleted = true) and deleted/, and an opportunity takes its contact roles along.
+// Contacts belong to the owner of the deal they were generated for. Opportunity carries
+// TotalOpportunityQuantity (double 18,2), set on the deals fakedata gives a quantity.
 // Options.CustomFields declares custom fields; nil means DefaultCustomFields (MAP_Progress__c,
 // MAP_Status__c, MAP_Next_Step__c, MAP_Plan_URL__c on Opportunity).
 //
@@ -47,7 +49,8 @@
 // Every API response carries Sforce-Limit-Info: api-usage=N/M. M is Options.DailyLimit
 // (DefaultDailyLimit, 100,000, when 0); the count resets at midnight UTC on the sandbox clock.
 // Past the limit requests get 403 REQUEST_LIMIT_EXCEEDED. OAuth and the versions root are not
-// counted.
+// counted. Responses of injected faults carry the header too (with the usage of the moment; the
+// fault itself is not counted).
 //
 // # Control API and faults
 //
@@ -57,7 +60,8 @@
 // REQUEST_LIMIT_EXCEEDED, slow responses; optionally for one endpoint), ExpireTokens,
 // RevokeRefreshToken, FailNextWrite, CreateRecord / UpdateRecord / DeleteRecord (changes made as a
 // person would, firing outbound messages), MassUpdate (many records, 10,000 and more, with one
-// identical SystemModstamp) and CommitLag / ReleaseLagged (a change that becomes visible after
+// identical SystemModstamp; records beyond the live ones are imported with that stamp, so any
+// count works on a small sandbox) and CommitLag / ReleaseLagged (a change that becomes visible after
 // readers have moved past its stamp).
 //
 // Endpoint names in the counters: oauth.token, oauth.revoke, versions, resources, limits,

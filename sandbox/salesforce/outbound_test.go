@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -167,5 +168,136 @@ func TestOutboundCloseStopsRetrying(t *testing.T) {
 	}
 	if got := len(l.got()); got != n {
 		t.Fatalf("deliveries after Close: %d then %d", n, got)
+	}
+}
+
+// notifiedIDs returns the record ids of every notification the listener received (duplicates
+// included) and the values of field in them.
+func notifiedIDs(t *testing.T, l *listener, field string) (ids []string, values map[string]string) {
+	t.Helper()
+	values = map[string]string{}
+	re := regexp.MustCompile(`<sf:` + field + `>([^<]*)</sf:` + field + `>`)
+	for _, body := range l.got() {
+		var e envelope
+		if err := xml.Unmarshal([]byte(body), &e); err != nil {
+			t.Fatalf("envelope does not parse: %v\n%s", err, body)
+		}
+		for _, no := range e.Body.Notifications.Notification {
+			ids = append(ids, no.SObject.ID)
+		}
+		// The sObjects of one message come in notification order.
+		notes := e.Body.Notifications.Notification
+		for i, m := range re.FindAllStringSubmatch(body, -1) {
+			if i < len(notes) {
+				values[notes[i].SObject.ID] = m[1]
+			}
+		}
+	}
+	return ids, values
+}
+
+// The created rule fires for creations (API and person) and never for updates or deletes.
+func TestOutboundRuleCreated(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 3)
+	l := &listener{}
+	ls := httptest.NewServer(l)
+	t.Cleanup(ls.Close)
+	r := b.do(t, "POST", "/__sandbox/outbound", map[string]any{"listenerUrl": ls.URL, "object": "Contact", "rule": "created",
+		"fields": []string{"Id", "LastName", "Email"}, "retryInitialMs": 5})
+	if r.status != 200 {
+		t.Fatalf("configure: %d %s", r.status, r.body)
+	}
+	existing := b.sb.IDs("Contact")[0]
+	if r := b.do(t, "PATCH", api+"/sobjects/Contact/"+existing, map[string]any{"Title": "CTO"}); r.status != 204 {
+		t.Fatalf("update: %d %s", r.status, r.body)
+	}
+	r = b.do(t, "POST", api+"/sobjects/Contact", map[string]any{"LastName": "Viaapi", "Email": "api@example.com"})
+	var created struct {
+		ID string `json:"id"`
+	}
+	r.decode(t, &created)
+	if r.status != 201 {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	byPerson, err := b.sb.CreateRecord("Contact", map[string]any{"LastName": "Byperson"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := b.do(t, "DELETE", api+"/sobjects/Contact/"+existing, nil); r.status != 204 {
+		t.Fatalf("delete: %d", r.status)
+	}
+	waitFor(t, "two acknowledged notifications", func() bool {
+		st := b.sb.OutboundStats()
+		return len(st) == 1 && st[0].Queued == 0 && st[0].Delivered >= 2
+	})
+	// Another update after delivery must not queue anything either.
+	if err := b.sb.UpdateRecord("Contact", created.ID, map[string]any{"Title": "VP"}); err != nil {
+		t.Fatal(err)
+	}
+	if st := b.sb.OutboundStats()[0]; st.Queued != 0 || st.Delivered != 2 || st.Rule != "created" {
+		t.Fatalf("got %+v, want exactly the two creations delivered", st)
+	}
+	ids, names := notifiedIDs(t, l, "LastName")
+	if len(ids) != 2 || names[created.ID] != "Viaapi" || names[byPerson] != "Byperson" {
+		t.Fatalf("got notifications for %v (%v), want the two created contacts", ids, names)
+	}
+}
+
+// The field_changed rule fires when its field changes (through any write path) and not for
+// other fields, creations or writes of the same value.
+func TestOutboundRuleFieldChanged(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 4)
+	l := &listener{}
+	ls := httptest.NewServer(l)
+	t.Cleanup(ls.Close)
+	if r := b.do(t, "POST", "/__sandbox/outbound", map[string]any{"listenerUrl": ls.URL, "rule": "field_changed", "field": "Amount",
+		"fields": []string{"Id", "Amount"}, "retryInitialMs": 5}); r.status != 200 {
+		t.Fatalf("configure: %d %s", r.status, r.body)
+	}
+	if r := b.do(t, "POST", "/__sandbox/outbound", map[string]any{"listenerUrl": ls.URL, "rule": "field_changed", "field": "Nope"}); r.status != 400 {
+		t.Fatalf("unknown field: got %d %s, want 400", r.status, r.body)
+	}
+	ids := b.sb.IDs("Opportunity")
+	rec, _ := b.sb.Record("Opportunity", ids[0])
+	same := rec["Amount"]
+	// Not the watched field; the same value again; a creation: none fires.
+	if r := b.do(t, "PATCH", api+"/sobjects/Opportunity/"+ids[0], map[string]any{"NextStep": "call", "Amount": same}); r.status != 204 {
+		t.Fatalf("update: %d %s", r.status, r.body)
+	}
+	if _, err := b.sb.CreateRecord("Opportunity", map[string]any{"Name": "New", "StageName": "Prospecting", "CloseDate": "2027-02-01", "Amount": 5}); err != nil {
+		t.Fatal(err)
+	}
+	// Amount changes through a single PATCH, a collection update and a person's change.
+	if r := b.do(t, "PATCH", api+"/sobjects/Opportunity/"+ids[0], map[string]any{"Amount": 1111}); r.status != 204 {
+		t.Fatalf("update: %d %s", r.status, r.body)
+	}
+	r := b.do(t, "PATCH", api+"/composite/sobjects", map[string]any{"allOrNone": false, "records": []any{
+		map[string]any{"attributes": map[string]any{"type": "Opportunity"}, "id": ids[1], "Amount": 2222},
+		map[string]any{"attributes": map[string]any{"type": "Opportunity"}, "id": ids[2], "Description": "not watched"},
+	}})
+	if r.status != 200 {
+		t.Fatalf("collection update: %d %s", r.status, r.body)
+	}
+	if err := b.sb.UpdateRecord("Opportunity", ids[3], map[string]any{"Amount": 3333}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "three acknowledged notifications", func() bool {
+		st := b.sb.OutboundStats()
+		return len(st) == 1 && st[0].Queued == 0 && st[0].Delivered >= 3
+	})
+	if st := b.sb.OutboundStats()[0]; st.Delivered != 3 {
+		t.Fatalf("got %+v, want exactly three notifications", st)
+	}
+	got, amounts := notifiedIDs(t, l, "Amount")
+	want := map[string]float64{ids[0]: 1111, ids[1]: 2222, ids[3]: 3333}
+	if len(got) != 3 {
+		t.Fatalf("got notifications for %v, want %v", got, want)
+	}
+	for id, a := range want {
+		if v, err := strconv.ParseFloat(amounts[id], 64); err != nil || v != a {
+			t.Errorf("record %s: got Amount %q, want %v", id, amounts[id], a)
+		}
 	}
 }

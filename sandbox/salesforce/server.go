@@ -307,6 +307,12 @@ func (s *Sandbox) preflight(w http.ResponseWriter, r *http.Request, endpoint str
 	if f == nil {
 		return true
 	}
+	if api {
+		// Salesforce reports the usage on every API response, failures included; an injected
+		// fault does not count against the allocation.
+		used, max := s.limits.get()
+		w.Header().Set("Sforce-Limit-Info", limitInfo(used, max))
+	}
 	switch f.Kind {
 	case FaultServerError:
 		code, msg := "UNKNOWN_EXCEPTION", "An unexpected error occurred. Please include this ErrorId if you contact support: 1234567890-12345 (-1234567890)"
