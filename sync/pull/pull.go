@@ -350,7 +350,11 @@ func (p *Puller) pullObject(ctx context.Context, log zerolog.Logger, obj connect
 		if len(gone) > 0 {
 			log.Info().Int("records", len(gone)).Msg("reconcile marked records missing from the CRM as deleted")
 		}
+		p.opts.Metrics.observeCursor(p.opts.Connection, obj, next.Stamp)
+		return os, nil
 	}
+	// An incremental pull's cursor is its last committed page's: the greatest (stamp, id) seen,
+	// or the previous cursor when the pull read only its overlap window.
 	p.opts.Metrics.observeCursor(p.opts.Connection, obj, maxSeen.Stamp)
 	return os, nil
 }
@@ -414,7 +418,7 @@ func (p *Puller) storePages(ctx context.Context, log zerolog.Logger, obj connect
 	mu.Lock()
 	defer mu.Unlock()
 	for _, r := range page.Records {
-		if !maxSeen.After(r.ModifiedAt, r.ID) {
+		if maxSeen.After(r.ModifiedAt, r.ID) {
 			*maxSeen = connectors.Cursor{Stamp: r.ModifiedAt, ID: r.ID}
 		}
 	}
