@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"github.com/jmoiron/sqlx"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -102,4 +103,20 @@ func (s *Store) SeedToken(ctx context.Context, connection string, tok *oauth2.To
 		return false, nil
 	}
 	return true, s.SaveToken(ctx, connection, tok)
+}
+
+// Reconnect replaces a connection's stored token with tok (an admin's new refresh token) and
+// marks the connection active again, in one transaction: the way out of needs_reauth.
+func (s *Store) Reconnect(ctx context.Context, connection string, tok *oauth2.Token) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := s.saveToken(ctx, tx, connection, tok); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, s.rebind(`UPDATE connections SET status = ?, status_reason = '', updated_at = ? WHERE name = ?`),
+			ConnectionActive, s.Now(), connection)
+		if err != nil {
+			return fmt.Errorf("reconnect %s: %w", connection, interpretError(err))
+		}
+		return nil
+	})
 }

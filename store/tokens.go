@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/jmoiron/sqlx"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -26,6 +27,10 @@ type sealedToken struct {
 // SaveToken seals tok with AES-256-GCM, bound to the connection's name, and stores it. It
 // implements connectors.TokenStore.
 func (s *Store) SaveToken(ctx context.Context, connection string, tok *oauth2.Token) error {
+	return s.saveToken(ctx, s.db, connection, tok)
+}
+
+func (s *Store) saveToken(ctx context.Context, db sqlx.ExecerContext, connection string, tok *oauth2.Token) error {
 	if s.cipher == nil {
 		return fmt.Errorf("store token for %s: %w", connection, secrets.ErrNoKey)
 	}
@@ -50,7 +55,7 @@ func (s *Store) SaveToken(ctx context.Context, connection string, tok *oauth2.To
 	if !tok.Expiry.IsZero() {
 		expires = tok.Expiry.UTC()
 	}
-	res, err := s.db.ExecContext(ctx, s.rebind(`
+	res, err := db.ExecContext(ctx, s.rebind(`
 		INSERT INTO oauth_tokens (connection_id, sealed, expires_at, updated_at)
 		SELECT id, ?, ?, ? FROM connections WHERE name = ?
 		ON CONFLICT (connection_id) DO UPDATE SET sealed = excluded.sealed, expires_at = excluded.expires_at, updated_at = excluded.updated_at`),

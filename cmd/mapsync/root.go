@@ -65,6 +65,7 @@ Configuration comes from --config, else $MAPSYNC_CONFIG, else ./mapsync.yaml if 
 		newTemplatesCmd(a),
 		newPlansCmd(a),
 		newTokensCmd(a),
+		newConnectionsCmd(a),
 		newServeCmd(a),
 		newDemoCmd(a),
 	)

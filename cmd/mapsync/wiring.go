@@ -165,6 +165,10 @@ func (rt *runtime) puller(ctx context.Context, name string, progress func(pull.P
 	if err != nil {
 		return nil, err
 	}
+	if sc.Status == store.ConnectionNeedsReauth {
+		// The CRM refused the stored refresh token; asking again would fail the same way.
+		return nil, fmt.Errorf("connection %s needs to be authorised again (%s): run `mapsync connections reauth %s`", cn.Name, sc.StatusReason, cn.Name)
+	}
 	conn, err := rt.connector(ctx, cn)
 	if err != nil {
 		return nil, err
