@@ -130,8 +130,10 @@ func newMigrateCmd(a *app) *cobra.Command {
 				fmt.Fprintf(tw, "%d\t%s\t%s\n", m.Version, state, m.Name)
 			}
 			tw.Flush()
-			if err := s.CheckSchema(cmd.Context()); err != nil {
-				fmt.Fprintln(a.stdout, err)
+			if err := s.CheckSchema(cmd.Context()); errors.Is(err, store.ErrSchemaAhead) {
+				return &exitError{code: 1, err: err} // this binary must not run on that database
+			} else if err != nil {
+				fmt.Fprintln(a.stdout, err) // pending migrations: what `migrate up` will apply
 			}
 			return nil
 		}),

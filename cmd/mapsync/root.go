@@ -76,7 +76,8 @@ type usageError struct{ error }
 
 func isUsage(err error) bool {
 	var u usageError
-	return errors.As(err, &u) || strings.HasPrefix(err.Error(), "unknown command") || strings.Contains(err.Error(), "accepts ")
+	return errors.As(err, &u) || strings.HasPrefix(err.Error(), "unknown command") || strings.Contains(err.Error(), "accepts ") ||
+		strings.HasPrefix(err.Error(), "required flag")
 }
 
 // resolveConfigPath returns the file to read and whether the admin named it explicitly.
