@@ -218,7 +218,7 @@ func (c *Connector) dealAssociations(ctx context.Context, dealIDs []string) (map
 			if e.SubCategory == subCategoryNoAssociations || strings.HasSuffix(e.SubCategory, "NO_ASSOCIATIONS_FOUND") {
 				continue
 			}
-			return nil, &connectors.Error{Kind: connectors.KindTransient, Code: firstOf(e.Category, e.SubCategory), Message: "association batch read: " + e.Message}
+			return nil, c.countError("association_read", &connectors.Error{Kind: connectors.KindTransient, Code: firstOf(e.Category, e.SubCategory), Message: "association batch read: " + e.Message})
 		}
 		for _, r := range reply.Results {
 			id := string(r.From.ID)

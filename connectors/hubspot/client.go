@@ -188,7 +188,8 @@ type call struct {
 
 // do sends c and decodes a JSON reply into out (when non-nil). It returns the HTTP status of the
 // 2xx reply. Errors are *connectors.Error values wrapped with the operation; a 2xx reply that is not
-// JSON or does not decode is a KindTransient error naming the operation.
+// JSON or does not decode is a KindTransient error naming the operation (NOT_JSON, MALFORMED_JSON),
+// counted in mapsync_connector_errors_total like the client's own failures.
 func (c *Connector) do(ctx context.Context, cl call, out any) (int, error) {
 	var body []byte
 	if cl.body != nil {
@@ -220,18 +221,29 @@ func (c *Connector) do(ctx context.Context, cl call, out any) (int, error) {
 		return resp.Status, nil
 	}
 	if err := checkJSON(resp); err != nil {
+		c.client.CountError(cl.op, err)
 		return resp.Status, fmt.Errorf("%s: %w", cl.op, err)
 	}
 	if err := json.Unmarshal(resp.Body, out); err != nil {
-		return resp.Status, fmt.Errorf("%s: %w", cl.op, &connectors.Error{
+		e := &connectors.Error{
 			Kind:    connectors.KindTransient,
 			Status:  resp.Status,
 			Code:    "MALFORMED_JSON",
 			Message: fmt.Sprintf("malformed JSON reply (%d bytes)", len(resp.Body)),
 			Err:     err,
-		})
+		}
+		c.client.CountError(cl.op, e)
+		return resp.Status, fmt.Errorf("%s: %w", cl.op, e)
 	}
 	return resp.Status, nil
+}
+
+// countError counts in mapsync_connector_errors_total a failure found in a 2xx reply (a record
+// that does not decode, a per-input error of a batch read, a paging loop) and returns err: the
+// shared client counts only the failures of the request itself.
+func (c *Connector) countError(op string, err error) error {
+	c.client.CountError(op, err)
+	return err
 }
 
 // checkJSON rejects a reply whose Content-Type is not JSON.

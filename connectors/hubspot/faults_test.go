@@ -26,6 +26,10 @@ func TestPullRecoversFrom5xxBurst(t *testing.T) {
 	if got := countStatus(tb.sb, "GET /crm/v3/objects/deals", http.StatusServiceUnavailable); got != 3 {
 		t.Errorf("got %d 503 answers, want 3 retried", got)
 	}
+	wantMetric(t, tb.reg, retriesMetric, reason("5xx"), 3)
+	wantMetric(t, tb.reg, retriesMetric, anySeries, 3)
+	wantMetric(t, tb.reg, errorsMetric, anySeries, 0)
+	wantMetric(t, tb.reg, requestsMetric, map[string]string{"connection": "test", "op": "list", "status": "503"}, 3)
 }
 
 func TestPullFailsWholePageAfterLongBurstAndResumes(t *testing.T) {
@@ -52,6 +56,10 @@ func TestPullFailsWholePageAfterLongBurstAndResumes(t *testing.T) {
 	if len(res.pages) != 1 {
 		t.Fatalf("got %d pages before the failure, want 1", len(res.pages))
 	}
+	// Three attempts: two retries, then one failed operation.
+	wantMetric(t, tb.reg, retriesMetric, reason("5xx"), 2)
+	wantMetric(t, tb.reg, errorsMetric, kind("transient"), 1)
+	wantMetric(t, tb.reg, errorsMetric, anySeries, 1)
 	resumed := pull(t, c, connectors.PullRequest{Object: connectors.ObjectContact, Since: res.pages[0].Cursor})
 	all := append(res.ids(), resumed.ids()...)
 	// The resume starts at the cursor's stamp, so records at that stamp come again; the store's
@@ -94,6 +102,8 @@ func TestPullRateLimited(t *testing.T) {
 		if took := time.Since(start); took < time.Second {
 			t.Errorf("got the pull done in %v, want at least the 1 s Retry-After", took)
 		}
+		wantMetric(t, tb.reg, retriesMetric, reason("429"), 1)
+		wantMetric(t, tb.reg, errorsMetric, anySeries, 0)
 	})
 	t.Run("ten-secondly without Retry-After waits the window", func(t *testing.T) {
 		t.Parallel()
@@ -105,6 +115,9 @@ func TestPullRateLimited(t *testing.T) {
 		if e == nil || e.Kind != connectors.KindRateLimited || e.Code != "TEN_SECONDLY_ROLLING" || e.RetryAfter != 10*time.Second {
 			t.Errorf("got %v, want rate_limited TEN_SECONDLY_ROLLING with a 10 s RetryAfter", err)
 		}
+		// Returned to the caller, not waited out in place.
+		wantMetric(t, tb.reg, retriesMetric, anySeries, 0)
+		wantMetric(t, tb.reg, errorsMetric, kind("rate_limited"), 1)
 	})
 	t.Run("search secondly limit is retried after a second", func(t *testing.T) {
 		t.Parallel()
@@ -119,6 +132,8 @@ func TestPullRateLimited(t *testing.T) {
 		if took := time.Since(start); took < time.Second {
 			t.Errorf("got the pull done in %v, want at least the 1 s search back-off", took)
 		}
+		wantMetric(t, tb.reg, retriesMetric, map[string]string{"connection": "test", "op": "search", "reason": "429"}, 1)
+		wantMetric(t, tb.reg, errorsMetric, anySeries, 0)
 	})
 	t.Run("daily limit is not retried", func(t *testing.T) {
 		t.Parallel()
@@ -134,6 +149,8 @@ func TestPullRateLimited(t *testing.T) {
 		if got := settledCount(t, tb.sb, "GET /crm/v3/properties/deals", http.StatusTooManyRequests, 1); got != 1 {
 			t.Errorf("got %d 429s, want 1 (DAILY is not retried)", got)
 		}
+		wantMetric(t, tb.reg, retriesMetric, anySeries, 0)
+		wantMetric(t, tb.reg, errorsMetric, kind("rate_limited"), 1)
 	})
 }
 
@@ -181,6 +198,10 @@ func TestPullSlowResponses(t *testing.T) {
 		tb.sb.InjectSlow(1, 3*time.Second)
 		res := pull(t, c, connectors.PullRequest{Object: connectors.ObjectDeal, Full: true})
 		sameIDs(t, res.ids(), tb.sb.IDs("deals"))
+		wantMetric(t, tb.reg, retriesMetric, reason("timeout"), 1)
+		wantMetric(t, tb.reg, retriesMetric, anySeries, 1)
+		wantMetric(t, tb.reg, errorsMetric, anySeries, 0)
+		wantMetric(t, tb.reg, requestsMetric, map[string]string{"connection": "test", "status": "error"}, 1)
 	})
 	t.Run("a CRM that stays slow fails within the budget", func(t *testing.T) {
 		t.Parallel()
@@ -200,6 +221,9 @@ func TestPullSlowResponses(t *testing.T) {
 		if took := time.Since(start); took > 3*time.Second {
 			t.Errorf("got the failure after %v, want about 3 × 200 ms", took)
 		}
+		// Three attempts timed out: two retries, one failed operation.
+		wantMetric(t, tb.reg, retriesMetric, reason("timeout"), 2)
+		wantMetric(t, tb.reg, errorsMetric, kind("transient"), 1)
 	})
 }
 
@@ -251,6 +275,7 @@ func setupOAuth(t *testing.T) (*Connector, *testBundle, *memStore, *reauthLog) {
 		Config:     OAuthConfig(tb.srv.URL, sandbox.ClientID, sandbox.ClientSecret),
 		Store:      store,
 		Reauth:     reauth,
+		Metrics:    tb.metrics,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -280,6 +305,11 @@ func TestOAuthRefreshesExpiredToken(t *testing.T) {
 	if got := countStatus(tb.sb, "POST /crm/v3/objects/deals/search", http.StatusUnauthorized); got != 1 {
 		t.Errorf("got %d 401s, want 1 before the refresh", got)
 	}
+	// The first token and the refresh after the 401; nothing failed.
+	wantMetric(t, tb.reg, refreshMetric, outcome("ok"), 2)
+	wantMetric(t, tb.reg, refreshMetric, anySeries, 2)
+	wantMetric(t, tb.reg, errorsMetric, anySeries, 0)
+	wantMetric(t, tb.reg, requestsMetric, map[string]string{"connection": "test", "op": "search", "status": "401"}, 1)
 }
 
 func TestOAuthRevokedRefreshTokenNeedsReauth(t *testing.T) {
@@ -298,6 +328,8 @@ func TestOAuthRevokedRefreshTokenNeedsReauth(t *testing.T) {
 	if len(reauth.reasons) != 1 {
 		t.Errorf("got %d needs_reauth reports, want 1", len(reauth.reasons))
 	}
+	wantMetric(t, tb.reg, refreshMetric, outcome("needs_reauth"), 1)
+	wantMetric(t, tb.reg, errorsMetric, kind("needs_reauth"), 1)
 	// Later calls fail fast without hammering the token endpoint.
 	before := tb.sb.Requests("POST /oauth/v1/token")
 	if _, err := c.Describe(t.Context(), connectors.ObjectDeal); connectors.KindOf(err) != connectors.KindNeedsReauth {
@@ -306,6 +338,9 @@ func TestOAuthRevokedRefreshTokenNeedsReauth(t *testing.T) {
 	if after := tb.sb.Requests("POST /oauth/v1/token"); after != before {
 		t.Errorf("got %d more token calls, want none", after-before)
 	}
+	// The refused refresh is counted once; every failed operation is counted.
+	wantMetric(t, tb.reg, refreshMetric, outcome("needs_reauth"), 1)
+	wantMetric(t, tb.reg, errorsMetric, kind("needs_reauth"), 2)
 }
 
 // corruptNth truncates the body of the nth reply (1-based) whose path ends with suffix.
@@ -345,6 +380,52 @@ func TestPullMalformedJSONPage(t *testing.T) {
 	if len(res.pages) != 1 {
 		t.Errorf("got %d pages, want only the one before the bad page", len(res.pages))
 	}
+	wantMetric(t, tb.reg, errorsMetric, map[string]string{"connection": "test", "crm": "hubspot", "op": "list", "kind": "transient"}, 1)
+	wantMetric(t, tb.reg, errorsMetric, anySeries, 1)
+}
+
+func TestPullNotJSONReply(t *testing.T) {
+	t.Parallel()
+	c, tb := setup(t, sandbox.Options{Deals: 20, Seed: 17}, nil)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/crm/v3/objects/deals") {
+			w.Header().Set("Content-Type", "text/html")
+			_, _ = w.Write([]byte("<html>maintenance</html>"))
+			return
+		}
+		tb.sb.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	c = reconnect(t, c, srv.URL)
+	_, err := tryPull(t.Context(), c, connectors.PullRequest{Object: connectors.ObjectDeal, Full: true})
+	if e := errorsAs(err); e == nil || e.Code != "NOT_JSON" || !connectors.IsRetryable(err) {
+		t.Fatalf("got %v, want a retryable NOT_JSON error", err)
+	}
+	wantMetric(t, tb.reg, errorsMetric, map[string]string{"connection": "test", "crm": "hubspot", "op": "list", "kind": "transient"}, 1)
+}
+
+func TestPullUndecodableRecord(t *testing.T) {
+	t.Parallel()
+	c, tb := setup(t, sandbox.Options{Deals: 20, Seed: 17}, nil)
+	// A well-formed reply whose record has a stamp that is not a date.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/crm/v3/objects/deals") {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"results":[{"id":"1","properties":{"hs_lastmodifieddate":"yesterday"},"createdAt":"2026-01-01T00:00:00Z","updatedAt":"2026-01-01T00:00:00Z","archived":false}]}`))
+			return
+		}
+		tb.sb.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	c = reconnect(t, c, srv.URL)
+	res, err := tryPull(t.Context(), c, connectors.PullRequest{Object: connectors.ObjectDeal, Full: true})
+	if e := errorsAs(err); e == nil || e.Code != "BAD_RECORD" {
+		t.Fatalf("got %v, want a BAD_RECORD error", err)
+	}
+	if len(res.pages) != 0 {
+		t.Errorf("got %d pages, want none", len(res.pages))
+	}
+	wantMetric(t, tb.reg, errorsMetric, map[string]string{"connection": "test", "crm": "hubspot", "op": "list", "kind": "transient"}, 1)
 }
 
 // settledCount polls the sandbox's counter of endpoint and status (0: any status, and any endpoint

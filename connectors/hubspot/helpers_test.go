@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/mapsync/mapsync/connectors"
 	sandbox "github.com/mapsync/mapsync/sandbox/hubspot"
 )
@@ -15,6 +17,9 @@ import (
 type testBundle struct {
 	sb  *sandbox.Sandbox
 	srv *httptest.Server
+	// reg holds the connector's metrics (unless mod gave the connector metrics of its own).
+	reg     *prometheus.Registry
+	metrics *connectors.Metrics
 }
 
 // setup starts a sandbox over real HTTP and a connector on it with a private-app token. By
@@ -36,7 +41,13 @@ func setup(t *testing.T, sbOpts sandbox.Options, mod func(*Options)) (*Connector
 		srv.Close()
 		sb.Close()
 	})
+	reg := prometheus.NewRegistry()
+	metrics, err := connectors.NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := Options{
+		Metrics:         metrics,
 		Connection:      "test",
 		BaseURL:         srv.URL,
 		Auth:            connectors.NewStaticToken(sandbox.PrivateAppToken),
@@ -53,8 +64,64 @@ func setup(t *testing.T, sbOpts sandbox.Options, mod func(*Options)) (*Connector
 	if err != nil {
 		t.Fatalf("new connector: %v", err)
 	}
-	return c, &testBundle{sb: sb, srv: srv}
+	return c, &testBundle{sb: sb, srv: srv, reg: reg, metrics: metrics}
 }
+
+// metricValue sums the series of the counter or gauge family name whose labels include labels.
+func metricValue(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	series:
+		for _, m := range mf.GetMetric() {
+			for k, v := range labels {
+				found := false
+				for _, l := range m.GetLabel() {
+					if l.GetName() == k && l.GetValue() == v {
+						found = true
+					}
+				}
+				if !found {
+					continue series
+				}
+			}
+			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+	}
+	return sum
+}
+
+// wantMetric fails the test unless metricValue(name, labels) is want.
+func wantMetric(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string, want float64) {
+	t.Helper()
+	if got := metricValue(t, reg, name, labels); got != want {
+		t.Errorf("%s%v: got %v, want %v", name, labels, got, want)
+	}
+}
+
+// Metric names and label sets the fault tests assert.
+const (
+	retriesMetric  = "mapsync_connector_retries_total"
+	errorsMetric   = "mapsync_connector_errors_total"
+	refreshMetric  = "mapsync_connector_token_refreshes_total"
+	requestsMetric = "mapsync_connector_requests_total"
+)
+
+func reason(r string) map[string]string { return map[string]string{"connection": "test", "crm": "hubspot", "reason": r} }
+func kind(k string) map[string]string   { return map[string]string{"connection": "test", "crm": "hubspot", "kind": k} }
+func outcome(o string) map[string]string {
+	return map[string]string{"connection": "test", "outcome": o}
+}
+
+// anySeries is every series of the connection.
+var anySeries = map[string]string{"connection": "test"}
 
 // pullResult is what a pull delivered.
 type pullResult struct {

@@ -39,7 +39,7 @@ func (c *Connector) pullOwners(ctx context.Context, req connectors.PullRequest, 
 			for i := range op.Results {
 				r, err := ownerRecord(&op.Results[i])
 				if err != nil {
-					return fmt.Errorf("pull %s page %d: %w", connectors.ObjectOwner, page, err)
+					return fmt.Errorf("pull %s page %d: %w", connectors.ObjectOwner, page, c.countError("owners", err))
 				}
 				r.Deleted = r.Deleted || archived
 				if req.Full || !r.ModifiedAt.Before(since) {

@@ -94,7 +94,7 @@ func (c *Connector) walkSearch(ctx context.Context, obj connectors.Object, spec 
 		}
 		recs, err := decodeObjects(obj, spec, sp.Results)
 		if err != nil {
-			return fmt.Errorf("pull %s page %d: %w", obj, page, err)
+			return fmt.Errorf("pull %s page %d: %w", obj, page, c.countError("search", err))
 		}
 		out, done := w.advance(recs, sp.Total)
 		c.log.Debug().Str("object", string(obj)).Int("page", page).Int("records", len(out)).Msg("search page")
@@ -134,7 +134,7 @@ func (c *Connector) walkList(ctx context.Context, obj connectors.Object, spec ob
 			}
 			recs, err := decodeObjects(obj, spec, lp.Results)
 			if err != nil {
-				return fmt.Errorf("pull %s page %d: %w", obj, page, err)
+				return fmt.Errorf("pull %s page %d: %w", obj, page, c.countError("list", err))
 			}
 			for i := range recs {
 				recs[i].Deleted = recs[i].Deleted || archived
@@ -151,7 +151,7 @@ func (c *Connector) walkList(ctx context.Context, obj connectors.Object, spec ob
 				break
 			}
 			if next == after {
-				return fmt.Errorf("pull %s page %d: %w", obj, page, &connectors.Error{Kind: connectors.KindTransient, Code: "PAGING_LOOP", Message: "list paging returned the same cursor twice"})
+				return fmt.Errorf("pull %s page %d: %w", obj, page, c.countError("list", &connectors.Error{Kind: connectors.KindTransient, Code: "PAGING_LOOP", Message: "list paging returned the same cursor twice"}))
 			}
 			after = next
 		}
