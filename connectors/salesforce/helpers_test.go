@@ -339,6 +339,31 @@ func opCalls(t testing.TB, reg *prometheus.Registry, op string) int64 {
 	return int64(sum)
 }
 
+// errorsOfKind is mapsync_connector_errors_total for one op and kind.
+func errorsOfKind(t testing.TB, reg *prometheus.Registry, op string, kind connectors.Kind) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != "mapsync_connector_errors_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["op"] == op && labels["kind"] == kind.String() {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
+}
+
 // tokenCalls is how many times the token endpoint was called (every refresh outcome counts one).
 func tokenCalls(t testing.TB, reg *prometheus.Registry) int64 {
 	t.Helper()

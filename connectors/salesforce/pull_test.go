@@ -482,6 +482,13 @@ func TestForeignInstanceURLRefused(t *testing.T) {
 			if got := opCalls(t, b.reg, "") - calls0; got != 0 {
 				t.Errorf("requests sent: got %d, want 0", got)
 			}
+			// Refused before anything was sent, and counted as one failed operation of kind auth.
+			if got := metricSum(t, b.reg, "mapsync_connector_errors_total"); got != 1 {
+				t.Errorf("errors metric: got %v, want 1", got)
+			}
+			if got := errorsOfKind(t, b.reg, "query", connectors.KindAuth); got != 1 {
+				t.Errorf("errors metric {op=query, kind=auth}: got %v, want 1", got)
+			}
 		})
 	}
 }
