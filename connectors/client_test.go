@@ -404,3 +404,59 @@ func TestClientBodyCap(t *testing.T) {
 		t.Fatalf("got %v, want a transient body-size error", err)
 	}
 }
+
+// The pause before a retry is full jitter: uniform in [0, min(MaxWait, MinWait·2^attempt)].
+// Fixed pauses, or "equal jitter" (half the ceiling plus a random half), would let many clients
+// that failed together retry together; this fails for either.
+func TestClientBackoffIsFullJitter(t *testing.T) {
+	t.Parallel()
+	const (
+		minWait = 100 * time.Millisecond
+		maxWait = time.Second
+		samples = 2000
+	)
+	cb := setupClient(t, statusSequence(nil), func(o *ClientOptions) {
+		o.Retry = RetryPolicy{MaxAttempts: 100, MinWait: minWait, MaxWait: maxWait, MaxElapsed: time.Hour}
+	})
+	for attempt := 1; attempt <= 5; attempt++ {
+		ceiling := min(maxWait, minWait<<attempt)
+		r := &retrier{c: cb.client, req: Request{Op: "query", Method: http.MethodGet}, start: time.Now(), attempt: attempt}
+		var (
+			lo, hi = time.Duration(1 << 62), time.Duration(0)
+			sum    time.Duration
+			seen   = map[time.Duration]bool{}
+		)
+		for range samples {
+			resp := &http.Response{StatusCode: http.StatusServiceUnavailable, Header: http.Header{}, Body: http.NoBody}
+			retry, err := r.checkRetry(t.Context(), resp, nil)
+			if !retry || err != nil {
+				t.Fatalf("attempt %d: 503 not retried (%v, %v)", attempt, retry, err)
+			}
+			w := r.backoff(minWait, maxWait, attempt, resp)
+			if w != r.wait {
+				t.Fatalf("attempt %d: backoff %v, want the pause checkRetry chose (%v)", attempt, w, r.wait)
+			}
+			if w < 0 || w > ceiling {
+				t.Fatalf("attempt %d: pause %v outside [0, %v]", attempt, w, ceiling)
+			}
+			lo, hi = min(lo, w), max(hi, w)
+			sum += w
+			seen[w] = true
+		}
+		mean := sum / samples
+		// Uniform over [0, ceiling]: both ends reached, the mean in the middle, hardly a repeat.
+		if lo > ceiling/10 || hi < ceiling*9/10 {
+			t.Errorf("attempt %d: pauses span [%v, %v], want about [0, %v]", attempt, lo, hi, ceiling)
+		}
+		if mean < ceiling*4/10 || mean > ceiling*6/10 {
+			t.Errorf("attempt %d: mean pause %v, want about %v", attempt, mean, ceiling/2)
+		}
+		if len(seen) < samples/2 {
+			t.Errorf("attempt %d: %d distinct pauses in %d, want them spread", attempt, len(seen), samples)
+		}
+	}
+	// Every sample was a retry, counted once each.
+	if got := metricSum(t, cb.reg, "mapsync_connector_retries_total"); got != 5*samples {
+		t.Errorf("retries counted: got %v, want %d", got, 5*samples)
+	}
+}
