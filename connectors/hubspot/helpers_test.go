@@ -114,8 +114,12 @@ const (
 	requestsMetric = "mapsync_connector_requests_total"
 )
 
-func reason(r string) map[string]string { return map[string]string{"connection": "test", "crm": "hubspot", "reason": r} }
-func kind(k string) map[string]string   { return map[string]string{"connection": "test", "crm": "hubspot", "kind": k} }
+func reason(r string) map[string]string {
+	return map[string]string{"connection": "test", "crm": "hubspot", "reason": r}
+}
+func kind(k string) map[string]string {
+	return map[string]string{"connection": "test", "crm": "hubspot", "kind": k}
+}
 func outcome(o string) map[string]string {
 	return map[string]string{"connection": "test", "outcome": o}
 }
