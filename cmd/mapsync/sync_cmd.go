@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
+	"github.com/mapsync/mapsync/connectors"
 	"github.com/mapsync/mapsync/store"
 	"github.com/mapsync/mapsync/sync/pull"
 )
@@ -75,8 +77,9 @@ where it stopped. Exits 1 if the run failed.`,
 	return cmd
 }
 
-// newProgressPrinter reports pages on stderr: on a terminal at most every 200ms on one line, in
-// logs-friendly lines every 5s otherwise.
+// newProgressPrinter reports pages on stderr, all objects on one line (they are read at once): on
+// a terminal at most every 200ms, rewriting the line; otherwise a logs-friendly line when an
+// object starts and at most every 5s.
 func newProgressPrinter(a *app) func(pull.Progress) {
 	tty := false
 	if f, ok := a.stderr.(*os.File); ok {
@@ -87,21 +90,35 @@ func newProgressPrinter(a *app) func(pull.Progress) {
 		every = 200 * time.Millisecond
 	}
 	var (
-		mu   sync.Mutex
-		last time.Time
+		mu    sync.Mutex
+		last  time.Time
+		order []connectors.Object
+		seen  = map[connectors.Object]pull.Progress{}
 	)
 	return func(p pull.Progress) {
 		mu.Lock()
 		defer mu.Unlock()
-		if time.Since(last) < every {
+		_, known := seen[p.Object]
+		if !known {
+			order = append(order, p.Object)
+		}
+		seen[p.Object] = p
+		if known && time.Since(last) < every {
 			return
 		}
 		last = time.Now()
-		line := fmt.Sprintf("%-12s %6d pages %10d records %10d changed", p.Object, p.Pages, p.Read, p.Changed)
+		var b strings.Builder
+		for i, obj := range order {
+			if i > 0 {
+				b.WriteString("  ")
+			}
+			q := seen[obj]
+			fmt.Fprintf(&b, "%s %d records (%d pages, %d changed)", obj, q.Read, q.Pages, q.Changed)
+		}
 		if tty {
-			fmt.Fprintf(a.stderr, "\r%s", line)
+			fmt.Fprintf(a.stderr, "\r%s\x1b[K", b.String())
 		} else {
-			fmt.Fprintln(a.stderr, line)
+			fmt.Fprintln(a.stderr, b.String())
 		}
 	}
 }
