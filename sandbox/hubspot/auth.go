@@ -46,12 +46,7 @@ func newAuthState(ttl time.Duration) *authState {
 
 // authenticate checks the bearer token; it writes the 401 itself and returns ok=false.
 func (s *Sandbox) authenticate(w http.ResponseWriter, r *http.Request) (oauth, ok bool) {
-	h := r.Header.Get("Authorization")
-	tok, found := strings.CutPrefix(h, "Bearer ")
-	if !found {
-		tok, found = strings.CutPrefix(h, "bearer ")
-	}
-	tok = strings.TrimSpace(tok)
+	tok, found := bearerToken(r)
 	if !found || tok == "" {
 		writeError(w, http.StatusUnauthorized, catInvalidAuth, msgNoCredentials)
 		return false, false
@@ -76,6 +71,16 @@ func (s *Sandbox) authenticate(w http.ResponseWriter, r *http.Request) (oauth, o
 		return true, false
 	}
 	return true, true
+}
+
+// bearerToken returns the token of an Authorization: Bearer header.
+func bearerToken(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	tok, found := strings.CutPrefix(h, "Bearer ")
+	if !found {
+		tok, found = strings.CutPrefix(h, "bearer ")
+	}
+	return strings.TrimSpace(tok), found
 }
 
 // handleToken serves POST /oauth/v1/token (refresh_token and authorization_code grants).

@@ -22,6 +22,8 @@ func (s *Sandbox) controlRoutes() {
 	c("POST /__sandbox/deals", withType("deals", s.ctlCreate))
 	c("PATCH /__sandbox/deals/{objectId}", withType("deals", s.ctlUpdate))
 	c("DELETE /__sandbox/deals/{objectId}", withType("deals", s.ctlArchive))
+	c("GET /__sandbox/limits", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, s.Limits()) })
+	c("POST /__sandbox/limits", s.ctlLimits)
 	c("POST /__sandbox/traps/same-stamp", s.ctlSameStamp)
 	c("POST /__sandbox/traps/late-record", s.ctlLateRecord)
 	c("POST /__sandbox/traps/late-record/{objectType}/{objectId}/release", s.ctlRelease)
@@ -121,6 +123,39 @@ func (s *Sandbox) ctlFault(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeNoContent(w)
+}
+
+// ctlLimits serves POST /__sandbox/limits {"burstLimit","dailyLimit","searchPerSecond",
+// "dailyUsed"}: each given limit is set as in Options (0: the default, negative: none), omitted
+// ones stay; dailyUsed sets today's count. It answers the resulting Limits.
+func (s *Sandbox) ctlLimits(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		BurstLimit      *int `json:"burstLimit"`
+		DailyLimit      *int `json:"dailyLimit"`
+		SearchPerSecond *int `json:"searchPerSecond"`
+		DailyUsed       *int `json:"dailyUsed"`
+	}
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	if in.BurstLimit != nil || in.DailyLimit != nil || in.SearchPerSecond != nil {
+		cur := s.Limits()
+		pick := func(v *int, cur int) int {
+			if v != nil {
+				return *v
+			}
+			return cur
+		}
+		s.SetLimits(pick(in.BurstLimit, cur.BurstLimit), pick(in.DailyLimit, cur.DailyLimit), pick(in.SearchPerSecond, cur.SearchPerSecond))
+	}
+	if in.DailyUsed != nil {
+		if *in.DailyUsed < 0 {
+			writeError(w, http.StatusBadRequest, catValidation, "dailyUsed must not be negative")
+			return
+		}
+		s.SetDailyUsage(*in.DailyUsed)
+	}
+	writeJSON(w, http.StatusOK, s.Limits())
 }
 
 type ctlProps struct {

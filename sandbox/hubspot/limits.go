@@ -72,19 +72,74 @@ type limiter struct {
 }
 
 func newLimiter(opts Options) *limiter {
-	burst := opts.BurstLimit
+	l := &limiter{}
+	l.configure(opts.BurstLimit, opts.DailyLimit, opts.SearchPerSecond)
+	return l
+}
+
+// configure sets the limits with Options' meaning (0: the default, negative: none) and starts
+// fresh rolling windows; the caller holds l.mu or owns l.
+func (l *limiter) configure(burst, daily, search int) {
 	if burst == 0 {
 		burst = defaultBurstLimit
 	}
-	daily := opts.DailyLimit
 	if daily == 0 {
 		daily = defaultDailyLimit
 	}
-	search := opts.SearchPerSecond
 	if search == 0 {
 		search = defaultSearchLimit
 	}
-	return &limiter{burst: newWindow(burst, burstWindow), search: newWindow(search, searchWindow), daily: daily}
+	l.burst, l.search, l.daily = newWindow(burst, burstWindow), newWindow(search, searchWindow), daily
+}
+
+// Limits describes the simulated rate limits; a negative limit means none.
+type Limits struct {
+	// BurstLimit is the non-search API calls per rolling 10 s; BurstRemaining what is left now.
+	BurstLimit     int `json:"burstLimit"`
+	BurstRemaining int `json:"burstRemaining"`
+	// DailyLimit is the API calls per UTC day; DailyUsed those counted today.
+	DailyLimit int `json:"dailyLimit"`
+	DailyUsed  int `json:"dailyUsed"`
+	// SearchPerSecond is the search requests allowed per second.
+	SearchPerSecond int `json:"searchPerSecond"`
+}
+
+// SetLimits changes the rate limits as Options.BurstLimit, DailyLimit and SearchPerSecond would
+// (0: the default, negative: none). The rolling windows start empty; today's daily count is kept.
+func (s *Sandbox) SetLimits(burst, daily, searchPerSecond int) {
+	l := s.limits
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.configure(burst, daily, searchPerSecond)
+}
+
+// SetDailyUsage sets the API calls already counted today (e.g. to run into the DAILY 429 fast).
+func (s *Sandbox) SetDailyUsage(used int) {
+	l := s.limits
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.rollDay(s.now())
+	l.dayUsed = max(0, used)
+}
+
+// Limits returns the current limits and usage.
+func (s *Sandbox) Limits() Limits {
+	l := s.limits
+	now := s.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.rollDay(now)
+	out := Limits{BurstLimit: -1, BurstRemaining: -1, DailyLimit: -1, DailyUsed: l.dayUsed, SearchPerSecond: -1}
+	if l.burst != nil {
+		out.BurstLimit, out.BurstRemaining = l.burst.limit, l.burst.remaining(now)
+	}
+	if l.daily > 0 {
+		out.DailyLimit = l.daily
+	}
+	if l.search != nil {
+		out.SearchPerSecond = l.search.limit
+	}
+	return out
 }
 
 // admit decides whether a request may run. For non-search API calls it sets the rate-limit
@@ -93,9 +148,7 @@ func newLimiter(opts Options) *limiter {
 func (l *limiter) admit(w http.ResponseWriter, now time.Time, search, oauth bool) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if day := now.UTC().Truncate(24 * time.Hour); !day.Equal(l.dayStart) {
-		l.dayStart, l.dayUsed = day, 0
-	}
+	l.rollDay(now)
 	if search {
 		if l.search != nil && !l.search.admit(now) {
 			writeJSON(w, http.StatusTooManyRequests, apiError{Status: "error", Message: msgSearchSecondly,
@@ -109,7 +162,6 @@ func (l *limiter) admit(w http.ResponseWriter, now time.Time, search, oauth bool
 		l.dayUsed++
 		return true
 	}
-	h := w.Header()
 	dailyExceeded := l.daily > 0 && l.dayUsed >= l.daily
 	burstOK := true
 	if !dailyExceeded && l.burst != nil {
@@ -118,15 +170,7 @@ func (l *limiter) admit(w http.ResponseWriter, now time.Time, search, oauth bool
 	if !dailyExceeded && burstOK {
 		l.dayUsed++
 	}
-	if l.burst != nil {
-		h.Set("X-HubSpot-RateLimit-Max", strconv.Itoa(l.burst.limit))
-		h.Set("X-HubSpot-RateLimit-Remaining", strconv.Itoa(l.burst.remaining(now)))
-		h.Set("X-HubSpot-RateLimit-Interval-Milliseconds", strconv.Itoa(int(burstWindow/time.Millisecond)))
-	}
-	if l.daily > 0 && !oauth {
-		h.Set("X-HubSpot-RateLimit-Daily", strconv.Itoa(l.daily))
-		h.Set("X-HubSpot-RateLimit-Daily-Remaining", strconv.Itoa(max(0, l.daily-l.dayUsed)))
-	}
+	l.setHeaders(w.Header(), now, oauth, false)
 	switch {
 	case dailyExceeded:
 		writeRateLimited(w, policyDaily)
@@ -136,6 +180,41 @@ func (l *limiter) admit(w http.ResponseWriter, now time.Time, search, oauth bool
 		return false
 	}
 	return true
+}
+
+// setHeaders sets the X-HubSpot-RateLimit-* headers of a non-search response (the daily ones
+// only for private-app tokens); burstSpent reports no burst capacity left whatever the window
+// says (an injected ten-secondly 429). The caller holds l.mu.
+func (l *limiter) setHeaders(h http.Header, now time.Time, oauth, burstSpent bool) {
+	if l.burst != nil {
+		remaining := l.burst.remaining(now)
+		if burstSpent {
+			remaining = 0
+		}
+		h.Set("X-HubSpot-RateLimit-Max", strconv.Itoa(l.burst.limit))
+		h.Set("X-HubSpot-RateLimit-Remaining", strconv.Itoa(remaining))
+		h.Set("X-HubSpot-RateLimit-Interval-Milliseconds", strconv.Itoa(int(burstWindow/time.Millisecond)))
+	}
+	if l.daily > 0 && !oauth {
+		h.Set("X-HubSpot-RateLimit-Daily", strconv.Itoa(l.daily))
+		h.Set("X-HubSpot-RateLimit-Daily-Remaining", strconv.Itoa(max(0, l.daily-l.dayUsed)))
+	}
+}
+
+// faultHeaders sets the rate-limit headers on the answer of an injected fault, without counting
+// the request: HubSpot sends them on every non-search response, errors included.
+func (l *limiter) faultHeaders(h http.Header, now time.Time, oauth, burstSpent bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.rollDay(now)
+	l.setHeaders(h, now, oauth, burstSpent)
+}
+
+// rollDay starts a new daily count when now is on another UTC day; the caller holds l.mu.
+func (l *limiter) rollDay(now time.Time) {
+	if day := now.UTC().Truncate(24 * time.Hour); !day.Equal(l.dayStart) {
+		l.dayStart, l.dayUsed = day, 0
+	}
 }
 
 // writeRateLimited writes HubSpot's 429 body for policy.
