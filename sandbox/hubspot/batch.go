@@ -125,9 +125,27 @@ func (s *Sandbox) handleBatchUpdate(w http.ResponseWriter, r *http.Request) {
 	var apiErrs []apiError
 	var events []Event
 	s.mu.Lock()
+	recs := make([]*record, len(in.Inputs))
 	for i, input := range in.Inputs {
 		rec := ot.find(in.IDProperty, input.ID.String(), now)
 		if rec == nil || rec.archived {
+			continue
+		}
+		recs[i] = rec
+		// A stage outside the deal's pipeline (after this input's pipeline change, if any) is an
+		// invalid value like any other: the whole batch fails.
+		if pe := s.checkStage(ot, rec, changes[i]); pe != nil {
+			errs = append(errs, *pe)
+		}
+	}
+	if len(errs) > 0 {
+		s.mu.Unlock()
+		writeValidation(w, errs)
+		return
+	}
+	for i, input := range in.Inputs {
+		rec := recs[i]
+		if rec == nil {
 			missing = append(missing, input.ID.String())
 			continue
 		}
@@ -164,6 +182,9 @@ func (s *Sandbox) handleBatchCreate(w http.ResponseWriter, r *http.Request) {
 	var errs []propertyError
 	for i, input := range in.Inputs {
 		c, e := ot.validate(input.Properties)
+		if pe := s.checkStage(ot, nil, c); pe != nil && len(e) == 0 {
+			e = append(e, *pe)
+		}
 		changes[i], errs = c, append(errs, e...)
 	}
 	if len(errs) > 0 {

@@ -62,6 +62,10 @@ func (s *Sandbox) applyFaults(w http.ResponseWriter, r *http.Request, kind route
 		case <-time.After(delay):
 		}
 	}
+	if (fail || limited) && kind == kindAPI {
+		tok, _ := bearerToken(r)
+		s.limits.faultHeaders(w.Header(), s.now(), tok != PrivateAppToken, limited)
+	}
 	switch {
 	case fail:
 		writeError(w, status, catInternalError, "internal error (injected by the sandbox)")
@@ -121,11 +125,19 @@ func (s *Sandbox) InjectSlow(n int, d time.Duration) {
 }
 
 // FailNextWrite makes the next write of record id (PATCH, DELETE or its batch/update input)
-// fail: 500 for single writes, a per-input error in a 207 for batches.
+// fail: 500 for single writes, a per-input error in a 207 for batches. An id that names no live
+// record is ErrNotFound (the control API answers 404).
 func (s *Sandbox) FailNextWrite(objectType, id string) error {
 	ot, ok := s.typeByAlias[strings.ToLower(objectType)]
 	if !ok {
 		return fmt.Errorf("fail next write of %s: %w", objectType, ErrUnknownObjectType)
+	}
+	s.mu.RLock()
+	rec := ot.lookup(id, s.now())
+	live := rec != nil && !rec.archived
+	s.mu.RUnlock()
+	if !live {
+		return fmt.Errorf("fail next write of %s %s: no such live %s: %w", ot.singular, id, ot.singular, ErrNotFound)
 	}
 	s.faults.mu.Lock()
 	s.faults.failWrites[ot.name+"/"+id] = ""
@@ -234,6 +246,11 @@ func validateStrings(ot *objectType, props map[string]string) ([]change, error) 
 	return changes, nil
 }
 
+// stageError turns a checkStage failure into a control error.
+func stageError(pe *propertyError) error {
+	return fmt.Errorf("%w: %s: %s", ErrInvalidProperties, pe.Name, pe.Message)
+}
+
 // CreateObject creates a record as a person would in the CRM (webhooks fire with changeSource
 // CRM_UI) and returns its id.
 func (s *Sandbox) CreateObject(objectType string, props map[string]string) (string, error) {
@@ -244,6 +261,9 @@ func (s *Sandbox) CreateObject(objectType string, props map[string]string) (stri
 	changes, err := validateStrings(ot, props)
 	if err != nil {
 		return "", fmt.Errorf("create %s: %w", ot.singular, err)
+	}
+	if pe := s.checkStage(ot, nil, changes); pe != nil {
+		return "", fmt.Errorf("create %s: %w", ot.singular, stageError(pe))
 	}
 	s.mu.Lock()
 	rec, events := s.createRecord(ot, changes, s.now(), "CRM_UI")
@@ -268,6 +288,10 @@ func (s *Sandbox) UpdateObject(objectType, id string, props map[string]string) e
 	if rec == nil || rec.archived {
 		s.mu.Unlock()
 		return fmt.Errorf("update %s %s: %w", ot.singular, id, ErrNotFound)
+	}
+	if pe := s.checkStage(ot, rec, changes); pe != nil {
+		s.mu.Unlock()
+		return fmt.Errorf("update %s %s: %w", ot.singular, id, stageError(pe))
 	}
 	events := s.applyChanges(ot, rec, changes, now, "CRM_UI")
 	s.mu.Unlock()
@@ -304,12 +328,14 @@ func (s *Sandbox) UpdateDeal(id string, props map[string]string) error {
 	return s.UpdateObject("deals", id, props)
 }
 
-// Object returns a record's property values (hidden and archived records included), for tests.
+// Object returns a record's property values (hidden and archived records included; a change
+// LateRecord still holds back is not), for tests.
 func (s *Sandbox) Object(objectType, id string) (map[string]string, bool) {
 	ot, err := s.resolve(objectType)
 	if err != nil {
 		return nil, false
 	}
+	s.releaseDue()
 	n, _ := strconv.ParseInt(id, 10, 64)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -332,6 +358,7 @@ func (s *Sandbox) IDs(objectType string) []string {
 	if err != nil {
 		return nil
 	}
+	s.releaseDue()
 	now := s.now()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -374,11 +401,36 @@ func (s *Sandbox) SameStamp(objectType string, n int, props map[string]string) (
 	res := SameStampResult{Stamp: now}
 	var events []Event
 	s.mu.Lock()
-	for i := 0; i < len(ot.records) && res.Updated < n; i++ {
+	var hit []*record
+	for i := 0; i < len(ot.records) && len(hit) < n; i++ {
 		rec := ot.records[i]
 		if rec.archived || !visible(rec, now) {
 			continue
 		}
+		if pe := s.checkStage(ot, rec, changes); pe != nil {
+			s.mu.Unlock()
+			return SameStampResult{}, fmt.Errorf("mass update %s: %s %s: %w", ot.name, ot.singular, rec.idStr, stageError(pe))
+		}
+		hit = append(hit, rec)
+	}
+	// filler gives the k-th imported record its required values; the given properties win.
+	filler := func(k int) []change {
+		var extra []change
+		if ot.name == "deals" {
+			extra = append(extra, change{ot.propIdx["dealname"], fmt.Sprintf("Imported deal %d", k)},
+				change{ot.propIdx["dealstage"], s.pipelines[0].stages[0].id})
+		} else {
+			extra = append(extra, change{ot.propIdx["email"], fmt.Sprintf("imported-%d@import.example.com", k)})
+		}
+		return append(extra, changes...)
+	}
+	if len(hit) < n {
+		if pe := s.checkStage(ot, nil, filler(1)); pe != nil {
+			s.mu.Unlock()
+			return SameStampResult{}, fmt.Errorf("mass update %s: import: %w", ot.name, stageError(pe))
+		}
+	}
+	for _, rec := range hit {
 		events = append(events, s.applyChanges(ot, rec, changes, now, "IMPORT")...)
 		if res.FirstID == "" {
 			res.FirstID = rec.idStr
@@ -387,15 +439,7 @@ func (s *Sandbox) SameStamp(objectType string, n int, props map[string]string) (
 		res.Updated++
 	}
 	for res.Updated+res.Created < n {
-		k := res.Created + 1
-		extra := append([]change(nil), changes...)
-		if ot.name == "deals" {
-			extra = append(extra, change{ot.propIdx["dealname"], fmt.Sprintf("Imported deal %d", k)},
-				change{ot.propIdx["dealstage"], s.pipelines[0].stages[0].id})
-		} else {
-			extra = append(extra, change{ot.propIdx["email"], fmt.Sprintf("imported-%d@import.example.com", k)})
-		}
-		rec, ev := s.createRecord(ot, extra, now, "IMPORT")
+		rec, ev := s.createRecord(ot, filler(res.Created+1), now, "IMPORT")
 		events = append(events, ev...)
 		if res.FirstID == "" {
 			res.FirstID = rec.idStr
@@ -408,10 +452,14 @@ func (s *Sandbox) SameStamp(objectType string, n int, props map[string]string) (
 	return res, nil
 }
 
-// LateRecord reproduces commit lag: it creates a record (or, with id set, changes an existing
-// one) whose modification stamp is lag before now, hidden from every read until visibleAfter
-// has passed on the sandbox clock, or until Release when visibleAfter is 0. A reader whose
-// cursor moved past the stamp meanwhile never sees it in an incremental pull.
+// LateRecord reproduces commit lag. Without id it creates a record whose modification stamp
+// is lag before now, hidden from every read until visibleAfter has passed on the sandbox clock,
+// or until Release when visibleAfter is 0. With id it changes an existing record the same way:
+// until then every read keeps serving the record's previous version (as a reader of a database
+// whose writing transaction has not committed yet does), then the new version appears with the
+// back-dated stamp. A reader whose cursor moved past the stamp meanwhile never sees the change
+// in an incremental pull. API writes to the record meanwhile apply to the served version; the
+// late change lands on top of them when released.
 func (s *Sandbox) LateRecord(objectType, id string, props map[string]string, lag, visibleAfter time.Duration) (string, time.Time, error) {
 	ot, err := s.resolve(objectType)
 	if err != nil {
@@ -425,20 +473,40 @@ func (s *Sandbox) LateRecord(objectType, id string, props map[string]string, lag
 	stamp := now.Add(-lag).Truncate(time.Millisecond)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var rec *record
 	if id != "" {
-		if rec = ot.lookup(id, now); rec == nil || rec.archived {
+		rec := ot.lookup(id, now)
+		if rec == nil || rec.archived {
 			return "", time.Time{}, fmt.Errorf("late %s %s: %w", ot.singular, id, ErrNotFound)
 		}
-		s.applyChanges(ot, rec, changes, stamp, "CRM_UI")
-	} else {
-		if ot.name == "deals" && props["dealname"] == "" {
-			changes = append(changes, change{ot.propIdx["dealname"], "Late deal"})
+		pending := changes
+		if rec.late != nil {
+			pending = append(append([]change(nil), rec.late.changes...), changes...)
 		}
-		rec, _ = s.createRecord(ot, changes, stamp, "CRM_UI")
-		rec.createdAt = stamp
-		rec.vals[ot.iCreate] = stamp.Format(isoMillis)
+		if pe := s.checkStage(ot, rec, pending); pe != nil {
+			return "", time.Time{}, fmt.Errorf("late %s %s: %w", ot.singular, id, stageError(pe))
+		}
+		if rec.late == nil {
+			rec.late = &lateChange{ot: ot}
+			s.late = append(s.late, rec)
+		} else if !rec.late.visibleAt.IsZero() {
+			s.lateTimed.Add(-1)
+		}
+		rec.late.changes, rec.late.stamp, rec.late.visibleAt = pending, stamp, time.Time{}
+		if visibleAfter > 0 {
+			rec.late.visibleAt = now.Add(visibleAfter)
+			s.lateTimed.Add(1)
+		}
+		return rec.idStr, stamp, nil
 	}
+	if ot.name == "deals" && props["dealname"] == "" {
+		changes = append([]change{{ot.propIdx["dealname"], "Late deal"}}, changes...)
+	}
+	if pe := s.checkStage(ot, nil, changes); pe != nil {
+		return "", time.Time{}, fmt.Errorf("late %s: %w", ot.singular, stageError(pe))
+	}
+	rec, _ := s.createRecord(ot, changes, stamp, "CRM_UI")
+	rec.createdAt = stamp
+	rec.vals[ot.iCreate] = stamp.Format(isoMillis)
 	if visibleAfter > 0 {
 		rec.visibleAt = now.Add(visibleAfter)
 	} else {
@@ -447,7 +515,50 @@ func (s *Sandbox) LateRecord(objectType, id string, props map[string]string, lag
 	return rec.idStr, stamp, nil
 }
 
-// Release makes a record held back by LateRecord visible.
+// lateChange is a change of an existing record that LateRecord holds back.
+type lateChange struct {
+	ot        *objectType
+	changes   []change
+	stamp     time.Time
+	visibleAt time.Time // zero: only on Release
+}
+
+// commitLate applies rec's held change with its back-dated stamp; the caller holds s.mu for
+// writing and removes rec from s.late.
+func (s *Sandbox) commitLate(rec *record) {
+	l := rec.late
+	rec.late = nil
+	if !l.visibleAt.IsZero() {
+		s.lateTimed.Add(-1)
+	}
+	if rec.archived {
+		return
+	}
+	s.applyChanges(l.ot, rec, l.changes, l.stamp, "CRM_UI")
+}
+
+// releaseDue commits the held changes whose visibleAfter has passed; requests call it first, so
+// that a change appears once the sandbox clock reaches it.
+func (s *Sandbox) releaseDue() {
+	if s.lateTimed.Load() == 0 {
+		return
+	}
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	kept := s.late[:0]
+	for _, rec := range s.late {
+		if l := rec.late; !l.visibleAt.IsZero() && !now.Before(l.visibleAt) {
+			s.commitLate(rec)
+			continue
+		}
+		kept = append(kept, rec)
+	}
+	clear(s.late[len(kept):])
+	s.late = kept
+}
+
+// Release makes a record or change held back by LateRecord visible.
 func (s *Sandbox) Release(objectType, id string) error {
 	ot, err := s.resolve(objectType)
 	if err != nil {
@@ -461,6 +572,10 @@ func (s *Sandbox) Release(objectType, id string) error {
 		return fmt.Errorf("release %s %s: %w", ot.singular, id, ErrNotFound)
 	}
 	rec.held, rec.visibleAt = false, time.Time{}
+	if rec.late != nil {
+		s.commitLate(rec)
+		s.late = slices.DeleteFunc(s.late, func(r *record) bool { return r == rec })
+	}
 	return nil
 }
 

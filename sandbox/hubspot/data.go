@@ -22,6 +22,9 @@ type record struct {
 	// trap); held hides it until released through the control API.
 	visibleAt time.Time
 	held      bool
+	// late is a change of the record LateRecord holds back: reads serve the values above until
+	// it is committed.
+	late *lateChange
 }
 
 func (rec *record) get(i int) string {
@@ -287,6 +290,7 @@ func (s *Sandbox) seed(opts Options) {
 		v := contacts.newVals()
 		v[ci("email")], v[ci("firstname")], v[ci("lastname")] = c.Email, c.FirstName, c.LastName
 		v[ci("phone")], v[ci("jobtitle")], v[ci("company")] = c.Phone, c.Title, ds.Companies[c.Company].Name
+		v[ci("hubspot_owner_id")] = strconv.FormatInt(s.owners[c.Owner].id, 10)
 		rec := contacts.insert(v, c.CreatedAt, c.ModifiedAt)
 		contactIDs[i] = rec.id
 	}

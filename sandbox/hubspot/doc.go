@@ -14,8 +14,10 @@
 // Each deal's contacts are associated with HUBSPOT_DEFINED type 3 (contact to deal: 4) plus a
 // USER_DEFINED label per role (fakedata.ContactRoles, type ids 28, 30, ... with inverses 29,
 // 31, ...); the primary contact also carries the label PrimaryContactLabel (type 44), since
-// HubSpot has no built-in primary deal-to-contact type. Options.CustomProperties adds
-// properties; DefaultCustomProperties gives the map_* deal properties mappings write to.
+// HubSpot has no built-in primary deal-to-contact type. Deals and contacts carry
+// hubspot_owner_id (a contact is owned by the owner of the deal it was generated for).
+// Options.CustomProperties adds properties; DefaultCustomProperties gives the map_* deal
+// properties mappings write to.
 // Every write sets hs_lastmodifieddate (deals) or lastmodifieddate (contacts) and updatedAt to
 // the clock's now, at millisecond precision.
 //
@@ -38,9 +40,15 @@
 // Lists page in id order with after = the next id; the last page has no paging. Search pages
 // by offset, caps results at 10,000 (after >= 10000 is a 400 VALIDATION_ERROR, while paging
 // still offers after=10000 when total is larger, as HubSpot does) and sorts with the id as
-// tie-breaker. Batch writes validate every input first (enumeration options, numbers, booleans,
-// dates at midnight UTC, read-only and unknown properties) and fail the whole batch with 400
-// VALIDATION_ERROR; unknown ids give 207 with OBJECT_NOT_FOUND.
+// tie-breaker. Writes validate every value (enumeration options, numbers, booleans, dates at
+// midnight UTC, read-only and unknown properties) and, on deals, that dealstage is a stage of
+// the deal's pipeline after the write (a pipeline change in the same write included): HubSpot
+// stages belong to one pipeline. Batch writes validate every input first and fail the whole
+// batch with 400 VALIDATION_ERROR when any value is invalid; whether HubSpot fails the whole
+// batch or only the bad input is not confirmed (CRM-API.md B4 says to assume the whole batch),
+// and the sandbox deliberately follows that assumption. Unknown ids give 207 with
+// OBJECT_NOT_FOUND; the per-input errors of a 207 carry no correlationId, as in HubSpot's
+// examples.
 //
 // # Control API
 //
@@ -55,13 +63,20 @@
 //	                                           slow {count,delay} (InjectSlow), expire_tokens
 //	                                           (ExpireTokens), revoke_refresh_token
 //	                                           (RevokeRefreshToken), fail_write {objectType,id}
-//	                                           (FailNextWrite); DELETE clears all (ClearFaults)
+//	                                           (FailNextWrite; 404 for an id that names no live
+//	                                           record); DELETE clears all (ClearFaults)
+//	GET    /__sandbox/limits                   Limits
+//	POST   /__sandbox/limits {"burstLimit","dailyLimit","searchPerSecond","dailyUsed"}
+//	                                           SetLimits (omitted: unchanged; 0: default;
+//	                                           negative: none), SetDailyUsage
 //	POST   /__sandbox/objects/{type}, /__sandbox/deals                  CreateObject, CreateDeal
 //	PATCH  /__sandbox/objects/{type}/{id}, /__sandbox/deals/{id}        UpdateObject, UpdateDeal
 //	DELETE /__sandbox/objects/{type}/{id}, /__sandbox/deals/{id}        ArchiveObject
 //	POST   /__sandbox/traps/same-stamp {"objectType","count","properties"}        SameStamp
 //	POST   /__sandbox/traps/late-record {"objectType","id"?,"properties","lag","visibleAfter"}
-//	                                           LateRecord; .../late-record/{type}/{id}/release
+//	                                           LateRecord (a new record stays hidden, an existing
+//	                                           one keeps its previous version until released);
+//	                                           .../late-record/{type}/{id}/release
 //	PUT    /__sandbox/webhooks {WebhookConfig}; GET stats; DELETE turns delivery off
 //
 // Changes made through the control API fire webhooks with changeSource CRM_UI; API writes fire
@@ -79,7 +94,10 @@
 // # Limits and choices not confirmed by CRM-API.md
 //
 // The rolling 10 s burst window, the daily count (reset at midnight UTC) and the search
-// per-second window run on Options.Now, so tests can move time. The 400 body for search past
+// per-second window run on Options.Now, so tests can move time. Injected 5xx and 429 answers
+// of non-search routes carry the X-HubSpot-RateLimit-* headers of the moment (Remaining 0 on an
+// injected ten-secondly 429) without being counted. The message of a dealstage outside the
+// deal's pipeline is the sandbox's wording (error INVALID_OPTION on dealstage). The 400 body for search past
 // 10,000, the category of NO_ASSOCIATIONS_FOUND errors (OBJECT_NOT_FOUND here), the message
 // texts of validation errors, and list limits above 100 being a 400 are the sandbox's guesses.
 // Date-typed properties are returned as ISO midnight ("2027-01-31T00:00:00Z"); closedate is a

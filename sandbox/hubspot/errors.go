@@ -10,11 +10,12 @@ import (
 
 // apiError is HubSpot's general error body: {status, message, correlationId, category,
 // subCategory?, context?, errors?}. Rate-limit bodies use errorType and policyName instead of
-// category.
+// category. Every top-level error carries a correlationId; the per-input errors of a 207 batch
+// answer have none, as in HubSpot's examples (CRM-API.md B4), so the field is left out when empty.
 type apiError struct {
 	Status        string              `json:"status"`
 	Message       string              `json:"message"`
-	CorrelationID string              `json:"correlationId"`
+	CorrelationID string              `json:"correlationId,omitempty"`
 	Category      string              `json:"category,omitempty"`
 	SubCategory   string              `json:"subCategory,omitempty"`
 	ErrorType     string              `json:"errorType,omitempty"`

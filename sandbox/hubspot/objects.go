@@ -223,6 +223,50 @@ func (ot *objectType) validate(props map[string]any) ([]change, []propertyError)
 	return out, errs
 }
 
+// checkStage reports a deal write that would leave dealstage on a stage of another pipeline
+// than the deal's: HubSpot stages belong to one pipeline, and it refuses such a write with 400
+// VALIDATION_ERROR (the message text is the sandbox's). rec is the deal before the write, nil
+// for a create (whose pipeline defaults to "default"); the caller holds s.mu when rec is set.
+// Writes that touch neither dealstage nor pipeline, and a cleared stage, pass.
+func (s *Sandbox) checkStage(ot *objectType, rec *record, changes []change) *propertyError {
+	if ot.name != "deals" {
+		return nil
+	}
+	si, pi := ot.propIdx["dealstage"], ot.propIdx["pipeline"]
+	stage, pipeline := "", ""
+	if rec != nil {
+		stage, pipeline = rec.get(si), rec.get(pi)
+	}
+	touched := false
+	for _, c := range changes {
+		switch c.idx {
+		case si:
+			stage, touched = c.value, true
+		case pi:
+			pipeline, touched = c.value, true
+		}
+	}
+	if pipeline == "" {
+		pipeline = "default"
+	}
+	if !touched || stage == "" {
+		return nil
+	}
+	if st, ok := s.stages[stage]; ok && st.pipeline == pipeline {
+		return nil
+	}
+	var valid []Option
+	for _, p := range s.pipelines {
+		if p.id == pipeline {
+			for _, st := range p.stages {
+				valid = append(valid, Option{Value: st.id})
+			}
+		}
+	}
+	return &propertyError{Message: fmt.Sprintf("%s is not a valid dealstage for pipeline %s; the stages of pipeline %s are %s",
+		stage, pipeline, pipeline, optionList(valid)), Error: "INVALID_OPTION", Name: "dealstage"}
+}
+
 // decodeBody decodes a JSON body, writing a 400 on failure.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 8<<20))
@@ -291,6 +335,9 @@ func (s *Sandbox) handleCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	changes, errs := ot.validate(in.Properties)
+	if pe := s.checkStage(ot, nil, changes); pe != nil && len(errs) == 0 {
+		errs = append(errs, *pe)
+	}
 	if len(errs) > 0 {
 		writeValidation(w, errs)
 		return
@@ -342,6 +389,11 @@ func (s *Sandbox) handleUpdate(w http.ResponseWriter, r *http.Request) {
 	if rec == nil || rec.archived {
 		s.mu.Unlock()
 		writeNotFound(w, id)
+		return
+	}
+	if pe := s.checkStage(ot, rec, changes); pe != nil {
+		s.mu.Unlock()
+		writeValidation(w, []propertyError{*pe})
 		return
 	}
 	if s.faults.takeFailWrite(ot.name, rec.idStr) {

@@ -2,6 +2,7 @@ package hubspot
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
@@ -177,4 +178,149 @@ func TestContentTypeAndUnknownRoutes(t *testing.T) {
 		r := b.do(t, tc.method, tc.path, nil) // do checks Content-Type on every body
 		wantStatus(t, r, tc.status)
 	}
+}
+
+// Contacts carry hubspot_owner_id, deterministically the owner of the deal they belong to.
+func TestContactOwners(t *testing.T) {
+	t.Parallel()
+	b := setup(t, Options{Deals: 40, Seed: 4})
+	owners := map[string]bool{}
+	for _, o := range dig(b.do(t, "GET", "/crm/v3/owners?limit=100", nil).json(t), "results").([]any) {
+		owners[o.(map[string]any)["id"].(string)] = true
+	}
+	r := b.do(t, "GET", "/crm/v3/objects/contacts?limit=100&properties=email,hubspot_owner_id", nil)
+	wantStatus(t, r, 200)
+	contactOwner := map[string]string{}
+	for _, c := range dig(r.json(t), "results").([]any) {
+		c := c.(map[string]any)
+		o, _ := dig(c, "properties", "hubspot_owner_id").(string)
+		if !owners[o] {
+			t.Fatalf("contact %v: hubspot_owner_id %q is not an owner", c["id"], o)
+		}
+		contactOwner[c["id"].(string)] = o
+	}
+	r = b.do(t, "GET", "/crm/v3/objects/deals?limit=40&properties=hubspot_owner_id&associations=contacts", nil)
+	wantStatus(t, r, 200)
+	checked := 0
+	for _, d := range dig(r.json(t), "results").([]any) {
+		owner := dig(d, "properties", "hubspot_owner_id")
+		for _, a := range dig(d, "associations", "contacts", "results").([]any) {
+			cid := a.(map[string]any)["id"].(string)
+			if got, ok := contactOwner[cid]; ok {
+				checked++
+				if got != owner {
+					t.Errorf("contact %s: owner %s, want its deal's owner %v", cid, got, owner)
+				}
+			}
+		}
+	}
+	if checked < 40 {
+		t.Fatalf("checked %d contacts against their deals, want at least 40", checked)
+	}
+	// The same seed gives the same owners.
+	again := New(Options{Deals: 40, Seed: 4, Now: b.clock.Now})
+	defer again.Close()
+	for id, o := range contactOwner {
+		if p, _ := again.Object("contacts", id); p["hubspot_owner_id"] != o {
+			t.Fatalf("contact %s: owner %q in a second sandbox, want %q", id, p["hubspot_owner_id"], o)
+		}
+	}
+}
+
+// dealIn returns the id of a deal of pipeline.
+func dealIn(t *testing.T, b *testBundle, pipeline string) string {
+	t.Helper()
+	for _, id := range b.sb.IDs("deals") {
+		if p, _ := b.sb.Object("deals", id); p["pipeline"] == pipeline {
+			return id
+		}
+	}
+	t.Fatalf("no deal in pipeline %s", pipeline)
+	return ""
+}
+
+// wantStageError checks a 400 VALIDATION_ERROR naming the stage and the pipeline.
+func wantStageError(t *testing.T, r response, stage, pipeline string) {
+	t.Helper()
+	wantStatus(t, r, 400)
+	m := r.json(t)
+	msg, _ := m["message"].(string)
+	if m["category"] != "VALIDATION_ERROR" || !strings.HasPrefix(msg, "Property values were not valid: ") ||
+		!strings.Contains(msg, `"error":"INVALID_OPTION","name":"dealstage"`) ||
+		!strings.Contains(msg, stage+" is not a valid dealstage for pipeline "+pipeline) {
+		t.Fatalf("got %s, want a dealstage VALIDATION_ERROR naming %s and %s", r.body, stage, pipeline)
+	}
+}
+
+// A dealstage belongs to one pipeline: a write that leaves a deal on a stage of another pipeline
+// is refused on create, PATCH, batch create and batch update, a pipeline change included.
+func TestDealStageMustBelongToPipeline(t *testing.T) {
+	t.Parallel()
+	b := setup(t, Options{Deals: 40})
+	def, ren := dealIn(t, b, "default"), dealIn(t, b, "renewals")
+	create := func(props map[string]any) response {
+		return b.do(t, "POST", "/crm/v3/objects/deals", map[string]any{"properties": props})
+	}
+	t.Run("create", func(t *testing.T) {
+		wantStageError(t, create(map[string]any{"dealname": "x", "pipeline": "renewals", "dealstage": "closedwon"}), "closedwon", "renewals")
+		wantStageError(t, create(map[string]any{"dealname": "x", "dealstage": "renewaldue"}), "renewaldue", "default")
+		r := create(map[string]any{"dealname": "Renewal", "pipeline": "renewals", "dealstage": "renewaldue"})
+		wantStatus(t, r, 201)
+		if dig(r.json(t), "properties", "dealstage") != "renewaldue" {
+			t.Errorf("got %s", r.body)
+		}
+		wantStatus(t, create(map[string]any{"dealname": "Default", "dealstage": "closedwon"}), 201)
+		r = b.do(t, "POST", "/crm/v3/objects/deals/batch/create", map[string]any{"inputs": []any{
+			map[string]any{"properties": map[string]any{"dealname": "ok", "dealstage": "prospecting"}},
+			map[string]any{"properties": map[string]any{"dealname": "bad", "pipeline": "renewals", "dealstage": "prospecting"}},
+		}})
+		wantStageError(t, r, "prospecting", "renewals")
+	})
+	t.Run("patch", func(t *testing.T) {
+		path := "/crm/v3/objects/deals/" + def
+		before, _ := b.sb.Object("deals", def)
+		wantStageError(t, b.do(t, "PATCH", path, map[string]any{"properties": map[string]any{"dealstage": "renewed"}}), "renewed", "default")
+		// Moving the deal to another pipeline without a stage of it leaves the old stage behind.
+		wantStageError(t, b.do(t, "PATCH", path, map[string]any{"properties": map[string]any{"pipeline": "renewals"}}), before["dealstage"], "renewals")
+		if after, _ := b.sb.Object("deals", def); after["pipeline"] != "default" || after["dealstage"] != before["dealstage"] || after["hs_lastmodifieddate"] != before["hs_lastmodifieddate"] {
+			t.Fatalf("refused writes changed the deal: %v", after)
+		}
+		r := b.do(t, "PATCH", path, map[string]any{"properties": map[string]any{"pipeline": "renewals", "dealstage": "renewalnegotiation"}})
+		wantStatus(t, r, 200)
+		if p := dig(r.json(t), "properties"); dig(p, "pipeline") != "renewals" || dig(p, "dealstage") != "renewalnegotiation" {
+			t.Fatalf("got %s", r.body)
+		}
+		wantStatus(t, b.do(t, "PATCH", path, map[string]any{"properties": map[string]any{"pipeline": "default", "dealstage": "qualification"}}), 200)
+		// The control API (a person in the CRM) is held to the same rule.
+		r = b.do(t, "PATCH", "/__sandbox/deals/"+def, map[string]any{"properties": map[string]string{"dealstage": "churned"}}, "-")
+		wantStatus(t, r, 400)
+		if !strings.Contains(string(r.body), "churned is not a valid dealstage for pipeline default") {
+			t.Fatalf("control update: got %s", r.body)
+		}
+	})
+	t.Run("batch update", func(t *testing.T) {
+		path := "/crm/v3/objects/deals/batch/update"
+		before, _ := b.sb.Object("deals", ren)
+		r := b.do(t, "POST", path, map[string]any{"inputs": []any{
+			map[string]any{"id": def, "properties": map[string]any{"description": "fine", "dealstage": "closedlost"}},
+			map[string]any{"id": ren, "properties": map[string]any{"dealstage": "closedwon"}},
+		}})
+		wantStageError(t, r, "closedwon", "renewals")
+		if p, _ := b.sb.Object("deals", def); p["description"] == "fine" {
+			t.Fatalf("the valid input of a refused batch was applied")
+		}
+		r = b.do(t, "POST", path, map[string]any{"inputs": []any{
+			map[string]any{"id": ren, "properties": map[string]any{"pipeline": "default"}},
+		}})
+		wantStageError(t, r, before["dealstage"], "default")
+		r = b.do(t, "POST", path, map[string]any{"inputs": []any{
+			map[string]any{"id": def, "properties": map[string]any{"dealstage": "closedlost"}},
+			map[string]any{"id": ren, "properties": map[string]any{"pipeline": "default", "dealstage": "closedwon"}},
+			map[string]any{"id": "99999", "properties": map[string]any{"dealstage": "renewed"}},
+		}})
+		wantStatus(t, r, 207) // the unknown id is not checked against a pipeline: it is not found
+		if p, _ := b.sb.Object("deals", ren); p["pipeline"] != "default" || p["dealstage"] != "closedwon" || p["hs_is_closed_won"] != "true" {
+			t.Fatalf("pipeline move: got %v", p)
+		}
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -53,6 +54,11 @@ type Sandbox struct {
 	stages      map[string]stageInfo
 	assocDefs   map[pairKey][]assocType
 	assocs      map[pairKey]map[int64][]assocEdge
+
+	// late lists the records with a held-back change (LateRecord), guarded by mu; lateTimed
+	// counts those released by the clock, so that requests skip releaseDue while it is 0.
+	late      []*record
+	lateTimed atomic.Int32
 
 	auth     *authState
 	limits   *limiter
@@ -133,6 +139,7 @@ var typeWildcards = []string{"objectType", "fromObjectType", "toObjectType"}
 // handle registers h behind the gates of kind and the request counter.
 func (s *Sandbox) handle(pattern string, kind routeKind, h http.HandlerFunc) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		s.releaseDue()
 		sw := wire.NewStatusWriter(w)
 		start := time.Now()
 		defer func() {
