@@ -29,6 +29,10 @@ const (
 	msgNoCredentials = "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview"
 )
 
+// DefaultTokenTTL is the OAuth access-token lifetime when Options.TokenTTL is 0 (HubSpot's
+// expires_in of 1800 s).
+const DefaultTokenTTL = 30 * time.Minute
+
 // authState tracks issued OAuth access tokens and the refresh token's state.
 type authState struct {
 	mu             sync.Mutex
@@ -39,7 +43,7 @@ type authState struct {
 
 func newAuthState(ttl time.Duration) *authState {
 	if ttl <= 0 {
-		ttl = 30 * time.Minute
+		ttl = DefaultTokenTTL
 	}
 	return &authState{ttl: ttl, tokens: map[string]time.Time{}}
 }

@@ -9,16 +9,24 @@ import (
 
 // Rate-limit policies and messages HubSpot sends with a 429.
 const (
-	policyTenSecondly  = "TEN_SECONDLY_ROLLING"
-	policyDaily        = "DAILY"
-	msgTenSecondly     = "You have reached your ten_secondly_rolling limit."
-	msgDaily           = "You have reached your daily limit."
-	msgSearchSecondly  = "You have reached your secondly limit."
-	burstWindow        = 10 * time.Second
-	searchWindow       = time.Second
-	defaultBurstLimit  = 190
-	defaultDailyLimit  = 625_000
-	defaultSearchLimit = 5
+	policyTenSecondly = "TEN_SECONDLY_ROLLING"
+	policyDaily       = "DAILY"
+	msgTenSecondly    = "You have reached your ten_secondly_rolling limit."
+	msgDaily          = "You have reached your daily limit."
+	msgSearchSecondly = "You have reached your secondly limit."
+	burstWindow       = 10 * time.Second
+	searchWindow      = time.Second
+)
+
+// Default limits, used when the Options leave them 0.
+const (
+	// DefaultBurstLimit is the non-search API calls per rolling 10 s of a Professional
+	// private app.
+	DefaultBurstLimit = 190
+	// DefaultDailyLimit is the API calls per day of a Professional account.
+	DefaultDailyLimit = 625_000
+	// DefaultSearchPerSecond is the search requests allowed per second.
+	DefaultSearchPerSecond = 5
 )
 
 // window is a rolling-window counter: the times of the admitted requests still inside the
@@ -81,13 +89,13 @@ func newLimiter(opts Options) *limiter {
 // fresh rolling windows; the caller holds l.mu or owns l.
 func (l *limiter) configure(burst, daily, search int) {
 	if burst == 0 {
-		burst = defaultBurstLimit
+		burst = DefaultBurstLimit
 	}
 	if daily == 0 {
-		daily = defaultDailyLimit
+		daily = DefaultDailyLimit
 	}
 	if search == 0 {
-		search = defaultSearchLimit
+		search = DefaultSearchPerSecond
 	}
 	l.burst, l.search, l.daily = newWindow(burst, burstWindow), newWindow(search, searchWindow), daily
 }

@@ -22,14 +22,16 @@ type Options struct {
 	// time.Now. When set it also anchors the generated data (dates in the months before Now());
 	// when nil the data is anchored at fakedata's default day, the same on every day.
 	Now func() time.Time
-	// TokenTTL is the OAuth access-token lifetime; 0 means 30 minutes.
+	// TokenTTL is the OAuth access-token lifetime; 0 means DefaultTokenTTL (30 minutes).
 	TokenTTL time.Duration
-	// BurstLimit is the number of non-search API calls per rolling 10 s; 0 means 190 (a
-	// Professional private app); a negative value disables the limit.
+	// BurstLimit is the number of non-search API calls per rolling 10 s; 0 means
+	// DefaultBurstLimit (190, a Professional private app); a negative value disables the limit.
 	BurstLimit int
-	// DailyLimit is the number of API calls per UTC day; 0 means 625,000; negative disables it.
+	// DailyLimit is the number of API calls per UTC day; 0 means DefaultDailyLimit (625,000);
+	// negative disables it.
 	DailyLimit int
-	// SearchPerSecond is the search requests allowed per second; 0 means 5; negative disables it.
+	// SearchPerSecond is the search requests allowed per second; 0 means DefaultSearchPerSecond
+	// (5); negative disables it.
 	SearchPerSecond int
 	// CustomProperties are extra properties per object type (Property.ObjectType), e.g.
 	// DefaultCustomProperties().
