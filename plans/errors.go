@@ -11,7 +11,8 @@ var (
 	ErrInvalid = errors.New("invalid")
 	// ErrNotFound marks an unknown plan, phase, action, sub-task, comment, attachment or member (HTTP 404).
 	ErrNotFound = errors.New("not found")
-	// ErrConflict marks a stale version: the action changed since it was read (HTTP 409).
+	// ErrConflict marks a stale version (the action changed since it was read) or a key that
+	// exists already (HTTP 409).
 	ErrConflict = errors.New("conflict")
 	// ErrClosed marks a change to a plan that is closed or cancelled (HTTP 409).
 	ErrClosed = errors.New("plan is not active")
@@ -85,6 +86,23 @@ func (e *ConflictError) Error() string {
 
 // Is reports whether target is ErrConflict.
 func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
+// ExistsError is something a request would create under a key that is taken, such as a plan
+// saved as a template under the key of an existing template. It matches ErrConflict.
+type ExistsError struct {
+	// Kind is what exists: "template".
+	Kind string
+	// Key is the key asked for.
+	Key string
+	// Field names the request field holding the key, e.g. "key".
+	Field string
+}
+
+// Error names the kind and key.
+func (e *ExistsError) Error() string { return fmt.Sprintf("%s %q already exists", e.Kind, e.Key) }
+
+// Is reports whether target is ErrConflict.
+func (e *ExistsError) Is(target error) bool { return target == ErrConflict }
 
 // NoMatchError is a deal that no template matches. It matches ErrNoTemplate.
 type NoMatchError struct {

@@ -41,8 +41,13 @@ type PlanStore interface {
 	// version read, before the change); otherwise it writes nothing and returns ErrConflict, and
 	// the caller reloads and reapplies the change (whose own action-version check then decides).
 	UpdatePlan(ctx context.Context, p *Plan, base int, events []Event) error
-	// AppendEvents records events that change nothing in the plan (plan.saved_as_template).
+	// AppendEvents records events that change nothing in the plan.
 	AppendEvents(ctx context.Context, planID string, events []Event) error
+	// SaveTemplateFromPlan stores t as version 1 of a new template key and appends events
+	// (plan.saved_as_template) to plan planID, in one transaction: both or nothing. A key that
+	// exists is an error matching ErrConflict that writes nothing, also when several callers race
+	// for one key (exactly one of them stores it); an unknown plan matches ErrNotFound.
+	SaveTemplateFromPlan(ctx context.Context, planID string, t *Template, events []Event) error
 	// ListPlans returns one page of plans matching f, ordered by id, and the cursor of the next
 	// page ("" on the last).
 	ListPlans(ctx context.Context, f PlanFilter) (plans []PlanSummary, next string, err error)

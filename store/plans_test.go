@@ -942,3 +942,156 @@ func TestUpdatePlanRace(t *testing.T) {
 		t.Errorf("got marks %+v, want one at version %d", marks, 1+n)
 	}
 }
+
+// saveAs returns plan p saved as template key and the plan.saved_as_template event, as
+// plans.Plan.SaveAsTemplate makes them (nothing is stored).
+func saveAs(t testing.TB, p *plans.Plan, key string) (*plans.Template, []plans.Event) {
+	t.Helper()
+	tpl, events, err := p.SaveAsTemplate(plans.Change{By: plans.Actor{ID: "u1", Side: plans.SideSeller}, At: planStart.Add(time.Hour)}, key, "Saved "+key)
+	if err != nil {
+		t.Fatalf("save plan %s as %s: %v", p.ID, key, err)
+	}
+	return tpl, events
+}
+
+// countSaved counts the plan.saved_as_template events of plan id.
+func countSaved(t testing.TB, s *store.Store, id string) int {
+	t.Helper()
+	events, err := s.Events(context.Background(), id, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range events {
+		if e.Type == plans.EventPlanSavedAsTemplate {
+			n++
+		}
+	}
+	return n
+}
+
+// TestSaveTemplateFromPlan stores a template and its plan's event together, or neither.
+func TestSaveTemplateFromPlan(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		p, events := instantiate(t, parseTemplate(t, planTemplateDoc), planDeal("sf", "006A", "005O"))
+		createPlan(t, s, p, events)
+
+		tpl, ev := saveAs(t, p, "copy")
+		if err := s.SaveTemplateFromPlan(ctx, p.ID, tpl, ev); err != nil {
+			t.Fatal(err)
+		}
+		stored, err := s.Template(ctx, "copy", 0)
+		if err != nil || stored.Version != 1 || stored.Name != "Saved copy" || stored.Hash() != tpl.Hash() {
+			t.Fatalf("stored: got %+v, %v; want version 1 of the saved content", stored, err)
+		}
+		if tpl.Version != 0 {
+			t.Errorf("t changed: version %d", tpl.Version)
+		}
+		if n := countSaved(t, s, p.ID); n != 1 {
+			t.Fatalf("events: got %d saved_as_template, want 1", n)
+		}
+
+		// A key that exists, by this way or by import, is a conflict that writes nothing.
+		if _, _, err := s.ImportTemplate(ctx, parseTemplate(t, planTemplateDoc)); err != nil {
+			t.Fatal(err)
+		}
+		for _, key := range []string{"copy", "small"} {
+			tpl, ev := saveAs(t, p, key)
+			if err := s.SaveTemplateFromPlan(ctx, p.ID, tpl, ev); !isBoth(err, store.ErrConflict, plans.ErrConflict) {
+				t.Errorf("existing key %s: got %v, want a conflict", key, err)
+			}
+		}
+		if latest, err := s.Template(ctx, "copy", 0); err != nil || latest.Version != 1 {
+			t.Errorf("after the conflict: got version %d, %v; want 1", latest.Version, err)
+		}
+
+		// Unknown plan, invalid template: nothing stored.
+		tpl, ev = saveAs(t, p, "orphan")
+		if err := s.SaveTemplateFromPlan(ctx, "no-such-plan", tpl, ev); !isBoth(err, store.ErrNotFound, plans.ErrNotFound) {
+			t.Errorf("unknown plan: got %v, want not found", err)
+		}
+		bad, ev := saveAs(t, p, "bad")
+		bad.Phases[0].Actions[0].Owner = "nobody"
+		if err := s.SaveTemplateFromPlan(ctx, p.ID, bad, ev); !errors.Is(err, plans.ErrInvalid) {
+			t.Errorf("invalid template: got %v, want ErrInvalid", err)
+		}
+
+		// An event that cannot be recorded takes the template with it.
+		tpl, ev = saveAs(t, p, "half")
+		ev[0].After = func() {}
+		if err := s.SaveTemplateFromPlan(ctx, p.ID, tpl, ev); err == nil {
+			t.Fatal("unencodable event: got no error")
+		}
+		for _, key := range []string{"orphan", "bad", "half"} {
+			if _, err := s.Template(ctx, key, 0); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("template %s: got %v, want none stored", key, err)
+			}
+		}
+		if n := countSaved(t, s, p.ID); n != 1 {
+			t.Errorf("events: got %d saved_as_template, want still 1", n)
+		}
+	})
+}
+
+// TestSaveTemplateFromPlanRace saves 6 plans under one new key at once, each on its own
+// PostgreSQL connection: exactly one stores the template and its event, the others conflict.
+func TestSaveTemplateFromPlanRace(t *testing.T) {
+	s := storetest.Open(t, store.Postgres)
+	ctx := t.Context()
+	tpl := parseTemplate(t, planTemplateDoc)
+	const n = 6
+	type save struct {
+		id     string
+		tpl    *plans.Template
+		events []plans.Event
+	}
+	saves := make([]save, n)
+	for i := range n {
+		p, events := instantiate(t, tpl, planDeal("sf", fmt.Sprintf("006S%d", i), "005O"))
+		createPlan(t, s, p, events)
+		st, ev := saveAs(t, p, "race")
+		saves[i] = save{p.ID, st, ev}
+	}
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, sv := range saves {
+		wg.Go(func() {
+			<-start
+			errs[i] = s.SaveTemplateFromPlan(ctx, sv.id, sv.tpl, sv.events)
+		})
+	}
+	close(start)
+	wg.Wait()
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil && winner < 0:
+			winner = i
+		case err == nil:
+			t.Fatalf("saves %d and %d both stored template race", winner, i)
+		case !isBoth(err, store.ErrConflict, plans.ErrConflict):
+			t.Errorf("save %d: got %v, want a conflict", i, err)
+		}
+	}
+	if winner < 0 {
+		t.Fatalf("no save stored the template: %v", errs)
+	}
+	var versions []int
+	if err := s.DB().SelectContext(ctx, &versions, `SELECT version FROM templates WHERE key = 'race'`); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(versions, []int{1}) {
+		t.Errorf("versions of race: got %v, want [1]", versions)
+	}
+	for i, sv := range saves {
+		want := 0
+		if i == winner {
+			want = 1
+		}
+		if got := countSaved(t, s, sv.id); got != want {
+			t.Errorf("plan %d: got %d saved_as_template events, want %d", i, got, want)
+		}
+	}
+}

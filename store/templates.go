@@ -79,6 +79,61 @@ func (s *Store) importTemplate(ctx context.Context, t *plans.Template, hash stri
 	return version, created, nil
 }
 
+// SaveTemplateFromPlan stores t as version 1 of a new template key and appends events (the
+// plan.saved_as_template event) to plan planID, in one transaction: both or nothing. t is
+// validated first and not changed. A key that has any version already is an error matching
+// ErrConflict and plans.ErrConflict that writes nothing; of several callers racing for one new
+// key exactly one stores it (the primary key (key, version) decides: on PostgreSQL the others
+// wait for its commit and then fail). An unknown plan is an error matching ErrNotFound. Like
+// AppendEvents it locks the plan's row, so the plan's events are numbered in commit order. It
+// implements plans.PlanStore.
+func (s *Store) SaveTemplateFromPlan(ctx context.Context, planID string, t *plans.Template, events []plans.Event) error {
+	if t == nil {
+		return fmt.Errorf("save plan %s as template: %w", planID, plans.ErrInvalid)
+	}
+	if err := t.Validate(); err != nil {
+		return fmt.Errorf("save plan %s as template %s: %w", planID, t.Key, err)
+	}
+	c := *t
+	c.Version = 1
+	body, err := json.Marshal(&c)
+	if err != nil {
+		return fmt.Errorf("save plan %s as template %s: encode: %w", planID, t.Key, err)
+	}
+	lock := ""
+	if s.dialect == Postgres {
+		lock = " FOR UPDATE"
+	}
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var one int
+		if err := tx.GetContext(ctx, &one, tx.Rebind(`SELECT 1 FROM plans WHERE id = ?`+lock), planID); err != nil {
+			return fmt.Errorf("plan %s: %w", planID, interpretError(err))
+		}
+		// The check sees committed versions; the primary key refuses a racing transaction's
+		// version 1, committed or not.
+		var taken []int
+		if err := tx.SelectContext(ctx, &taken, tx.Rebind(`SELECT 1 FROM templates WHERE key = ? LIMIT 1`), t.Key); err != nil {
+			return fmt.Errorf("look up template %s: %w", t.Key, interpretError(err))
+		}
+		if len(taken) > 0 {
+			return fmt.Errorf("template %s exists: %w", t.Key, ErrConflict)
+		}
+		_, err := tx.ExecContext(ctx, tx.Rebind(`
+			INSERT INTO templates (key, version, name, hash, body, created_at) VALUES (?, 1, ?, ?, ?, ?)`),
+			t.Key, t.Name, t.Hash(), string(body), s.Now())
+		if err = interpretError(err); errors.Is(err, ErrConflict) {
+			return fmt.Errorf("template %s exists: %w", t.Key, ErrConflict)
+		} else if err != nil {
+			return fmt.Errorf("insert template: %w", err)
+		}
+		return s.insertEvents(ctx, tx, withPlanID(events, planID))
+	})
+	if err != nil {
+		return fmt.Errorf("save plan %s as template %s: %w", planID, t.Key, domainError(err))
+	}
+	return nil
+}
+
 // Template returns version of the template key, the latest when version is 0, or an error
 // matching ErrNotFound and plans.ErrNotFound. It implements plans.TemplateStore.
 func (s *Store) Template(ctx context.Context, key string, version int) (*plans.Template, error) {
