@@ -52,14 +52,14 @@ func TestUpdateAction(t *testing.T) {
 			{"empty title", kickoff, map[string]any{"version": 5, "title": " "}, 422, "invalid", "title", nil},
 			{"missing version", kickoff, map[string]any{"status": "done"}, 422, "invalid", "version", nil},
 			{"stale version", kickoff, map[string]any{"version": 1, "status": "done"}, 409, "conflict", "version", nil},
-			{"unknown action", "/api/v1/plans/" + b.plan.ID + "/actions/nope", map[string]any{"version": 1}, 404, "not_found", "", nil},
-			{"unknown plan", "/api/v1/plans/nope/actions/nope", map[string]any{"version": 1}, 404, "not_found", "", nil},
+			{"unknown action", "/api/v1/plans/" + b.plan.ID + "/actions/nope", map[string]any{"version": 1}, 404, "not_found", "action", nil},
+			{"unknown plan", "/api/v1/plans/nope/actions/nope", map[string]any{"version": 1}, 404, "not_found", "plan", nil},
 			{"unknown field", kickoff, map[string]any{"version": 5, "colour": "red"}, 400, "bad_request", "colour", nil},
 			{"wrong type", kickoff, map[string]any{"version": "5"}, 400, "bad_request", "version", nil},
 			{"malformed", kickoff, `{"version": 5,`, 400, "bad_request", "", nil},
 			{"two objects", kickoff, `{"version": 5} {}`, 400, "bad_request", "", nil},
 			{"empty body", kickoff, "", 400, "bad_request", "", nil},
-			{"bad date", kickoff, map[string]any{"version": 5, "due": "tomorrow"}, 400, "bad_request", "", nil},
+			{"bad date", kickoff, map[string]any{"version": 5, "due": "tomorrow"}, 400, "bad_request", "due", nil},
 			{"too large", kickoff, `{"version": 5, "description": "` + strings.Repeat("x", MaxBodyBytes) + `"}`, 413, "too_large", "", nil},
 		}
 		for _, tc := range tests {
@@ -232,8 +232,8 @@ func TestSubTasks(t *testing.T) {
 		if got := ev[len(ev)-4:]; !equalTypes(got, want) {
 			t.Errorf("events: got %v, want %v", got, want)
 		}
-		b.do("DELETE", kickoff+"/subtasks/"+st.ID, nil).wantError(t, 404, "not_found", "")
-		b.do("PATCH", kickoff+"/subtasks/nope", map[string]any{"done": true}).wantError(t, 404, "not_found", "")
+		b.do("DELETE", kickoff+"/subtasks/"+st.ID, nil).wantError(t, 404, "not_found", "subtask")
+		b.do("PATCH", kickoff+"/subtasks/nope", map[string]any{"done": true}).wantError(t, 404, "not_found", "subtask")
 		b.do("PATCH", kickoff+"/subtasks/nope", map[string]any{}).wantError(t, 422, "invalid", "done")
 		b.do("POST", kickoff+"/subtasks", map[string]any{"title": ""}).wantError(t, 422, "invalid", "title")
 	})
@@ -328,7 +328,7 @@ func TestAttachments(t *testing.T) {
 				if res.status != http.StatusNoContent {
 					t.Errorf("delete: got %d %s", res.status, res.body)
 				}
-				b.do("DELETE", base+"/attachments/"+at.ID, nil).wantError(t, 404, "not_found", "")
+				b.do("DELETE", base+"/attachments/"+at.ID, nil).wantError(t, 404, "not_found", "attachment")
 			})
 		}
 		ev := b.eventTypes()

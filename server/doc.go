@@ -27,4 +27,11 @@
 //	httpServer := &http.Server{Addr: addr, Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 //
 // /metrics, /healthz and /readyz share the API's listener and need no token.
+//
+// # Plan status
+//
+// GET /api/v1/plans/{plan} returns the plan with its progress read model; progress.status is the
+// plan's health by the rule documented under "Plan status" on Server (and on plans.Plan.Progress):
+// cancelled, completed, off_track (3 or more overdue actions, or one more than 7 days late),
+// at_risk (an overdue or blocked action), on_track.
 package server

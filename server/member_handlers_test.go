@@ -33,7 +33,7 @@ func TestMembers(t *testing.T) {
 			t.Errorf("changed: got %+v, want role champion", changed)
 		}
 		b.do("PATCH", members+"/"+m.ID, map[string]any{"role": "cfo"}).wantError(t, 422, "invalid", "role")
-		b.do("PATCH", members+"/nope", map[string]any{"role": "legal"}).wantError(t, 404, "not_found", "")
+		b.do("PATCH", members+"/nope", map[string]any{"role": "legal"}).wantError(t, 404, "not_found", "member")
 
 		res = b.do("DELETE", members+"/"+m.ID, nil)
 		if res.status != http.StatusNoContent {
@@ -42,7 +42,7 @@ func TestMembers(t *testing.T) {
 		if v := b.get(); v.Member(m.ID) != nil {
 			t.Errorf("removed member still on the plan")
 		}
-		b.do("DELETE", members+"/"+m.ID, nil).wantError(t, 404, "not_found", "")
+		b.do("DELETE", members+"/"+m.ID, nil).wantError(t, 404, "not_found", "member")
 
 		ev := b.eventTypes()
 		for _, want := range []plans.EventType{plans.EventMemberInvited, plans.EventMemberRoleChanged, plans.EventMemberRemoved} {

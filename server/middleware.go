@@ -5,7 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"maps"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -177,17 +180,44 @@ func (s *Server) observe(next http.Handler) http.Handler {
 // writeError instead of writing one itself.
 type apiFunc func(w http.ResponseWriter, r *http.Request, by plans.Actor) error
 
-// api wraps h with bearer-token authentication and error writing.
-func (s *Server) api(h apiFunc) http.Handler {
+// api wraps h with bearer-token authentication, the check of the query parameters (the route
+// takes only params, each at most once) and error writing.
+func (s *Server) api(h apiFunc, params ...string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		by, err := s.authenticate(r)
+		if err == nil {
+			err = checkQuery(r, params)
+		}
 		if err == nil {
 			err = h(w, r, by)
 		}
 		if err != nil {
-			writeError(w, r, err)
+			writeError(w, r, namedNotFound(r, err))
 		}
 	})
+}
+
+// checkQuery refuses query parameters the route does not take, and parameters given twice: a
+// misspelt filter must not silently list everything.
+func checkQuery(r *http.Request, params []string) error {
+	if r.URL.RawQuery == "" {
+		return nil
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return errBadRequest("", "malformed query string: %s", err)
+	}
+	for _, name := range slices.Sorted(maps.Keys(q)) {
+		switch {
+		case !slices.Contains(params, name) && len(params) == 0:
+			return errBadRequest(name, "unknown query parameter %q: this endpoint takes none", name)
+		case !slices.Contains(params, name):
+			return errBadRequest(name, "unknown query parameter %q: want %s", name, strings.Join(params, ", "))
+		case len(q[name]) > 1:
+			return errBadRequest(name, "query parameter %q given %d times: give it once", name, len(q[name]))
+		}
+	}
+	return nil
 }
 
 func forbidden(msg string) error {

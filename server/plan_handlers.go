@@ -158,6 +158,10 @@ func (s *Server) cancelPlan(w http.ResponseWriter, r *http.Request, by plans.Act
 }
 
 func (s *Server) endPlan(w http.ResponseWriter, r *http.Request, by plans.Actor, end func(*plans.Plan, plans.Change, string) ([]plans.Event, error)) error {
+	a, err := audience(r, by)
+	if err != nil {
+		return err
+	}
 	var req reasonRequest
 	if err := decode(w, r, &req, true); err != nil {
 		return err
@@ -168,7 +172,6 @@ func (s *Server) endPlan(w http.ResponseWriter, r *http.Request, by plans.Actor,
 	if err != nil {
 		return err
 	}
-	a, _ := audience(r, by)
 	writeJSON(w, http.StatusOK, s.planResponse(p, a))
 	return nil
 }

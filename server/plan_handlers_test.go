@@ -28,7 +28,7 @@ func TestGetPlan(t *testing.T) {
 		}
 
 		t.Run("unknown plan", func(t *testing.T) {
-			b.do("GET", "/api/v1/plans/nope", nil).wantError(t, http.StatusNotFound, "not_found", "")
+			b.do("GET", "/api/v1/plans/nope", nil).wantError(t, http.StatusNotFound, "not_found", "plan")
 		})
 		t.Run("bad audience", func(t *testing.T) {
 			b.do("GET", "/api/v1/plans/"+b.plan.ID+"?audience=everyone", nil).wantError(t, http.StatusBadRequest, "bad_request", "audience")
@@ -78,9 +78,9 @@ func TestBuyerView(t *testing.T) {
 		t.Run("buyer cannot reach an internal action", func(t *testing.T) {
 			forecast := b.actionPath("forecast")
 			hdr := []string{HeaderSide, "buyer"}
-			b.do("GET", forecast, nil, hdr...).wantError(t, http.StatusNotFound, "not_found", "")
-			b.do("GET", forecast+"?audience=seller", nil, hdr...).wantError(t, http.StatusNotFound, "not_found", "")
-			b.do("PATCH", forecast, map[string]any{"version": 1, "status": "done"}, hdr...).wantError(t, http.StatusNotFound, "not_found", "")
+			b.do("GET", forecast, nil, hdr...).wantError(t, http.StatusNotFound, "not_found", "action")
+			b.do("GET", forecast+"?audience=seller", nil, hdr...).wantError(t, http.StatusNotFound, "not_found", "action")
+			b.do("PATCH", forecast, map[string]any{"version": 1, "status": "done"}, hdr...).wantError(t, http.StatusNotFound, "not_found", "action")
 			b.do("POST", review+"/comments", map[string]any{"body": "psst", "internal": true}, hdr...).wantError(t, http.StatusUnprocessableEntity, "invalid", "internal")
 		})
 		t.Run("buyer events", func(t *testing.T) {
@@ -164,8 +164,8 @@ func TestEvents(t *testing.T) {
 		if len(p1.Events) != 2 || p1.Next != p1.Events[1].ID || len(p2.Events) != n-2 || p2.Next != "" {
 			t.Errorf("pages: got %d (next %q) then %d (next %q), want 2 then %d", len(p1.Events), p1.Next, len(p2.Events), p2.Next, n-2)
 		}
-		b.do("GET", "/api/v1/plans/nope/events", nil).wantError(t, http.StatusNotFound, "not_found", "")
-		b.do("GET", "/api/v1/plans/nope/events?after="+p1.Next, nil).wantError(t, http.StatusNotFound, "not_found", "")
+		b.do("GET", "/api/v1/plans/nope/events", nil).wantError(t, http.StatusNotFound, "not_found", "plan")
+		b.do("GET", "/api/v1/plans/nope/events?after="+p1.Next, nil).wantError(t, http.StatusNotFound, "not_found", "plan")
 		b.do("GET", "/api/v1/plans/"+b.plan.ID+"/events?after=nope", nil).wantError(t, http.StatusBadRequest, "bad_request", "after")
 		b.do("GET", "/api/v1/plans/"+b.plan.ID+"/events?limit=501", nil).wantError(t, http.StatusBadRequest, "bad_request", "limit")
 	})
@@ -188,7 +188,7 @@ func TestCloseAndCancel(t *testing.T) {
 		if v.Status != plans.PlanCancelled || v.ClosedAt == nil {
 			t.Errorf("cancelled: got %s, closed at %v", v.Status, v.ClosedAt)
 		}
-		b.do("POST", "/api/v1/plans/nope/close", nil).wantError(t, http.StatusNotFound, "not_found", "")
+		b.do("POST", "/api/v1/plans/nope/close", nil).wantError(t, http.StatusNotFound, "not_found", "plan")
 	})
 }
 
@@ -214,9 +214,9 @@ func TestSaveAsTemplate(t *testing.T) {
 			t.Errorf("events: got %v, want plan.saved_as_template last", ev)
 		}
 		b.do("POST", "/api/v1/plans/"+b.plan.ID+"/save-as-template", map[string]any{"key": "acme-playbook", "name": "Again"}).
-			wantError(t, http.StatusUnprocessableEntity, "invalid", "key")
+			wantError(t, http.StatusConflict, "conflict", "key")
 		e := b.do("POST", "/api/v1/plans/"+b.plan.ID+"/save-as-template", map[string]any{"key": "Bad Key!", "name": "x"}).
-			wantError(t, http.StatusUnprocessableEntity, "invalid_template", "")
+			wantError(t, http.StatusUnprocessableEntity, "invalid_template", "key")
 		if len(e.Problems) == 0 || e.Problems[0].Path != "key" {
 			t.Errorf("problems: got %+v, want one at key", e.Problems)
 		}

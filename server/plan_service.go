@@ -72,7 +72,7 @@ func (s *Service) Change(ctx context.Context, planID string, by plans.Actor, op 
 	for attempt := 0; ; attempt++ {
 		p, err := s.store.Plan(ctx, planID)
 		if err != nil {
-			return nil, nil, fmt.Errorf("load plan %s: %w", planID, err)
+			return nil, nil, planLoadError(planID, err)
 		}
 		base := p.Version
 		c := plans.Change{By: by, At: s.now().UTC(), NewID: s.newID}
@@ -87,6 +87,9 @@ func (s *Service) Change(ctx context.Context, planID string, by plans.Actor, op 
 		if err == nil {
 			return p, events, nil
 		}
+		if errors.Is(err, plans.ErrNotFound) {
+			return nil, nil, planLoadError(planID, err) // deleted since it was read
+		}
 		if !errors.Is(err, plans.ErrConflict) {
 			return nil, nil, fmt.Errorf("update plan %s: %w", planID, err)
 		}
@@ -99,32 +102,39 @@ func (s *Service) Change(ctx context.Context, planID string, by plans.Actor, op 
 	}
 }
 
-// SaveAsTemplate makes a new template from plan planID as it stands (plans.Plan.SaveAsTemplate),
-// imports it, and records plan.saved_as_template on the plan. The template must not have the key
-// of an existing template: that is an *plans.InputError on "key".
+// SaveAsTemplate makes a new template from plan planID as it stands (plans.Plan.SaveAsTemplate)
+// and stores it as version 1 of key together with the plan.saved_as_template event, in one
+// transaction (Store.SaveTemplateFromPlan). A key that exists is a *plans.ExistsError on "key"
+// (409), also when two saves race for it: exactly one of them creates the template.
 func (s *Service) SaveAsTemplate(ctx context.Context, planID string, by plans.Actor, key, name string) (*plans.Template, error) {
 	p, err := s.store.Plan(ctx, planID)
 	if err != nil {
-		return nil, fmt.Errorf("load plan %s: %w", planID, err)
-	}
-	if _, err := s.store.Template(ctx, key, 0); err == nil {
-		return nil, &plans.InputError{Field: "key", Message: fmt.Sprintf("template %q exists", key)}
-	} else if !errors.Is(err, plans.ErrNotFound) {
-		return nil, fmt.Errorf("look up template %s: %w", key, err)
+		return nil, planLoadError(planID, err)
 	}
 	t, events, err := p.SaveAsTemplate(plans.Change{By: by, At: s.now().UTC(), NewID: s.newID}, key, name)
 	if err != nil {
 		return nil, err
 	}
-	version, _, err := s.store.ImportTemplate(ctx, t)
-	if err != nil {
-		return nil, fmt.Errorf("import template %s: %w", key, err)
+	if err := s.store.SaveTemplateFromPlan(ctx, planID, t, events); err != nil {
+		switch {
+		case errors.Is(err, plans.ErrConflict):
+			return nil, fmt.Errorf("save plan %s as template: %w", planID, &plans.ExistsError{Kind: "template", Key: key, Field: "key"})
+		case errors.Is(err, plans.ErrNotFound):
+			return nil, planLoadError(planID, err)
+		}
+		return nil, fmt.Errorf("save plan %s as template %s: %w", planID, key, err)
 	}
-	t.Version = version
-	if err := s.store.AppendEvents(ctx, planID, events); err != nil {
-		return nil, fmt.Errorf("record plan %s saved as template: %w", planID, err)
-	}
+	t.Version = 1
 	return t, nil
+}
+
+// planLoadError is the error of loading plan planID: a *plans.NotFoundError naming the plan
+// when it does not exist, else err with the plan's id.
+func planLoadError(planID string, err error) error {
+	if errors.Is(err, plans.ErrNotFound) {
+		return &plans.NotFoundError{Kind: "plan", ID: planID}
+	}
+	return fmt.Errorf("load plan %s: %w", planID, err)
 }
 
 // CreatePlan makes the plan for deal from the latest version of template key (or version, when

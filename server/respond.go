@@ -1,13 +1,18 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"reflect"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/mapsync/mapsync/plans"
 )
@@ -30,7 +35,9 @@ type APIError struct {
 	Code string `json:"code"`
 	// Message says what is wrong, in lowercase.
 	Message string `json:"message"`
-	// Field names the request field at fault, when there is one ("status", "responses.users").
+	// Field names what in the request is at fault, when something is: a body field ("status",
+	// "responses.users"), a query parameter ("limit"), a path parameter of a 404 ("plan"), or
+	// the path in a template document of its first problem.
 	Field string `json:"field,omitempty"`
 	// Problems lists every problem of an invalid template, each with its path in the document.
 	Problems []plans.Problem `json:"problems,omitempty"`
@@ -62,6 +69,13 @@ func inBody(err error, kind, field string) error {
 	return err
 }
 
+// urlParams maps the kinds of plans.NotFoundError to the URL path parameter that names them: a
+// 404's field.
+var urlParams = map[string]string{
+	"plan": "plan", "action": "action", "sub-task": "subtask", "attachment": "attachment",
+	"member": "member", "template": "key",
+}
+
 // classify decides the status and body of err. Statuses come from errors.Is and errors.As only.
 func classify(err error) (int, APIError) {
 	var (
@@ -70,6 +84,7 @@ func classify(err error) (int, APIError) {
 		ie  *plans.InputError
 		te  *plans.TransitionError
 		ce  *plans.ConflictError
+		ee  *plans.ExistsError
 		nf  *plans.NotFoundError
 		mbe *http.MaxBytesError
 	)
@@ -79,25 +94,49 @@ func classify(err error) (int, APIError) {
 	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge, APIError{Code: "too_large", Message: fmt.Sprintf("request body is over %d bytes", mbe.Limit)}
 	case errors.As(err, &ve):
-		return http.StatusUnprocessableEntity, APIError{Code: "invalid_template", Message: fmt.Sprintf("invalid template: %d problem(s)", len(ve.Problems)), Problems: ve.Problems}
+		body := APIError{Code: "invalid_template", Message: fmt.Sprintf("invalid template: %d problem(s)", len(ve.Problems)), Problems: ve.Problems}
+		if len(ve.Problems) > 0 {
+			body.Field = ve.Problems[0].Path
+			body.Message += "; first: " + ve.Problems[0].String()
+		}
+		return http.StatusUnprocessableEntity, body
 	case errors.As(err, &te):
 		return http.StatusUnprocessableEntity, APIError{Code: "invalid_transition", Message: fmt.Sprintf("cannot go from %s to %s", te.From, te.To), Field: "status"}
 	case errors.As(err, &ie):
 		return http.StatusUnprocessableEntity, APIError{Code: "invalid", Message: ie.Message, Field: ie.Field}
 	case errors.As(err, &ce):
 		return http.StatusConflict, APIError{Code: "conflict", Message: fmt.Sprintf("action %s changed: version %d is stale, current is %d", ce.ActionID, ce.Version, ce.Current), Field: "version"}
+	case errors.As(err, &ee):
+		return http.StatusConflict, APIError{Code: "conflict", Message: fmt.Sprintf("%s; choose another %s", ee.Error(), fieldOr(ee.Field)), Field: ee.Field}
 	case errors.Is(err, plans.ErrClosed):
 		return http.StatusConflict, APIError{Code: "plan_closed", Message: "plan is closed or cancelled and can no longer change"}
 	case errors.Is(err, plans.ErrConflict):
 		return http.StatusConflict, APIError{Code: "conflict", Message: "plan changed concurrently; read it again and retry"}
 	case errors.As(err, &nf):
-		return http.StatusNotFound, APIError{Code: "not_found", Message: nf.Error()}
+		return http.StatusNotFound, APIError{Code: "not_found", Message: fmt.Sprintf("%s %q not found", nf.Kind, nf.ID), Field: urlParams[nf.Kind]}
 	case errors.Is(err, plans.ErrNotFound):
 		return http.StatusNotFound, APIError{Code: "not_found", Message: "not found"}
 	case errors.Is(err, plans.ErrInvalid):
 		return http.StatusUnprocessableEntity, APIError{Code: "invalid", Message: err.Error()}
 	}
 	return http.StatusInternalServerError, APIError{Code: "internal", Message: "internal error"}
+}
+
+// namedNotFound turns a bare not-found error (the store's, which names no kind) into one naming
+// what the URL asked for: the plan on routes under /plans/{plan}, the template on
+// /templates/{key}. Other errors are returned as they are.
+func namedNotFound(r *http.Request, err error) error {
+	var nf *plans.NotFoundError
+	if !errors.Is(err, plans.ErrNotFound) || errors.As(err, &nf) {
+		return err
+	}
+	if id := r.PathValue("plan"); id != "" {
+		return &plans.NotFoundError{Kind: "plan", ID: id}
+	}
+	if key := r.PathValue("key"); key != "" {
+		return &plans.NotFoundError{Kind: "template", ID: key}
+	}
+	return err
 }
 
 // writeError writes err as the API's one error shape. A 5xx says "internal error" with the request
@@ -131,48 +170,151 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // decode reads the JSON body of r into v: at most MaxBodyBytes (else 413), one object, no unknown
-// fields. An empty body is an error unless optional.
+// fields. An empty body is an error unless optional. Errors are 400s naming the field at fault
+// in JSON terms ("status must be a string, got a number"), never Go types.
 func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error {
-	body := http.MaxBytesReader(w, r.Body, MaxBodyBytes)
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if errors.Is(err, io.EOF) && optional {
-		return nil
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		return err // a *http.MaxBytesError (413), or the client went away
 	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		if optional {
+			return nil
+		}
+		return errBadRequest("", "malformed JSON: empty body")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	err = dec.Decode(v)
 	if err == nil {
 		if _, extra := dec.Token(); !errors.Is(extra, io.EOF) {
-			var mbe *http.MaxBytesError
-			if errors.As(extra, &mbe) {
-				return extra
-			}
 			return errBadRequest("", "malformed JSON: want one object, got more after it")
 		}
 		return nil
 	}
 	var (
-		mbe *http.MaxBytesError
 		se  *json.SyntaxError
 		ute *json.UnmarshalTypeError
 	)
 	switch {
-	case errors.As(err, &mbe):
-		return err
-	case errors.Is(err, io.EOF):
-		return errBadRequest("", "malformed JSON: empty body")
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return errBadRequest("", "malformed JSON: unexpected end of body")
 	case errors.As(err, &se):
 		return errBadRequest("", "malformed JSON at byte %d: %s", se.Offset, se.Error())
 	case errors.As(err, &ute):
-		field := ute.Field
-		return errBadRequest(field, "%s: want %s, got JSON %s", fieldOr(field), ute.Type, ute.Value)
+		return errBadRequest(ute.Field, "%s must be %s, got %s", fieldOr(ute.Field), jsonType(ute.Type), gotJSON(ute.Value))
 	}
 	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 		name = strings.Trim(name, `"`)
 		return errBadRequest(name, "unknown field %q", name)
 	}
+	// A value's own decoder refused it (a date, a time): find which member it was.
+	if field, ft, raw, ok := failingMember(data, v); ok {
+		return errBadRequest(field, "%s must be %s, got %s", field, jsonType(ft), short(raw))
+	}
 	return errBadRequest("", "malformed JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+}
+
+// failingMember decodes each member of the JSON object data on its own into a fresh value of v's
+// type and returns the first (in key order) that fails, with the Go type of its struct field and
+// its raw value. It runs only on the error path.
+func failingMember(data []byte, v any) (field string, ft reflect.Type, raw json.RawMessage, ok bool) {
+	t := reflect.TypeOf(v)
+	if t == nil || t.Kind() != reflect.Pointer {
+		return "", nil, nil, false
+	}
+	var members map[string]json.RawMessage
+	if json.Unmarshal(data, &members) != nil {
+		return "", nil, nil, false
+	}
+	for _, name := range slices.Sorted(maps.Keys(members)) {
+		one, err := json.Marshal(map[string]json.RawMessage{name: members[name]})
+		if err != nil {
+			continue
+		}
+		if json.Unmarshal(one, reflect.New(t.Elem()).Interface()) != nil {
+			return name, memberType(t.Elem(), name), members[name], true
+		}
+	}
+	return "", nil, nil, false
+}
+
+// memberType returns the type of the field of struct type t that JSON member name decodes into;
+// nil when t is not a struct or has no such field.
+func memberType(t reflect.Type, name string) reflect.Type {
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	for f := range t.Fields() {
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if tag == name || tag == "" && strings.EqualFold(f.Name, name) {
+			return f.Type
+		}
+	}
+	return nil
+}
+
+var (
+	dateType = reflect.TypeFor[plans.Date]()
+	timeType = reflect.TypeFor[time.Time]()
+)
+
+// jsonType says, in JSON terms, what a value decoding into t must be.
+func jsonType(t reflect.Type) string {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil {
+		return "a valid value"
+	}
+	switch t {
+	case dateType:
+		return `a date "YYYY-MM-DD" or null`
+	case timeType:
+		return `a time "YYYY-MM-DDTHH:MM:SSZ" (RFC 3339)`
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return "a valid value"
+}
+
+// gotJSON names what json.UnmarshalTypeError.Value reports: "number" becomes "a number",
+// "number 1.5" becomes "1.5".
+func gotJSON(value string) string {
+	if _, v, ok := strings.Cut(value, " "); ok {
+		return v
+	}
+	switch value {
+	case "array", "object":
+		return "an " + value
+	case "bool":
+		return "a boolean"
+	case "":
+		return "something else"
+	}
+	return "a " + value
+}
+
+// short returns a raw JSON value for a message, cut to 40 bytes.
+func short(raw json.RawMessage) string {
+	s := string(bytes.TrimSpace(raw))
+	if len(s) > 40 {
+		s = s[:40] + "..."
+	}
+	return s
 }
 
 func fieldOr(f string) string {

@@ -69,7 +69,7 @@ type Options struct {
 //	GET    /api/v1/plans?connection=&deal=&status=&owner=&after=&limit=  {"plans":[...],"next":"..."}
 //	GET    /api/v1/plans/{plan}[?audience=buyer]                         the plan with "progress"
 //	GET    /api/v1/plans/{plan}/events?after=&limit=[&audience=buyer]    {"events":[...],"next":"..."}
-//	GET    /api/v1/plans/{plan}/actions/{action}
+//	GET    /api/v1/plans/{plan}/actions/{action}[?audience=buyer]
 //	PATCH  /api/v1/plans/{plan}/actions/{action}                 {version, status?, assignee_id?, due?, clear_due?, title?, description?}
 //	POST   /api/v1/plans/{plan}/actions/{action}/move            {phase_id, position, version}
 //	POST   /api/v1/plans/{plan}/actions/{action}/subtasks        {title}
@@ -85,12 +85,35 @@ type Options struct {
 //	POST   /api/v1/plans/{plan}/members                          {role, name, email, crm_id}
 //	PATCH  /api/v1/plans/{plan}/members/{id}                     {role}
 //	DELETE /api/v1/plans/{plan}/members/{id}
-//	POST   /api/v1/plans/{plan}/close                            {reason}
-//	POST   /api/v1/plans/{plan}/cancel                           {reason}
+//	POST   /api/v1/plans/{plan}/close[?audience=buyer]           {reason}
+//	POST   /api/v1/plans/{plan}/cancel[?audience=buyer]          {reason}
 //	POST   /api/v1/plans/{plan}/save-as-template                 {key, name}
 //	GET    /api/v1/templates
 //	GET    /api/v1/templates/{key}[?version=]
 //	POST   /api/v1/templates                                     a YAML or JSON template document
+//
+// A route takes only the query parameters shown with it, each at most once; any other is a 400
+// naming it (a misspelt filter must not silently list every plan).
+//
+// # Plan status
+//
+// A plan's "status" is its lifecycle (active, closed, cancelled); "progress" (plans.Progress) is
+// its read model, computed at the time of the request over what the audience sees: the buyer
+// view leaves internal actions out of every figure, its status included. progress.status is
+// the plan's health, by this rule (plans.Plan.Progress), the first match winning:
+//
+//   - cancelled: the plan is cancelled;
+//   - completed: the plan is closed, or it has at least one action and every action is done or
+//     skipped;
+//   - off_track: 3 or more actions are overdue (plans.OffTrackOverdue), or one is more than 7
+//     days late (plans.OffTrackDaysLate);
+//   - at_risk: at least one action is overdue, or one is blocked;
+//   - on_track: otherwise (also an active plan without actions).
+//
+// An action is overdue when it is open (not started, in progress or blocked) and its due date
+// is before today, the current date in the plan's time zone; it is as many days late as there
+// are days from its due date to today (due yesterday: 1 day late). Actions without a due date,
+// and done or skipped actions, are never overdue.
 //
 // # Actors
 //
@@ -103,12 +126,27 @@ type Options struct {
 //
 // # Errors
 //
-// Every error has one shape, ErrorBody. Statuses: 400 malformed JSON, unknown fields or bad query
-// parameters; 401 missing or bad token; 404 unknown plan, action, sub-task, attachment, member or
-// template (as named in the URL); 409 stale action version, or a closed plan; 413 a body over
-// MaxBodyBytes; 422 invalid values, transitions, unknown phases, members, roles or questions named
-// in the body, and invalid templates (with every problem and its path); 500 says "internal error"
-// and the request id. A change is written whole or not at all.
+// Every error has one shape, ErrorBody: a code, a message and, when something in the request is
+// at fault, its field. Statuses:
+//
+//   - 400 malformed JSON; a value of the wrong JSON type or form, with its field ("status must
+//     be a string, got a number"; `due must be a date "YYYY-MM-DD" or null, got "tomorrow"`);
+//     unknown fields; query parameters the route does not take, or given twice, or with bad
+//     values (the field is the parameter);
+//   - 401 missing or bad token; 403 a buyer-side actor doing what only the seller side may;
+//   - 404 unknown plan, action, sub-task, attachment, member or template, as named in the URL:
+//     the message names it (`plan "123" not found`) and the field is its path parameter (plan,
+//     action, subtask, attachment, member, key; version for a template version that does not
+//     exist);
+//   - 409 stale action version (field "version"), a closed plan, a plan that kept changing, or a
+//     template key that exists (save-as-template, field "key");
+//   - 413 a body over MaxBodyBytes;
+//   - 422 invalid values, transitions, unknown phases, members, roles or questions named in the
+//     body, and invalid templates: problems lists every problem with its path in the document,
+//     and the field is the first problem's path;
+//   - 500 says "internal error" and the request id.
+//
+// A change is written whole or not at all.
 type Server struct {
 	store   Store
 	svc     *Service
@@ -169,14 +207,14 @@ func (s *Server) routes() {
 
 	const plan = "/api/v1/plans/{plan}"
 	const action = plan + "/actions/{action}"
-	m.Handle("GET /api/v1/plans", s.api(s.listPlans))
-	m.Handle("GET "+plan, s.api(s.getPlan))
-	m.Handle("GET "+plan+"/events", s.api(s.listEvents))
-	m.Handle("POST "+plan+"/close", s.api(s.closePlan))
-	m.Handle("POST "+plan+"/cancel", s.api(s.cancelPlan))
+	m.Handle("GET /api/v1/plans", s.api(s.listPlans, "connection", "deal", "status", "owner", "after", "limit"))
+	m.Handle("GET "+plan, s.api(s.getPlan, "audience"))
+	m.Handle("GET "+plan+"/events", s.api(s.listEvents, "after", "limit", "audience"))
+	m.Handle("POST "+plan+"/close", s.api(s.closePlan, "audience"))
+	m.Handle("POST "+plan+"/cancel", s.api(s.cancelPlan, "audience"))
 	m.Handle("POST "+plan+"/save-as-template", s.api(s.saveAsTemplate))
 
-	m.Handle("GET "+action, s.api(s.getAction))
+	m.Handle("GET "+action, s.api(s.getAction, "audience"))
 	m.Handle("PATCH "+action, s.api(s.updateAction))
 	m.Handle("POST "+action+"/move", s.api(s.moveAction))
 	m.Handle("POST "+action+"/subtasks", s.api(s.addSubTask))
@@ -195,7 +233,7 @@ func (s *Server) routes() {
 	m.Handle("DELETE "+plan+"/members/{member}", s.api(s.removeMember))
 
 	m.Handle("GET /api/v1/templates", s.api(s.listTemplates))
-	m.Handle("GET /api/v1/templates/{key}", s.api(s.getTemplate))
+	m.Handle("GET /api/v1/templates/{key}", s.api(s.getTemplate, "version"))
 	m.Handle("POST /api/v1/templates", s.api(s.importTemplate))
 
 	m.HandleFunc("/", s.notFound)

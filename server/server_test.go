@@ -92,7 +92,7 @@ func TestHealthReadyMetrics(t *testing.T) {
 		}
 
 		b.do("GET", "/api/v1/plans/"+b.plan.ID, nil).ok(t, http.StatusOK, nil)
-		b.do("GET", "/api/v1/plans/nope", nil).wantError(t, http.StatusNotFound, "not_found", "")
+		b.do("GET", "/api/v1/plans/nope", nil).wantError(t, http.StatusNotFound, "not_found", "plan")
 		res := b.do("GET", "/metrics", nil, "Authorization", "")
 		res.ok(t, http.StatusOK, nil)
 		for _, want := range []string{

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -55,7 +57,17 @@ func (s *Server) getTemplate(w http.ResponseWriter, r *http.Request, _ plans.Act
 		}
 		version = n
 	}
-	t, err := s.store.Template(r.Context(), r.PathValue("key"), version)
+	key := r.PathValue("key")
+	t, err := s.store.Template(r.Context(), key, version)
+	if errors.Is(err, plans.ErrNotFound) && version > 0 {
+		// The key or only the version?
+		if latest, lerr := s.store.Template(r.Context(), key, 0); lerr == nil {
+			return &httpError{status: http.StatusNotFound, body: APIError{
+				Code: "not_found", Field: "version",
+				Message: fmt.Sprintf("template %q has no version %d (the latest is %d)", key, version, latest.Version),
+			}}
+		}
+	}
 	if err != nil {
 		return err
 	}

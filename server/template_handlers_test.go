@@ -47,7 +47,7 @@ func TestTemplates(t *testing.T) {
 		if one.Template.Name != "Standard deal plan" {
 			t.Errorf("version 1: got %q", one.Template.Name)
 		}
-		b.do("GET", "/api/v1/templates/nope", nil).wantError(t, 404, "not_found", "")
+		b.do("GET", "/api/v1/templates/nope", nil).wantError(t, 404, "not_found", "key")
 		b.do("GET", "/api/v1/templates/default?version=0", nil).wantError(t, 400, "bad_request", "version")
 
 		t.Run("invalid", func(t *testing.T) {
@@ -62,7 +62,11 @@ phases:
       - {key: a, title: A, type: task, owner: nobody, due: {after: b}}
       - {key: b, title: B, type: telepathy, owner: o, due: {after: a}}
 `
-			e := b.do("POST", "/api/v1/templates", bad).wantError(t, http.StatusUnprocessableEntity, "invalid_template", "")
+			// Every problem is listed; the top-level field is the first one's path.
+			e := b.do("POST", "/api/v1/templates", bad).wantError(t, http.StatusUnprocessableEntity, "invalid_template", "phases[0].actions[0].owner")
+			if len(e.Problems) == 0 || e.Field != e.Problems[0].Path {
+				t.Errorf("field %q: want the first problem's path, problems %+v", e.Field, e.Problems)
+			}
 			paths := map[string]bool{}
 			for _, p := range e.Problems {
 				paths[p.Path] = true
