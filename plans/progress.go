@@ -20,7 +20,8 @@ const (
 const (
 	// OffTrackOverdue is the number of overdue actions that puts a plan off track.
 	OffTrackOverdue = 3
-	// OffTrackDaysLate is how many days late one action may be before the plan is off track.
+	// OffTrackDaysLate is how many days late an overdue action may be without putting the plan
+	// off track: one more day late does.
 	OffTrackDaysLate = 7
 )
 
@@ -94,16 +95,19 @@ type Milestone struct {
 	ReachedAt *time.Time `json:"reached_at,omitempty"`
 }
 
-// Progress computes the plan's read model at now, reading due dates in the plan's time zone. An
-// action is overdue when it is open (not started, in progress or blocked) and its due day has
-// ended. The status rule, first match wins:
+// Progress computes the plan's read model at now over the actions of p (over BuyerView(p), it is
+// what the buyer side sees), reading dates in the plan's time zone: today is now's date there. An
+// action is overdue when it is open (not started, in progress or blocked) and has a due date
+// before today; it is late by the number of days from its due date to today (due yesterday: 1).
+// The status rule, first match wins:
 //
 //   - cancelled: the plan is cancelled;
-//   - completed: the plan is closed, or it has actions and all are done or skipped;
-//   - off_track: OffTrackOverdue (3) or more actions are overdue, or one is more than
-//     OffTrackDaysLate (7) days late;
+//   - completed: the plan is closed, or it has at least one action and every action is done or
+//     skipped;
+//   - off_track: OffTrackOverdue (3) or more actions are overdue, or one is late by more than
+//     OffTrackDaysLate (7) days;
 //   - at_risk: an action is overdue or blocked;
-//   - on_track: otherwise.
+//   - on_track: otherwise (also an active plan without actions).
 func (p *Plan) Progress(now time.Time) Progress {
 	loc := p.Location()
 	today := DateOf(now, loc)
