@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -30,6 +31,11 @@ type sandboxOptions struct {
 	seed           uint64
 	// noLimits turns the simulated API limits off (load tests and benchmarks).
 	noLimits bool
+	// tokenTTL is the OAuth access-token lifetime of both sandboxes; 0 keeps each one's default.
+	tokenTTL time.Duration
+	// sfDailyLimit, hsDailyLimit, hsBurstLimit (calls per rolling 10 s) and hsSearchPerSecond
+	// override the simulated limits; 0 keeps each sandbox's default.
+	sfDailyLimit, hsDailyLimit, hsBurstLimit, hsSearchPerSecond int
 }
 
 // startSandboxes listens on the given addresses (empty: that CRM is not started) and serves the
@@ -48,7 +54,8 @@ func (a *app) startSandboxes(o sandboxOptions) (*sandboxes, error) {
 	}
 	var err error
 	if o.sfAddr != "" {
-		so := sfsandbox.Options{Deals: o.deals, Seed: o.seed, Now: time.Now, Logger: a.log}
+		so := sfsandbox.Options{Deals: o.deals, Seed: o.seed, Now: time.Now, Logger: a.log,
+			TokenTTL: o.tokenTTL, DailyLimit: o.sfDailyLimit}
 		if o.noLimits {
 			so.DailyLimit = 1 << 30
 		}
@@ -59,7 +66,11 @@ func (a *app) startSandboxes(o sandboxOptions) (*sandboxes, error) {
 		}
 	}
 	if o.hsAddr != "" {
-		ho := hssandbox.Options{Deals: o.deals, Seed: o.seed, Now: time.Now, Logger: a.log}
+		// The custom properties the written config names (deal: map_progress, map_status, ...),
+		// as the Salesforce sandbox has its DefaultCustomFields.
+		ho := hssandbox.Options{Deals: o.deals, Seed: o.seed, Now: time.Now, Logger: a.log,
+			CustomProperties: hssandbox.DefaultCustomProperties(), TokenTTL: o.tokenTTL,
+			DailyLimit: o.hsDailyLimit, BurstLimit: o.hsBurstLimit, SearchPerSecond: o.hsSearchPerSecond}
 		if o.noLimits {
 			ho.BurstLimit, ho.DailyLimit, ho.SearchPerSecond = -1, -1, -1
 		}
@@ -137,8 +148,10 @@ func newSandboxCmd(a *app) *cobra.Command {
 		Short: "Serve the built-in Salesforce and HubSpot simulators",
 		Long: `Sandbox serves faithful in-process simulators of the Salesforce and HubSpot APIs (OAuth, SOQL,
 search, batch writes, limits, webhooks, fault injection under /__sandbox/) on loopback, with a
-deterministic dataset. Either address may be left out. It prints the URLs and credentials and runs
-until interrupted. --write-config writes a mapsync configuration pointing at them.`,
+deterministic dataset. Either address may be left out. It prints the URLs, credentials and limits
+and runs until interrupted. --write-config writes a mapsync configuration pointing at them (its
+custom fields exist in both sandboxes). --token-ttl and the --*-limit flags tune the simulated
+token lifetime and API limits; --no-limits turns the limits off.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.sfAddr == "" && o.hsAddr == "" {
@@ -146,6 +159,9 @@ until interrupted. --write-config writes a mapsync configuration pointing at the
 			}
 			if o.deals < 0 || o.deals > 1_000_000 {
 				return usageError{fmt.Errorf("--deals: want 0 to 1000000, got %d", o.deals)}
+			}
+			if err := o.checkLimitFlags(cmd); err != nil {
+				return usageError{err}
 			}
 			a.setupLogger()
 			sb, err := a.startSandboxes(o)
@@ -161,6 +177,7 @@ until interrupted. --write-config writes a mapsync configuration pointing at the
 				fmt.Fprintf(a.stdout, "HubSpot sandbox: %s\n  private-app token %s; OAuth client id %s, secret %s, refresh token %s\n",
 					sb.HubSpotURL, hssandbox.PrivateAppToken, hssandbox.ClientID, hssandbox.ClientSecret, hssandbox.RefreshToken)
 			}
+			fmt.Fprintln(a.stdout, o.limitsLine(sb))
 			fmt.Fprintf(a.stdout, "%d deals, seed %d. Control API under /__sandbox/. Ctrl-C stops.\n", o.deals, o.seed)
 			if writeConfig != "" {
 				if err := os.WriteFile(writeConfig, []byte(sb.configYAML("sqlite:mapsync.db")), 0o600); err != nil {
@@ -179,5 +196,63 @@ until interrupted. --write-config writes a mapsync configuration pointing at the
 	f.Uint64Var(&o.seed, "seed", 1, "dataset seed (same seed, same data)")
 	f.StringVar(&writeConfig, "write-config", "", "write a mapsync configuration for these sandboxes to this file")
 	f.BoolVar(&o.noLimits, "no-limits", false, "turn the simulated API rate and daily limits off (load tests, benchmarks)")
+	f.DurationVar(&o.tokenTTL, "token-ttl", 0, "OAuth access-token lifetime of both sandboxes, e.g. 5m (0: Salesforce 2h, HubSpot 30m)")
+	f.IntVar(&o.sfDailyLimit, "salesforce-daily-limit", 0, fmt.Sprintf("Salesforce API requests per day (0: %d)", sfsandbox.DefaultDailyLimit))
+	f.IntVar(&o.hsDailyLimit, "hubspot-daily-limit", 0, fmt.Sprintf("HubSpot API calls per day (0: %d)", hssandbox.DefaultDailyLimit))
+	f.IntVar(&o.hsBurstLimit, "hubspot-burst-limit", 0, fmt.Sprintf("HubSpot API calls per rolling 10 seconds, search excluded (0: %d)", hssandbox.DefaultBurstLimit))
+	f.IntVar(&o.hsSearchPerSecond, "hubspot-search-per-second", 0, fmt.Sprintf("HubSpot search requests per second (0: %d)", hssandbox.DefaultSearchPerSecond))
 	return cmd
+}
+
+// limitsLine describes the token lifetimes and limits the running sandboxes apply.
+func (o sandboxOptions) limitsLine(sb *sandboxes) string {
+	orDefault := func(v, def int) int {
+		if v == 0 {
+			return def
+		}
+		return v
+	}
+	ttl := func(def time.Duration) time.Duration {
+		if o.tokenTTL == 0 {
+			return def
+		}
+		return o.tokenTTL
+	}
+	var parts []string
+	if sb.Salesforce != nil {
+		lim := fmt.Sprintf("%d requests/day", orDefault(o.sfDailyLimit, sfsandbox.DefaultDailyLimit))
+		if o.noLimits {
+			lim = "no limits"
+		}
+		parts = append(parts, fmt.Sprintf("Salesforce: tokens live %s, %s", ttl(sfsandbox.DefaultTokenTTL), lim))
+	}
+	if sb.HubSpot != nil {
+		lim := fmt.Sprintf("%d calls/10s, %d calls/day, %d searches/s", orDefault(o.hsBurstLimit, hssandbox.DefaultBurstLimit),
+			orDefault(o.hsDailyLimit, hssandbox.DefaultDailyLimit), orDefault(o.hsSearchPerSecond, hssandbox.DefaultSearchPerSecond))
+		if o.noLimits {
+			lim = "no limits"
+		}
+		parts = append(parts, fmt.Sprintf("HubSpot: OAuth tokens live %s, %s", ttl(hssandbox.DefaultTokenTTL), lim))
+	}
+	return "Limits: " + strings.Join(parts, "; ")
+}
+
+// checkLimitFlags rejects negative limits and limits given together with --no-limits.
+func (o sandboxOptions) checkLimitFlags(cmd *cobra.Command) error {
+	if o.tokenTTL < 0 {
+		return fmt.Errorf("--token-ttl: want a positive duration, got %s", o.tokenTTL)
+	}
+	for _, fl := range []struct {
+		name string
+		v    int
+	}{{"salesforce-daily-limit", o.sfDailyLimit}, {"hubspot-daily-limit", o.hsDailyLimit},
+		{"hubspot-burst-limit", o.hsBurstLimit}, {"hubspot-search-per-second", o.hsSearchPerSecond}} {
+		if fl.v < 0 {
+			return fmt.Errorf("--%s: want a positive number (0 for the default; --no-limits turns limits off), got %d", fl.name, fl.v)
+		}
+		if o.noLimits && cmd.Flags().Changed(fl.name) {
+			return fmt.Errorf("--%s and --no-limits contradict each other", fl.name)
+		}
+	}
+	return nil
 }
