@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -30,13 +31,30 @@ type APIToken struct {
 	RevokedAt *time.Time `db:"revoked_at" json:"revoked_at,omitempty"`
 }
 
+// APITokenNameRule says which names an API token may have (ValidateAPITokenName).
+const APITokenNameRule = "1 to 63 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit"
+
+var apiTokenName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+
+// ErrBadTokenName is the error (wrapped) of a token name that breaks APITokenNameRule.
+var ErrBadTokenName = errors.New("invalid api token name")
+
+// ValidateAPITokenName returns an error matching ErrBadTokenName, stating the rule, unless name
+// follows APITokenNameRule.
+func ValidateAPITokenName(name string) error {
+	if !apiTokenName.MatchString(name) {
+		return fmt.Errorf("%w %q: want %s", ErrBadTokenName, name, APITokenNameRule)
+	}
+	return nil
+}
+
 // CreateAPIToken makes a new API token called name and returns it: "msk_" and 32 random bytes
-// in unpadded base64url. Only its SHA-256 is stored, so the token cannot be shown again. A
-// name held by a token not revoked is an error matching ErrConflict.
+// in unpadded base64url. Only its SHA-256 is stored, so the token cannot be shown again. A name
+// that breaks APITokenNameRule is an error matching ErrBadTokenName; a name held by a token not
+// revoked is an error matching ErrConflict, on both databases.
 func (s *Store) CreateAPIToken(ctx context.Context, name string) (string, error) {
-	name = strings.TrimSpace(name)
-	if name == "" {
-		return "", fmt.Errorf("create api token: name is required")
+	if err := ValidateAPITokenName(name); err != nil {
+		return "", fmt.Errorf("create api token: %w", err)
 	}
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
@@ -45,8 +63,11 @@ func (s *Store) CreateAPIToken(ctx context.Context, name string) (string, error)
 	token := APITokenPrefix + base64.RawURLEncoding.EncodeToString(b)
 	_, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO api_tokens (name, hash, created_at) VALUES (?, ?, ?)`),
 		name, hashAPIToken(token), s.Now())
-	if err != nil {
-		return "", fmt.Errorf("create api token %s: %w", name, interpretError(err))
+	if err = interpretError(err); errors.Is(err, ErrConflict) {
+		// The driver's text ("UNIQUE constraint failed: ...") says nothing more.
+		return "", fmt.Errorf("create api token %s: a valid token has this name: %w", name, ErrConflict)
+	} else if err != nil {
+		return "", fmt.Errorf("create api token %s: %w", name, err)
 	}
 	return token, nil
 }

@@ -142,3 +142,36 @@ func TestAPITokens(t *testing.T) {
 		})
 	}
 }
+
+// TestAPITokenNames checks the name rule and that a taken name is ErrConflict with a message of
+// ours on both databases, never the driver's.
+func TestAPITokenNames(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		for _, name := range []string{"a", "ci", "0", "ops.bot-1_x", strings.Repeat("x", 63)} {
+			if _, err := s.CreateAPIToken(ctx, name); err != nil {
+				t.Errorf("name %q: %v", name, err)
+			}
+		}
+		for _, name := range []string{"", "bad name!", "CI", "-ci", ".ci", "_ci", " ci", "ci ", "ci\n", "crème", "a/b", strings.Repeat("x", 64)} {
+			_, err := s.CreateAPIToken(ctx, name)
+			if !errors.Is(err, store.ErrBadTokenName) || !strings.Contains(err.Error(), store.APITokenNameRule) {
+				t.Errorf("name %q: got %v, want ErrBadTokenName stating the rule", name, err)
+			}
+		}
+		list, err := s.ListAPITokens(ctx)
+		if err != nil || len(list) != 5 {
+			t.Fatalf("tokens: got %d, %v; want the 5 valid ones", len(list), err)
+		}
+
+		_, err = s.CreateAPIToken(ctx, "ci")
+		if !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("taken name: got %v, want ErrConflict", err)
+		}
+		for _, driver := range []string{"UNIQUE", "unique", "duplicate key", "23505", "2067", "constraint"} {
+			if strings.Contains(err.Error(), driver) {
+				t.Errorf("taken name: %q shows the driver's error (%q)", err, driver)
+			}
+		}
+	})
+}
