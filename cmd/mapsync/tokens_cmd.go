@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -12,18 +13,32 @@ import (
 
 func newTokensCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{Use: "tokens", Short: "Manage API tokens (stored hashed)"}
+	create := a.withStore(true, func(cmd *cobra.Command, args []string, s *store.Store) error {
+		name := args[0]
+		tok, err := s.CreateAPIToken(cmd.Context(), name)
+		if errors.Is(err, store.ErrConflict) {
+			return fmt.Errorf("token %q already exists; revoke it first or choose another name", name)
+		}
+		if err != nil {
+			return fmt.Errorf("create token %s: %w", name, err)
+		}
+		fmt.Fprintln(a.stdout, tok)
+		return nil
+	})
 	cmd.AddCommand(&cobra.Command{
 		Use:   "create NAME",
 		Short: "Create an API token and print it alone on stdout (it is shown only once)",
-		Args:  cobra.ExactArgs(1),
-		RunE: a.withStore(true, func(cmd *cobra.Command, args []string, s *store.Store) error {
-			tok, err := s.CreateAPIToken(cmd.Context(), args[0])
-			if err != nil {
-				return fmt.Errorf("create token %s: %w", args[0], err)
+		Long: "Create an API token and print it alone on stdout; it is shown only once, and only its\n" +
+			"SHA-256 is stored. NAME is " + store.APITokenNameRule + ",\n" +
+			"unique among tokens not revoked.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			// Checked before the database is opened: a bad name needs no database to be refused.
+			if err := store.ValidateAPITokenName(args[0]); err != nil {
+				return fmt.Errorf("token name %q is invalid: use %s", args[0], store.APITokenNameRule)
 			}
-			fmt.Fprintln(a.stdout, tok)
-			return nil
-		}),
+			return create(cmd, args)
+		},
 	}, &cobra.Command{
 		Use:   "list",
 		Short: "List API tokens (names and use, never the tokens)",
@@ -45,7 +60,11 @@ func newTokensCmd(a *app) *cobra.Command {
 		Short: "Revoke an API token",
 		Args:  cobra.ExactArgs(1),
 		RunE: a.withStore(true, func(cmd *cobra.Command, args []string, s *store.Store) error {
-			if err := s.RevokeAPIToken(cmd.Context(), args[0]); err != nil {
+			err := s.RevokeAPIToken(cmd.Context(), args[0])
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("no valid token %q to revoke (see mapsync tokens list)", args[0])
+			}
+			if err != nil {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "revoked %s\n", args[0])
