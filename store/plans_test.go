@@ -2,12 +2,17 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -1093,5 +1098,192 @@ func TestSaveTemplateFromPlanRace(t *testing.T) {
 		if got := countSaved(t, s, sv.id); got != want {
 			t.Errorf("plan %d: got %d saved_as_template events, want %d", i, got, want)
 		}
+	}
+}
+
+// statementCounter counts the statements a database handle sends to its driver: every query,
+// exec and prepare on any of its connections.
+type statementCounter struct{ n atomic.Int64 }
+
+// countingConnector opens connections of drv to dsn that count their statements in c.
+type countingConnector struct {
+	drv driver.Driver
+	dsn string
+	c   *statementCounter
+}
+
+func (cc countingConnector) Connect(context.Context) (driver.Conn, error) {
+	conn, err := cc.drv.Open(cc.dsn)
+	if err != nil {
+		return nil, err
+	}
+	return &countingConn{Conn: conn, c: cc.c}, nil
+}
+
+func (cc countingConnector) Driver() driver.Driver { return cc.drv }
+
+// countingConn passes everything to the driver's connection, counting statements. Where the
+// driver lacks an optional interface it answers driver.ErrSkip, so database/sql falls back as it
+// would on the driver itself (and the fallback's prepare is what gets counted).
+type countingConn struct {
+	driver.Conn
+	c *statementCounter
+}
+
+func (cn *countingConn) Prepare(query string) (driver.Stmt, error) {
+	cn.c.n.Add(1)
+	return cn.Conn.Prepare(query)
+}
+
+func (cn *countingConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	cn.c.n.Add(1)
+	if p, ok := cn.Conn.(driver.ConnPrepareContext); ok {
+		return p.PrepareContext(ctx, query)
+	}
+	return cn.Conn.Prepare(query)
+}
+
+func (cn *countingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	q, ok := cn.Conn.(driver.QueryerContext)
+	if !ok {
+		return nil, driver.ErrSkip
+	}
+	rows, err := q.QueryContext(ctx, query, args)
+	if !errors.Is(err, driver.ErrSkip) {
+		cn.c.n.Add(1)
+	}
+	return rows, err
+}
+
+func (cn *countingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	e, ok := cn.Conn.(driver.ExecerContext)
+	if !ok {
+		return nil, driver.ErrSkip
+	}
+	res, err := e.ExecContext(ctx, query, args)
+	if !errors.Is(err, driver.ErrSkip) {
+		cn.c.n.Add(1)
+	}
+	return res, err
+}
+
+func (cn *countingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	b, ok := cn.Conn.(driver.ConnBeginTx)
+	if !ok {
+		return nil, errors.New("counting connection: the driver does not implement BeginTx")
+	}
+	return b.BeginTx(ctx, opts)
+}
+
+func (cn *countingConn) CheckNamedValue(nv *driver.NamedValue) error {
+	if c, ok := cn.Conn.(driver.NamedValueChecker); ok {
+		return c.CheckNamedValue(nv)
+	}
+	return driver.ErrSkip
+}
+
+func (cn *countingConn) ResetSession(ctx context.Context) error {
+	if r, ok := cn.Conn.(driver.SessionResetter); ok {
+		return r.ResetSession(ctx)
+	}
+	return nil
+}
+
+// countedStore opens a migrated store on backend whose database handle counts the statements it
+// sends. The store opens as usual; then its handle's *sql.DB is replaced by one that reaches the
+// same database through the same driver, each connection wrapped to count.
+func countedStore(t *testing.T, backend store.Dialect) (*store.Store, *statementCounter) {
+	t.Helper()
+	ctx := t.Context()
+	var url, dsn string
+	switch backend {
+	case store.SQLite:
+		path := filepath.Join(t.TempDir(), "counted.db")
+		url = "sqlite:" + path
+		dsn = "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate&_time_format=sqlite"
+	case store.Postgres:
+		url = storetest.NewSchema(t)
+		dsn = url
+	}
+	s, err := store.Open(ctx, url, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.MigrateUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c := &statementCounter{}
+	counted := sql.OpenDB(countingConnector{drv: s.DB().Driver(), dsn: dsn, c: c})
+	if backend == store.SQLite {
+		counted.SetMaxOpenConns(1)
+	}
+	original := s.DB().DB
+	s.DB().DB = counted
+	original.Close()
+	return s, c
+}
+
+// wideTemplate is a template of phases*perPhase actions, each with two sub-tasks, due a day
+// after the one before it.
+func wideTemplate(t testing.TB, key string, phases, perPhase int) *plans.Template {
+	t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, "key: %s\nname: Wide\nroles:\n  - {key: owner, label: Owner, side: seller, fill: {from: deal_owner}}\nphases:\n", key)
+	prev := ""
+	for p := range phases {
+		fmt.Fprintf(&b, "  - key: p%d\n    name: Phase %d\n    actions:\n", p, p)
+		for a := range perPhase {
+			k := fmt.Sprintf("a%d-%d", p, a)
+			due := "{from: plan_start, days: 1}"
+			if prev != "" {
+				due = "{after: " + prev + ", days: 1}"
+			}
+			fmt.Fprintf(&b, "      - {key: %s, title: Action %s, type: task, owner: owner, due: %s, sub_tasks: [One, Two]}\n", k, k, due)
+			prev = k
+		}
+	}
+	return parseTemplate(t, b.String())
+}
+
+// TestPlanReadIsOneStatement counts the statements reaching the database driver: reading a plan
+// with its 40 actions (and their sub-tasks, members and due rules) takes one or two, and no more
+// than reading a plan with one action: nothing is read per row.
+func TestPlanReadIsOneStatement(t *testing.T) {
+	for _, backend := range storetest.Backends {
+		t.Run(string(backend), func(t *testing.T) {
+			s, c := countedStore(t, backend)
+			ctx := t.Context()
+			count := func(what string, read func() (*plans.Plan, error), actions int) int64 {
+				t.Helper()
+				before := c.n.Load()
+				p, err := read()
+				n := c.n.Load() - before
+				if err != nil {
+					t.Fatalf("%s: %v", what, err)
+				}
+				if got := len(p.Actions()); got != actions || len(p.Actions()[actions-1].SubTasks) != 2 || len(p.Members) != 1 {
+					t.Fatalf("%s: got %d actions, want %d with their sub-tasks and a member", what, got, actions)
+				}
+				if n < 1 || n > 2 {
+					t.Errorf("%s: %d statements, want 1 or 2", what, n)
+				}
+				return n
+			}
+			wide, _ := instantiate(t, wideTemplate(t, "wide", 4, 10), planDeal("sf", "006W", "005O"))
+			createPlan(t, s, wide, nil)
+			one, _ := instantiate(t, wideTemplate(t, "one", 1, 1), planDeal("sf", "006O", "005O"))
+			createPlan(t, s, one, nil)
+			if c.n.Load() == 0 {
+				t.Fatal("the counter saw no statement: the store does not use the counting handle")
+			}
+
+			n40 := count("plan with 40 actions", func() (*plans.Plan, error) { return s.Plan(ctx, wide.ID) }, 40)
+			n1 := count("plan with 1 action", func() (*plans.Plan, error) { return s.Plan(ctx, one.ID) }, 1)
+			if n40 != n1 {
+				t.Errorf("statements: %d for 40 actions, %d for 1; want the same", n40, n1)
+			}
+			count("plan for its deal and template", func() (*plans.Plan, error) { return s.PlanFor(ctx, "sf", "006W", "wide") }, 40)
+		})
 	}
 }
