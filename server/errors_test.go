@@ -2,8 +2,12 @@ package server
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/mapsync/mapsync/plans"
 )
 
 // TestErrorMessages checks that errors name the field at fault and what was not found, in JSON
@@ -106,4 +110,32 @@ func TestUnknownQueryParameters(t *testing.T) {
 		b.do("GET", b.actionPath("kickoff")+"?audience=buyer", nil).ok(t, http.StatusOK, nil)
 		b.do("GET", "/api/v1/templates", nil).ok(t, http.StatusOK, nil)
 	})
+}
+
+// TestDecodeErrors covers decode's messages for values whose own decoder refuses them, at the
+// top level and inside an array, and for a time.
+func TestDecodeErrors(t *testing.T) {
+	t.Parallel()
+	type body struct {
+		At    time.Time `json:"at"`
+		Items []struct {
+			Due plans.Date `json:"due"`
+		} `json:"items"`
+		Name string `json:"name"`
+	}
+	tests := []struct{ in, field, msg string }{
+		{`{"at": "noon"}`, "at", `at must be a time "YYYY-MM-DDTHH:MM:SSZ" (RFC 3339), got "noon"`},
+		{`{"name": "x", "items": [{"due": "2026-01-01"}, {"due": "soon"}]}`, "items", "items: parse date"},
+		{`{"name": ["x"]}`, "name", "name must be a string, got an array"},
+		{`{"name": true}`, "name", "name must be a string, got a boolean"},
+	}
+	for _, tc := range tests {
+		r := httptest.NewRequest("POST", "/", strings.NewReader(tc.in))
+		var v body
+		err := decode(httptest.NewRecorder(), r, &v, false)
+		status, e := classify(err)
+		if status != http.StatusBadRequest || e.Field != tc.field || !strings.HasPrefix(e.Message, tc.msg) {
+			t.Errorf("%s: got %d field %q message %q; want 400, %q, %q...", tc.in, status, e.Field, e.Message, tc.field, tc.msg)
+		}
+	}
 }

@@ -210,7 +210,11 @@ func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error 
 	}
 	// A value's own decoder refused it (a date, a time): find which member it was.
 	if field, ft, raw, ok := failingMember(data, v); ok {
-		return errBadRequest(field, "%s must be %s, got %s", field, jsonType(ft), short(raw))
+		if leaf(ft) {
+			return errBadRequest(field, "%s must be %s, got %s", field, jsonType(ft), short(raw))
+		}
+		// Something inside the member: say what the decoder said of it.
+		return errBadRequest(field, "%s: %s", field, strings.TrimPrefix(err.Error(), "json: "))
 	}
 	return errBadRequest("", "malformed JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
 }
@@ -252,6 +256,25 @@ func memberType(t reflect.Type, name string) reflect.Type {
 		}
 	}
 	return nil
+}
+
+// leaf reports whether values of t are one JSON scalar (a string, number, boolean, date or time)
+// rather than an array or object holding others; an unknown type is not.
+func leaf(t reflect.Type) bool {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t == nil:
+		return false
+	case t == dateType, t == timeType:
+		return true
+	}
+	switch t.Kind() {
+	case reflect.Slice, reflect.Array, reflect.Map, reflect.Struct, reflect.Interface:
+		return false
+	}
+	return true
 }
 
 var (
