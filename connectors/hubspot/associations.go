@@ -2,6 +2,7 @@ package hubspot
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -134,11 +135,15 @@ func dealContactRecord(dc connectors.DealContact, deal connectors.Record) connec
 // deals are left to the deal pull) and delivers,
 // per page of deals, their complete contact-role sets: Roles maps every walked deal to its roles
 // (empty when it has none) and Records holds one ObjectDealContact record per role row, stamped with
-// the deal's stamp. The cursor is the last walked deal's (stamp, id). Labels are read once per pull.
+// the deal's stamp. The cursor is the last walked deal's (stamp, id), with the list position of a
+// Full pull in its Extra (see Pull). Labels are read once per pull.
 func (c *Connector) pullDealContacts(ctx context.Context, req connectors.PullRequest, since time.Time, fn func(connectors.Page) error) error {
 	var labels *labelSet
 	cur := req.Since
-	emit := func(deals []connectors.Record) error {
+	if req.Full {
+		cur = connectors.Cursor{Stamp: req.Since.Stamp, ID: req.Since.ID}
+	}
+	emit := func(deals []connectors.Record, next *listPos) error {
 		if len(deals) == 0 {
 			return nil
 		}
@@ -175,13 +180,22 @@ func (c *Connector) pullDealContacts(ctx context.Context, req connectors.PullReq
 			cur = laterCursor(cur, d)
 		}
 		page.Cursor = cur
+		if next != nil {
+			page.Cursor.Extra = next.extra()
+		}
 		return fn(page)
 	}
 	props := []string{dealSpec.stamp, "hs_object_id"}
 	if req.Full {
-		return c.walkList(ctx, connectors.ObjectDealContact, dealSpec, props, false, emit)
+		from, err := listResume(req.Since.Extra)
+		if err != nil {
+			return fmt.Errorf("pull %s: %w", connectors.ObjectDealContact, err)
+		}
+		return c.walkList(ctx, connectors.ObjectDealContact, dealSpec, props, false, from, func(deals []connectors.Record, next listPos) error {
+			return emit(deals, &next)
+		})
 	}
-	return c.walkSearch(ctx, connectors.ObjectDealContact, dealSpec, props, since, emit)
+	return c.walkSearch(ctx, connectors.ObjectDealContact, dealSpec, props, since, func(deals []connectors.Record) error { return emit(deals, nil) })
 }
 
 // labels reads the deal-to-contact association labels.

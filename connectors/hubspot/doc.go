@@ -31,6 +31,10 @@
 // A full pull (reconcile) pages GET /crm/v3/objects/{type}, 100 a page, then the same with
 // archived=true, whose records come with Deleted set and stamped at archivedAt (so the deletion is
 // newer than the stored live record). Full pages are each sorted but follow the list's id order.
+// Each full page's Cursor.Extra says where the walk stands after it (list_pass: live, archived or
+// done; list_after: the list's paging cursor of the next page), and a Full pull given that Extra in
+// Since continues there: an interrupted reconcile resumes after its last committed page (contact
+// roles too; owners, a handful of calls, start over).
 //
 // # Contact roles, owners
 //

@@ -55,6 +55,9 @@ func (c *Connector) pullOwners(ctx context.Context, req connectors.PullRequest, 
 	}
 	slices.SortFunc(all, compareRecords)
 	cur := req.Since
+	if req.Full {
+		cur = connectors.Cursor{Stamp: req.Since.Stamp, ID: req.Since.ID} // no position: a full owners pull starts over
+	}
 	for chunk := range slices.Chunk(all, listPageSize) {
 		cur = laterCursor(cur, chunk[len(chunk)-1])
 		if err := fn(connectors.Page{Records: chunk, Cursor: cur}); err != nil {

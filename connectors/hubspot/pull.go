@@ -29,10 +29,16 @@ var propertyName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,99}$`)
 // id order: each page is sorted by (stamp, id) and the cursor is the greatest (stamp, id) delivered
 // so far, but pages do not follow each other in stamp order.
 //
+// A Full pull of deals, contacts or contact roles is resumable: each page's Cursor.Extra says where
+// the list walk stands after it (the pass, live or archived, and the list's paging cursor of the
+// next page), and a Full pull whose Since.Extra carries such a position continues right after that
+// page. The list pages in id order and HubSpot ids only grow, so the records before the position
+// are exactly those of the pages already delivered.
+//
 // Deal-contact roles walk the deals the same way (only their id and stamp) and read each page's
 // associations to contacts; Page.Roles holds every walked deal, with an empty set when it has no
 // contacts. Owners are few: they are read whole, filtered by updatedAt unless Full, and delivered
-// sorted.
+// sorted; a Full owners pull carries no position and starts over.
 func (c *Connector) Pull(ctx context.Context, req connectors.PullRequest, fn func(connectors.Page) error) error {
 	for _, f := range req.Fields {
 		if !propertyName.MatchString(f) {
@@ -58,7 +64,17 @@ func (c *Connector) Pull(ctx context.Context, req connectors.PullRequest, fn fun
 			return fn(connectors.Page{Records: recs, Cursor: cur})
 		}
 		if req.Full {
-			return c.walkList(ctx, req.Object, spec, props, true, emit)
+			from, err := listResume(req.Since.Extra)
+			if err != nil {
+				return fmt.Errorf("pull %s: %w", req.Object, err)
+			}
+			cur = connectors.Cursor{Stamp: req.Since.Stamp, ID: req.Since.ID}
+			return c.walkList(ctx, req.Object, spec, props, true, from, func(recs []connectors.Record, next listPos) error {
+				cur = laterCursor(cur, recs[len(recs)-1])
+				pc := cur
+				pc.Extra = next.extra()
+				return fn(connectors.Page{Records: recs, Cursor: pc})
+			})
 		}
 		return c.walkSearch(ctx, req.Object, spec, props, since, emit)
 	case connectors.ObjectDealContact:
@@ -109,16 +125,73 @@ func (c *Connector) walkSearch(ctx context.Context, obj connectors.Object, spec 
 	}
 }
 
-// walkList pages the list endpoint, live records and then, with archivedToo, archived ones, and
-// hands each page's records, sorted by (stamp, id), to emit.
-func (c *Connector) walkList(ctx context.Context, obj connectors.Object, spec objectSpec, props []string, archivedToo bool, emit func([]connectors.Record) error) error {
+// Keys of a Full pull's Cursor.Extra: where the list walk stands after the page.
+const (
+	// resumePass is "live" or "archived" (the pass the next page belongs to), or "done".
+	resumePass = "list_pass"
+	// resumeAfter is the list's paging cursor of the next page; absent at the start of a pass.
+	resumeAfter = "list_after"
+)
+
+// listPos is a position in a full list walk: the start of the page that comes next.
+type listPos struct {
+	archived bool
+	after    string // "" for the start of the pass
+	done     bool
+}
+
+// extra renders p as a Cursor.Extra.
+func (p listPos) extra() map[string]string {
+	switch {
+	case p.done:
+		return map[string]string{resumePass: "done"}
+	case p.archived:
+		return map[string]string{resumePass: "archived", resumeAfter: p.after}
+	default:
+		return map[string]string{resumePass: "live", resumeAfter: p.after}
+	}
+}
+
+// listResume reads a position from a Full pull's Since.Extra; without one the walk starts at the
+// beginning.
+func listResume(extra map[string]string) (listPos, error) {
+	after := extra[resumeAfter]
+	if len(after) > 200 || strings.ContainsFunc(after, func(r rune) bool { return r <= ' ' || r > '~' }) {
+		return listPos{}, &connectors.Error{Kind: connectors.KindPermanent, Code: "BAD_RESUME", Message: "invalid list position to resume from"}
+	}
+	switch extra[resumePass] {
+	case "":
+		return listPos{}, nil
+	case "live":
+		return listPos{after: after}, nil
+	case "archived":
+		return listPos{archived: true, after: after}, nil
+	case "done":
+		return listPos{done: true}, nil
+	}
+	return listPos{}, &connectors.Error{Kind: connectors.KindPermanent, Code: "BAD_RESUME", Message: fmt.Sprintf("unknown list pass %q to resume", extra[resumePass])}
+}
+
+// walkList pages the list endpoint from position from: live records and then, with archivedToo,
+// archived ones. It hands each page's records, sorted by (stamp, id), to emit with the position
+// after the page.
+func (c *Connector) walkList(ctx context.Context, obj connectors.Object, spec objectSpec, props []string, archivedToo bool, from listPos, emit func([]connectors.Record, listPos) error) error {
+	if from.done {
+		return nil
+	}
 	passes := []bool{false}
 	if archivedToo {
 		passes = append(passes, true)
 	}
 	page := 0
 	for _, archived := range passes {
+		if from.archived && !archived {
+			continue
+		}
 		after := ""
+		if archived == from.archived {
+			after = from.after
+		}
 		for {
 			page++
 			q := url.Values{}
@@ -141,12 +214,20 @@ func (c *Connector) walkList(ctx context.Context, obj connectors.Object, spec ob
 			}
 			slices.SortFunc(recs, compareRecords)
 			c.log.Debug().Str("object", string(obj)).Int("page", page).Bool("archived", archived).Int("records", len(recs)).Msg("list page")
+			next := lp.Paging.nextAfter()
 			if len(recs) > 0 {
-				if err := emit(recs); err != nil {
+				pos := listPos{archived: archived, after: next}
+				switch {
+				case next != "":
+				case !archived && archivedToo:
+					pos = listPos{archived: true}
+				default:
+					pos = listPos{done: true}
+				}
+				if err := emit(recs, pos); err != nil {
 					return fmt.Errorf("pull %s page %d: %w", obj, page, err)
 				}
 			}
-			next := lp.Paging.nextAfter()
 			if next == "" {
 				break
 			}
