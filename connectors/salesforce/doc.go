@@ -34,6 +34,12 @@
 // contact role added or removed without touching the deal's stamp is caught the same way: a
 // deal_contact page always carries its deals' complete current roles.
 //
+// A Full pull can be resumed after any of its pages: the page's Cursor.Extra holds its last
+// (SystemModstamp, Id) (full_stamp, full_id; for contact roles its last deal, full_deal), and a
+// Full pull given that Extra in Since continues with the keyset after it ("OpportunityId > X" for
+// roles, so a resumed page never splits a deal's role set). Stamps only grow, so a record changed
+// after it was read moves past the position and is read again; nothing before it is read twice.
+//
 // # Limits of this implementation
 //
 //   - A query locator is a snapshot: a record changed or deleted during a pull that already passed

@@ -31,6 +31,12 @@ const maxRestarts = 3
 // deals (one extra query per Options.RolesChunk deals), except in a Full pull, which reads the
 // roles in deal order instead so that each page holds its deals' complete role sets (see
 // pullRolesByDeal).
+//
+// A Full pull is resumable: each page's Cursor.Extra holds the (SystemModstamp, Id) of its last
+// record (for contact roles: its last deal), and a Full pull whose Since.Extra carries one
+// continues with the keyset after it. A record changed after it was read moves past the position
+// (its stamp only grows), so it is read again; the records before the position are those of the
+// pages already delivered.
 func (c *Connector) Pull(ctx context.Context, req connectors.PullRequest, fn func(connectors.Page) error) error {
 	spec, err := specFor(req.Object)
 	if err != nil {
@@ -44,6 +50,15 @@ func (c *Connector) Pull(ctx context.Context, req connectors.PullRequest, fn fun
 		return c.pullRolesByDeal(ctx, req, spec, fields, fn)
 	}
 	p := &puller{c: c, req: req, spec: spec, fields: fields, fn: fn, seen: map[string]struct{}{}}
+	if req.Full {
+		pos, ok, err := fullResume(req.Since.Extra)
+		if err != nil {
+			return fmt.Errorf("pull %s: %w", req.Object, err)
+		}
+		if ok {
+			p.pos, p.have = pos, true // where() continues with the keyset after it
+		}
+	}
 	if !req.Full && req.Overlap > 0 {
 		p.track = true
 		p.window = decodeSeen(req.Since.Extra[seenKey])
@@ -214,6 +229,9 @@ func (p *puller) deliver(ctx context.Context, rows []map[string]any) (int, error
 		// Records from the overlap window (or a Full pass) must not move the cursor back.
 		page.Cursor = connectors.Cursor{Stamp: since.Stamp, ID: since.ID}
 	}
+	if p.req.Full {
+		page.Cursor.Extra = map[string]string{resumeStamp: pos.Stamp.UTC().Format(time.RFC3339Nano), resumeID: pos.ID}
+	}
 	if p.track {
 		for _, r := range out {
 			p.window = append(p.window, seenEntry{r.ID, r.ModifiedAt.UnixMilli()})
@@ -264,6 +282,26 @@ func (c *Connector) nextPath(next string) (string, error) {
 func locatorLost(err error) bool {
 	var e *connectors.Error
 	return errors.As(err, &e) && e.Code == "INVALID_QUERY_LOCATOR"
+}
+
+// Keys of a Full pull's Cursor.Extra: the position to resume after.
+const (
+	resumeStamp = "full_stamp" // SystemModstamp of the last record delivered, RFC 3339
+	resumeID    = "full_id"    // its Id
+	resumeDeal  = "full_deal"  // contact roles: the last deal whose roles were delivered
+)
+
+// fullResume reads the (stamp, id) position of a Full pull's Since.Extra.
+func fullResume(extra map[string]string) (connectors.Cursor, bool, error) {
+	raw, id := extra[resumeStamp], extra[resumeID]
+	if raw == "" && id == "" {
+		return connectors.Cursor{}, false, nil
+	}
+	stamp, err := time.Parse(time.RFC3339Nano, raw)
+	if err != nil || !ValidID(id) {
+		return connectors.Cursor{}, false, &connectors.Error{Kind: connectors.KindPermanent, Code: "BAD_RESUME", Message: "invalid position to resume the full pull from"}
+	}
+	return connectors.Cursor{Stamp: stamp.UTC(), ID: id}, true, nil
 }
 
 // seenKey is the Cursor.Extra key of the overlap window's delivered (id, stamp) pairs.

@@ -18,8 +18,10 @@ import (
 // at the minimum for the page size.
 //
 // Records of such a pull come in deal order, not stamp order; Page.Cursor is the greatest
-// (SystemModstamp, Id) delivered so far (or Since when later). Lost locators and QueryLimit
-// continue with the keyset "(OpportunityId = X AND Id > 'y') OR OpportunityId > X".
+// (SystemModstamp, Id) delivered so far (or Since when later), with the page's last deal in
+// Extra: a pull given it in Since.Extra resumes with "OpportunityId > X", after that deal's
+// complete set. Lost locators and QueryLimit continue with the keyset
+// "(OpportunityId = X AND Id > 'y') OR OpportunityId > X".
 func (c *Connector) pullRolesByDeal(ctx context.Context, req connectors.PullRequest, spec objectSpec, fields []string, fn func(connectors.Page) error) error {
 	fail := func(page int, err error) error {
 		return fmt.Errorf("pull %s page %d: %w", req.Object, page, err)
@@ -29,7 +31,8 @@ func (c *Connector) pullRolesByDeal(ctx context.Context, req connectors.PullRequ
 		lastDeal      string              // keyset position: last record read
 		lastID        string
 		have          bool
-		maxSeen       = req.Since
+		maxSeen       = connectors.Cursor{Stamp: req.Since.Stamp, ID: req.Since.ID}
+		afterDeal     = req.Since.Extra[resumeDeal] // resume after this deal's roles
 		pages         int
 		restarts      int
 		finalQuery    bool
@@ -55,14 +58,24 @@ func (c *Connector) pullRolesByDeal(ctx context.Context, req connectors.PullRequ
 				maxSeen = connectors.Cursor{Stamp: r.ModifiedAt, ID: r.ID}
 			}
 		}
-		if err := fn(connectors.Page{Records: recs, Cursor: maxSeen, Roles: roles}); err != nil {
+		pc := maxSeen
+		last, _ := recs[len(recs)-1].Fields["OpportunityId"].(string)
+		pc.Extra = map[string]string{resumeDeal: last}
+		if err := fn(connectors.Page{Records: recs, Cursor: pc, Roles: roles}); err != nil {
 			return err
 		}
 		deliveredRows += len(recs)
 		return nil
 	}
+	if afterDeal != "" && !ValidID(afterDeal) {
+		return fail(0, &connectors.Error{Kind: connectors.KindPermanent, Code: "BAD_RESUME", Message: "invalid deal to resume the full pull after"})
+	}
 	for {
 		where := ""
+		if !have && afterDeal != "" {
+			deal, _ := quoteID(afterDeal)
+			where = " WHERE OpportunityId > " + deal
+		}
 		if have {
 			deal, err := quoteID(lastDeal)
 			if err != nil {
@@ -104,6 +117,9 @@ func (c *Connector) pullRolesByDeal(ctx context.Context, req connectors.PullRequ
 				deal, _ := r.Fields["OpportunityId"].(string)
 				if have && (deal < lastDeal || deal == lastDeal && r.ID <= lastID) {
 					continue // already read before a keyset restart
+				}
+				if afterDeal != "" && deal <= afterDeal {
+					continue // delivered before the pull this one resumes
 				}
 				recs = append(recs, r)
 			}
