@@ -135,12 +135,18 @@ func objectValue(t *testing.T, sb *sandbox.Sandbox, objectType, id, prop string)
 
 func TestUpdateIsolatesBadInputAmongLookalikes(t *testing.T) {
 	t.Parallel()
-	c, tb := setup(t, sandbox.Options{Deals: 60, Seed: 20}, nil)
-	ids := tb.sb.IDs("deals")
+	c, tb := setup(t, sandbox.Options{Deals: 150, Seed: 20}, nil)
 	// Every input sets dealstage, so the error's property names do not say which one is bad.
+	// closedwon is a stage of the default pipeline only, and a deal's stage must belong to its
+	// pipeline: take deals of that pipeline.
 	var changes []connectors.Change
-	for _, id := range ids[:40] {
-		changes = append(changes, connectors.Change{ID: id, Fields: map[string]any{"dealstage": "closedwon"}})
+	for _, id := range tb.sb.IDs("deals") {
+		if objectValue(t, tb.sb, "deals", id, "pipeline") == "default" && len(changes) < 40 {
+			changes = append(changes, connectors.Change{ID: id, Fields: map[string]any{"dealstage": "closedwon"}})
+		}
+	}
+	if len(changes) < 40 {
+		t.Fatalf("the sandbox has %d deals in the default pipeline, want 40", len(changes))
 	}
 	changes[29].Fields["dealstage"] = "nope"
 	results, err := c.Update(t.Context(), connectors.ObjectDeal, changes)
