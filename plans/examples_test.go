@@ -35,7 +35,7 @@ func loadExamples(t testing.TB) map[string]*Template {
 func TestExampleTemplates(t *testing.T) {
 	t.Parallel()
 	ex := loadExamples(t)
-	for _, name := range []string{"enterprise-new-business.yaml", "mid-market.yaml", "renewal.yaml", "default.yaml"} {
+	for _, name := range []string{"enterprise-new-business.yaml", "mid-market.yaml", "renewal.yaml", "default.yaml", "security-review.yaml"} {
 		if ex[name] == nil {
 			t.Errorf("got no %s, want it among the examples", name)
 		}
@@ -49,7 +49,7 @@ func TestExampleTemplates(t *testing.T) {
 			t.Errorf("%s: got no selection rule, want one", name)
 			continue
 		}
-		if name != "default.yaml" && tpl.Selection.Priority <= lowest {
+		if name != "default.yaml" && !tpl.Selection.Additive && tpl.Selection.Priority <= lowest {
 			t.Errorf("%s: got priority %d, want above the default's %d", name, tpl.Selection.Priority, lowest)
 		}
 	}
@@ -102,13 +102,21 @@ func TestEveryOpenDemoDealGetsAPlan(t *testing.T) {
 					if amount > 1e6 {
 						d.Contacts, d.Owner, d.CloseDate = nil, nil, Date{}
 					}
-					tpl, err := sel.Select(d, now)
+					chosen, err := sel.Choose(d, now)
 					if err != nil {
 						t.Errorf("%s/%s/%s/%v: got %v, want a template", pipeline, stage, typ, amount, err)
 						continue
 					}
-					if _, _, err := Instantiate(tpl, d, now, time.UTC); err != nil {
-						t.Errorf("%s/%s/%s/%v: instantiate %s: %v", pipeline, stage, typ, amount, tpl.Key, err)
+					if chosen[0].Selection.Additive {
+						t.Errorf("%s/%s/%s/%v: main template %s is additive", pipeline, stage, typ, amount, chosen[0].Key)
+					}
+					if review := len(chosen) == 2 && chosen[1].Key == "security-review"; review != (amount >= 500000) || len(chosen) > 2 {
+						t.Errorf("%s/%s/%s/%v: chose %d templates, want the security review exactly for 500k and more", pipeline, stage, typ, amount, len(chosen))
+					}
+					for _, tpl := range chosen {
+						if _, _, err := Instantiate(tpl, d, now, time.UTC); err != nil {
+							t.Errorf("%s/%s/%s/%v: instantiate %s: %v", pipeline, stage, typ, amount, tpl.Key, err)
+						}
 					}
 				}
 			}

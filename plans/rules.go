@@ -101,11 +101,34 @@ func (s *Selector) Match(deal Deal, now time.Time) ([]*Template, error) {
 	return out, nil
 }
 
-// Select returns the single template for deal: the highest-priority match.
+// Select returns the deal's main template: the highest-priority matching template that is not
+// additive, or, when only additive templates match, the first of them.
 func (s *Selector) Select(deal Deal, now time.Time) (*Template, error) {
+	c, err := s.Choose(deal, now)
+	if err != nil {
+		return nil, err
+	}
+	return c[0], nil
+}
+
+// Choose returns every template the deal gets a plan from: the main one (see Select) first, then
+// each matching additive template by priority.
+func (s *Selector) Choose(deal Deal, now time.Time) ([]*Template, error) {
 	m, err := s.Match(deal, now)
 	if err != nil {
 		return nil, err
 	}
-	return m[0], nil
+	out := make([]*Template, 0, 1)
+	for _, t := range m {
+		if !t.Selection.Additive {
+			out = append(out, t)
+			break
+		}
+	}
+	for _, t := range m {
+		if t.Selection.Additive {
+			out = append(out, t)
+		}
+	}
+	return out, nil
 }

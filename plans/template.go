@@ -54,6 +54,10 @@ type Selection struct {
 	Rule string `yaml:"rule" json:"rule"`
 	// Priority orders matching templates: the highest wins. The default template has the lowest.
 	Priority int `yaml:"priority,omitempty" json:"priority,omitempty"`
+	// Additive makes the template's plan in addition to the deal's main plan instead of competing
+	// for it: a deal gets the highest-priority matching template that is not additive, plus every
+	// matching additive one (e.g. a security review for large deals). Each is one plan per deal.
+	Additive bool `yaml:"additive,omitempty" json:"additive,omitempty"`
 	// Connections limits the template to these connection names; empty means all connections.
 	Connections []string `yaml:"connections,omitempty" json:"connections,omitempty"`
 }

@@ -38,8 +38,10 @@ func newPlansCmd(a *app) *cobra.Command {
 		Use:   "create --connection NAME --deal ID [--template KEY]",
 		Short: "Create the plan of a pulled deal (once: an existing plan is returned as is)",
 		Long: `Create makes the plan of a deal that a pull has stored: from --template, or from the
-highest-priority template whose selection rule matches the deal. A deal that already has its plan
-gets it back unchanged. Exits 1 when the deal is unknown or matches no template.`,
+templates whose selection rules match the deal: the highest-priority one that is not additive, then
+every matching additive one (each its own plan). A plan the deal already has comes back unchanged.
+With --output json each plan is printed as the API returns it, one JSON object per plan, the main
+plan first. Exits 1 when the deal is unknown or matches no template.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if output != "text" && output != "json" {
@@ -54,21 +56,24 @@ gets it back unchanged. Exits 1 when the deal is unknown or matches no template.
 			if err != nil {
 				return err
 			}
-			res, err := in.ForDeal(cmd.Context(), deal, template)
+			results, err := in.ForDeal(cmd.Context(), deal, template)
 			var nm *plans.NoMatchError
 			if errors.As(err, &nm) {
 				return &exitError{code: 1, err: fmt.Errorf("deal %s matches no template: %w", deal, err)}
 			}
-			if err != nil {
-				return err
+			// Plans made before a failure are stored: show them, then the error.
+			for _, res := range results {
+				if output == "json" {
+					enc := json.NewEncoder(a.stdout)
+					enc.SetIndent("", "  ")
+					if err := enc.Encode(planJSON(res.Plan, time.Now())); err != nil {
+						return err
+					}
+				} else {
+					printPlan(a, res.Outcome, res.Plan)
+				}
 			}
-			if output == "json" {
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(planJSON(res.Plan, time.Now()))
-			}
-			printPlan(a, res.Outcome, res.Plan)
-			return nil
+			return err
 		},
 	}
 	f := create.Flags()

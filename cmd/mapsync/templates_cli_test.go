@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,7 +63,7 @@ func TestPlansCreateNoMatch(t *testing.T) {
 	key, _ := secrets.GenerateKey()
 	t.Setenv(secrets.EnvKey, key)
 	t.Setenv(config.EnvDatabaseURL, "")
-	cfg := sandboxConfig(t, "sqlite:"+filepath.Join(t.TempDir(), "m.db"), 40)
+	cfg := sandboxConfig(t, "sqlite:"+filepath.Join(t.TempDir(), "m.db"), 150)
 	mustRun(t, "--config", cfg, "migrate", "up")
 	mustRun(t, "--config", cfg, "--log-level", "error", "sync", "run", "--connection", "sandbox-hubspot")
 	mustRun(t, "--config", cfg, "templates", "import")
@@ -78,20 +79,43 @@ func TestPlansCreateNoMatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, sc, _ := rt.connection(ctx, "sandbox-hubspot")
-	ids, _, err := rt.store.DealsSyncedAfter(ctx, sc.ID, connectors.Cursor{}, 100)
+	ids, _, err := rt.store.DealsSyncedAfter(ctx, sc.ID, connectors.Cursor{}, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	closed := ""
+	closed, large := "", ""
 	for _, id := range ids {
-		if d, err := in.Deal(ctx, id); err == nil && d.IsClosed {
+		d, err := in.Deal(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.IsClosed && closed == "" {
 			closed = id
-			break
+		}
+		if !d.IsClosed && d.Amount >= 500000 && large == "" {
+			large = id
 		}
 	}
 	rt.Close()
-	if closed == "" {
-		t.Fatal("no closed deal among 40: the sandbox data changed")
+	if closed == "" || large == "" {
+		t.Fatalf("no closed deal (%q) or no open deal of 500k or more (%q) among 150: the sandbox data changed", closed, large)
+	}
+	// A large deal gets its main plan and, besides it, the additive security review: one JSON
+	// object each, the main plan first.
+	dec := json.NewDecoder(strings.NewReader(mustRun(t, "--config", cfg, "--log-level", "error", "plans", "create", "--connection", "sandbox-hubspot", "--deal", large, "--output", "json")))
+	var keys []string
+	for dec.More() {
+		var p struct {
+			DealID      string `json:"deal_id"`
+			TemplateKey string `json:"template_key"`
+		}
+		if err := dec.Decode(&p); err != nil || p.DealID != large {
+			t.Fatalf("plans create json stream: %v, %+v", err, p)
+		}
+		keys = append(keys, p.TemplateKey)
+	}
+	if len(keys) != 2 || keys[0] == "security-review" || keys[1] != "security-review" {
+		t.Fatalf("large deal got plans from %v, want its main template then security-review", keys)
 	}
 	code, out, errOut := runCLI(t, "--config", cfg, "plans", "create", "--connection", "sandbox-hubspot", "--deal", closed)
 	if code != 1 || !strings.Contains(errOut, "deal "+closed+" matches no template") {

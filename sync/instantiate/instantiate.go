@@ -101,20 +101,23 @@ func (in *Instantiator) Deal(ctx context.Context, dealID string) (plans.Deal, er
 	return v.deal(in.opts.Connection, in.opts.Kind, b), nil
 }
 
-// ForDeal creates the plan of a stored deal: from templateKey when given, else from the
-// highest-priority template whose rule matches. A deal that matches no template is a
-// *plans.NoMatchError when templateKey is empty.
-func (in *Instantiator) ForDeal(ctx context.Context, dealID, templateKey string) (*Result, error) {
+// ForDeal creates the plans of a stored deal: from templateKey when given, else from the
+// templates its selection rules choose (the main one first, then additive ones; see
+// plans.Selector.Choose). A deal that matches no template is a *plans.NoMatchError when
+// templateKey is empty. Plans the deal already has come back unchanged, outcome Existing.
+func (in *Instantiator) ForDeal(ctx context.Context, dealID, templateKey string) ([]*Result, error) {
 	deal, err := in.Deal(ctx, dealID)
 	if err != nil {
 		return nil, err
 	}
 	now := in.opts.Now()
-	var t *plans.Template
+	var chosen []*plans.Template
 	if templateKey != "" {
-		if t, err = in.opts.Store.Template(ctx, templateKey, 0); err != nil {
+		t, err := in.opts.Store.Template(ctx, templateKey, 0)
+		if err != nil {
 			return nil, fmt.Errorf("template %s: %w", templateKey, err)
 		}
+		chosen = []*plans.Template{t}
 	} else {
 		ts, err := in.opts.Store.Templates(ctx)
 		if err != nil {
@@ -124,11 +127,19 @@ func (in *Instantiator) ForDeal(ctx context.Context, dealID, templateKey string)
 		if err != nil {
 			return nil, err
 		}
-		if t, err = sel.Select(deal, now); err != nil {
+		if chosen, err = sel.Choose(deal, now); err != nil {
 			return nil, err
 		}
 	}
-	return in.create(ctx, t, deal, now)
+	out := make([]*Result, 0, len(chosen))
+	for _, t := range chosen {
+		res, err := in.create(ctx, t, deal, now)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, res)
+	}
+	return out, nil
 }
 
 func (in *Instantiator) create(ctx context.Context, t *plans.Template, deal plans.Deal, now time.Time) (*Result, error) {
@@ -155,14 +166,17 @@ func (in *Instantiator) create(ctx context.Context, t *plans.Template, deal plan
 
 // Summary counts what CatchUp did.
 type Summary struct {
+	// Evaluated deals were matched against the templates.
 	Evaluated int `json:"evaluated"`
-	Created   int `json:"created"`
-	Existing  int `json:"existing"`
-	NoMatch   int `json:"no_match"`
+	// Created and Existing count plans (a deal may get several: its main plan and additive ones).
+	Created  int `json:"created"`
+	Existing int `json:"existing"`
+	// NoMatch counts deals no template chose.
+	NoMatch int `json:"no_match"`
 }
 
-// CatchUp handles every deal pulls stored since the last CatchUp: each gets the plan its
-// templates select (deals that match none are counted and skipped). The cursor advances after
+// CatchUp handles every deal pulls stored since the last CatchUp: each gets the plans its
+// templates choose (deals that match none are counted and skipped). The cursor advances after
 // each batch, so a crash re-handles at most one batch, and creation is idempotent.
 func (in *Instantiator) CatchUp(ctx context.Context) (Summary, error) {
 	var sum Summary
@@ -209,7 +223,7 @@ func (in *Instantiator) CatchUp(ctx context.Context) (Summary, error) {
 			deal := v.deal(in.opts.Connection, in.opts.Kind, b)
 			sum.Evaluated++
 			now := in.opts.Now()
-			t, err := sel.Select(deal, now)
+			chosen, err := sel.Choose(deal, now)
 			var nm *plans.NoMatchError
 			if errors.As(err, &nm) {
 				sum.NoMatch++
@@ -218,15 +232,17 @@ func (in *Instantiator) CatchUp(ctx context.Context) (Summary, error) {
 			if err != nil {
 				return sum, err
 			}
-			if existing[deal.ID+"\x00"+t.Key] {
-				sum.Existing++
-				continue
+			for _, t := range chosen {
+				if existing[deal.ID+"\x00"+t.Key] {
+					sum.Existing++
+					continue
+				}
+				p, events, err := plans.Instantiate(t, deal, now, in.opts.Location)
+				if err != nil {
+					return sum, fmt.Errorf("instantiate %s for deal %s: %w", t.Key, deal.ID, err)
+				}
+				batch = append(batch, store.NewPlan{Plan: p, Events: events})
 			}
-			p, events, err := plans.Instantiate(t, deal, now, in.opts.Location)
-			if err != nil {
-				return sum, fmt.Errorf("instantiate %s for deal %s: %w", t.Key, deal.ID, err)
-			}
-			batch = append(batch, store.NewPlan{Plan: p, Events: events})
 		}
 		if len(batch) > 0 {
 			res, err := in.opts.Store.CreatePlans(ctx, batch)

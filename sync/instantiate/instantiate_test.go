@@ -105,6 +105,8 @@ func newInstantiator(t testing.TB, s *store.Store, sc *store.Connection) *instan
 	return in
 }
 
+// TestCatchUpGivesEveryOpenDealOnePlan: every open deal gets exactly one main plan, large open
+// deals also the additive security review, closed deals nothing.
 func TestCatchUpGivesEveryOpenDealOnePlan(t *testing.T) {
 	t.Parallel()
 	const deals = 60
@@ -119,14 +121,14 @@ func TestCatchUpGivesEveryOpenDealOnePlan(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if sum.Evaluated != deals || sum.Created == 0 || sum.Created+sum.NoMatch != deals {
-					t.Fatalf("first catch-up: %+v, want %d evaluated, each created or no_match", sum, deals)
+				if sum.Evaluated != deals || sum.Created == 0 || sum.NoMatch == 0 || sum.Existing != 0 {
+					t.Fatalf("first catch-up: %+v, want %d evaluated, plans created, closed deals matching none", sum, deals)
 				}
 				list, _, err := s.ListPlans(ctx, plans.PlanFilter{Connection: "c", Limit: 500})
 				if err != nil || len(list) != sum.Created {
 					t.Fatalf("stored plans: got %d (%v), want %d", len(list), err, sum.Created)
 				}
-				// Every open deal got a plan (the default template matches any open deal); closed ones did not.
+				mainPlans, reviews := map[string]int{}, map[string]int{}
 				for _, ps := range list {
 					deal, err := in.Deal(ctx, ps.DealID)
 					if err != nil {
@@ -134,6 +136,14 @@ func TestCatchUpGivesEveryOpenDealOnePlan(t *testing.T) {
 					}
 					if deal.IsClosed {
 						t.Fatalf("closed deal %s got plan %s", deal.ID, ps.TemplateKey)
+					}
+					if ps.TemplateKey == "security-review" {
+						reviews[deal.ID]++
+						if deal.Amount < 500000 {
+							t.Errorf("deal %s of %.0f got a security review", deal.ID, deal.Amount)
+						}
+					} else {
+						mainPlans[deal.ID]++
 					}
 					if kind == "hubspot" && deal.Account == "" {
 						t.Errorf("hubspot deal %s: no account from its contacts' company", deal.ID)
@@ -150,6 +160,33 @@ func TestCatchUpGivesEveryOpenDealOnePlan(t *testing.T) {
 					if strings.Contains(welcome, "Hi ,") || strings.Contains(welcome, "{{") || strings.Contains(welcome, "  live") {
 						t.Errorf("plan %s: welcome message %q has an empty placeholder", ps.ID, welcome)
 					}
+				}
+				// Every open deal has one main plan (the default template matches any open deal), and
+				// each open deal of 500k or more a security review besides it.
+				open, large := 0, 0
+				for _, id := range allDealIDs(t, s, sc) {
+					deal, err := in.Deal(ctx, id)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if deal.IsClosed {
+						continue
+					}
+					open++
+					if mainPlans[id] != 1 {
+						t.Errorf("open deal %s has %d main plans, want 1", id, mainPlans[id])
+					}
+					wantReview := 0
+					if deal.Amount >= 500000 {
+						wantReview = 1
+						large++
+					}
+					if reviews[id] != wantReview {
+						t.Errorf("deal %s of %.0f has %d security reviews, want %d", id, deal.Amount, reviews[id], wantReview)
+					}
+				}
+				if large == 0 || sum.Created != open+large || sum.NoMatch != deals-open {
+					t.Errorf("catch-up %+v; %d open deals, %d of them large: want created = open + large, no_match = closed", sum, open, large)
 				}
 				p, err := s.Plan(ctx, list[0].ID)
 				if err != nil || len(p.Phases) == 0 || len(p.Members) == 0 {
@@ -188,13 +225,14 @@ func TestForDeal(t *testing.T) {
 	if open.Name == "" || open.Stage == "" || open.Owner == nil || open.Owner.Email == "" || len(open.Contacts) == 0 || open.Contacts[0].Email == "" {
 		t.Fatalf("deal view lacks CRM data: %+v", open)
 	}
-	res, err := in.ForDeal(ctx, open.ID, "default")
-	if err != nil || res.Outcome != instantiate.Created || res.Plan.TemplateKey != "default" {
-		t.Fatalf("explicit template: %+v, %v", res, err)
+	rs, err := in.ForDeal(ctx, open.ID, "default")
+	if err != nil || len(rs) != 1 || rs[0].Outcome != instantiate.Created || rs[0].Plan.TemplateKey != "default" {
+		t.Fatalf("explicit template: %+v, %v", rs, err)
 	}
-	res2, err := in.ForDeal(ctx, open.ID, "default")
-	if err != nil || res2.Outcome != instantiate.Existing || res2.Plan.ID != res.Plan.ID {
-		t.Fatalf("second create: %+v, %v; want the existing plan", res2, err)
+	res := rs[0]
+	rs2, err := in.ForDeal(ctx, open.ID, "default")
+	if err != nil || len(rs2) != 1 || rs2[0].Outcome != instantiate.Existing || rs2[0].Plan.ID != res.Plan.ID {
+		t.Fatalf("second create: %+v, %v; want the existing plan", rs2, err)
 	}
 	if _, err := in.ForDeal(ctx, open.ID, "no-such-template"); err == nil {
 		t.Fatal("unknown template accepted")
@@ -243,4 +281,14 @@ func TestConcurrentCatchUpOnPostgres(t *testing.T) {
 		}
 		seen[key] = true
 	}
+}
+
+// allDealIDs lists the stored deals of a connection.
+func allDealIDs(t *testing.T, s *store.Store, sc *store.Connection) []string {
+	t.Helper()
+	ids, _, err := s.DealsSyncedAfter(t.Context(), sc.ID, connectors.Cursor{}, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
 }
