@@ -7,17 +7,17 @@ import (
 	"github.com/mapsync/mapsync/connectors"
 )
 
-func page(id string, n int) connectors.Page {
+func page(id string, n int) queued {
 	recs := make([]connectors.Record, n)
 	for i := range recs {
 		recs[i] = connectors.Record{Object: connectors.ObjectDeal, ID: id}
 	}
-	return connectors.Page{Records: recs, Cursor: connectors.Cursor{ID: id}}
+	return queued{page: connectors.Page{Records: recs, Cursor: connectors.Cursor{ID: id}}}
 }
 
 func TestCoalesceKeepsOrderUpToMax(t *testing.T) {
 	t.Parallel()
-	in := make(chan connectors.Page, 5)
+	in := make(chan queued, 5)
 	for _, id := range []string{"a", "b", "c", "d", "e"} {
 		in <- page(id, 300)
 	}
@@ -26,7 +26,7 @@ func TestCoalesceKeepsOrderUpToMax(t *testing.T) {
 	for batch := range coalesce(in, 1000) {
 		var ids []string
 		for _, pg := range batch {
-			ids = append(ids, pg.Cursor.ID)
+			ids = append(ids, pg.page.Cursor.ID)
 		}
 		got = append(got, ids)
 	}
@@ -37,7 +37,7 @@ func TestCoalesceKeepsOrderUpToMax(t *testing.T) {
 
 func TestCoalesceNeverWaits(t *testing.T) {
 	t.Parallel()
-	in := make(chan connectors.Page)
+	in := make(chan queued)
 	out := coalesce(in, 1000)
 	go func() { in <- page("a", 10) }()
 	select {

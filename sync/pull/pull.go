@@ -111,6 +111,8 @@ type ObjectSummary struct {
 	store.UpsertStats
 	// Full is true when the object was read whole (a reconcile, or its first pull).
 	Full bool `json:"full"`
+	// Resumed is true when the run continued a full pass that an earlier run left unfinished.
+	Resumed bool `json:"resumed,omitempty"`
 	// Missing counts records a full reconcile found gone and marked deleted.
 	Missing int    `json:"missing,omitempty"`
 	Took    string `json:"took"`
@@ -228,7 +230,7 @@ func (p *Puller) Run(ctx context.Context, req Request) (*Summary, error) {
 }
 
 // readsEverything reports whether this run reads every object whole: a full run, or a first
-// run (no object has a cursor yet).
+// run (no object has a cursor yet, or only an interrupted full pass).
 func (p *Puller) readsEverything(ctx context.Context, full bool) (bool, error) {
 	if full {
 		return true, nil
@@ -238,7 +240,7 @@ func (p *Puller) readsEverything(ctx context.Context, full bool) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		if !c.Stamp.IsZero() {
+		if !c.Stamp.IsZero() && !pendingPass(c) {
 			return false, nil
 		}
 	}
@@ -251,9 +253,17 @@ func (p *Puller) pullObject(ctx context.Context, log zerolog.Logger, obj connect
 	defer func() { os.Took = time.Since(start).Round(time.Millisecond).String() }()
 	log = log.With().Str("object", string(obj)).Logger()
 
-	prev, err := p.opts.Store.Cursor(ctx, p.opts.ConnectionID, obj)
+	stored, err := p.opts.Store.Cursor(ctx, p.opts.ConnectionID, obj)
 	if err != nil {
 		return os, err
+	}
+	prev, pending, perr := splitCursor(stored)
+	if perr != nil {
+		log.Warn().Err(perr).Msg("cannot resume the interrupted full pass: starting it over")
+	}
+	if pending != nil && !full {
+		// A full pass was interrupted: finish it (its reconcile included) before anything else.
+		full = true
 	}
 	if !full && prev.Stamp.IsZero() {
 		// Nothing pulled yet: reading everything is a full pull, and connectors do it cheaper in
@@ -263,6 +273,7 @@ func (p *Puller) pullObject(ctx context.Context, log zerolog.Logger, obj connect
 		log.Info().Msg("no cursor yet: first pull reads everything")
 	}
 	os.Full = full
+	os.Resumed = pending != nil
 	fresh := false
 	if full && prev.Stamp.IsZero() {
 		has, err := p.opts.Store.HasRecords(ctx, p.opts.ConnectionID, obj)
@@ -271,28 +282,40 @@ func (p *Puller) pullObject(ctx context.Context, log zerolog.Logger, obj connect
 		}
 		fresh = !has
 	}
+	o := &objectPull{obj: obj, full: full, fresh: fresh, log: log, os: &os, prev: prev, maxSeen: prev}
 	req := connectors.PullRequest{Object: obj, Full: full, Fields: p.opts.Fields[obj], Overlap: p.opts.Overlap}
 	if !full {
 		req.Since = prev
 	}
-	// A full pull may deliver pages in another order (e.g. HubSpot's list endpoint); its cursor is
-	// the greatest (stamp, id) it saw, stored once it has finished.
-	reconcileStart := p.opts.Store.Now()
-	maxSeen := prev
+	if full {
+		// A full pull may deliver pages in another order (e.g. HubSpot's list endpoint); its cursor
+		// is the greatest (stamp, id) it saw, stored once it has finished. Each batch stores the
+		// pass's state with it, so that an interrupted pass resumes after its last committed page.
+		o.start = p.opts.Store.Now()
+		o.pass = newPassTracker()
+		if pending != nil {
+			o.start = pending.start
+			if o.maxSeen.After(pending.max.Stamp, pending.max.ID) {
+				o.maxSeen = pending.max
+			}
+			req.Since = connectors.Cursor{Extra: pending.at}
+			log.Info().Time("pass_started", pending.start).Msg("resuming the interrupted full pass after its last committed page")
+		}
+	}
 	// Fetching and storing overlap: the connector reads page n+1 while a writer commits page n,
 	// one page at a time and in order, so every cursor is still committed with its own records.
 	// A write error stops the pull; a pull error lets the writer finish the pages before it.
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// Incremental pages commit their cursors, so one writer keeps them in order; a full pull
-	// commits its cursor at the end, so its pages are stored by several writers at once.
+	// stores with each batch where its unbroken committed prefix ends, so its pages are stored by
+	// several writers at once.
 	writers := 1
 	if full {
 		writers = fullWriters
 	}
-	pages := make(chan connectors.Page, writers)
+	pages := make(chan queued, writers)
 	written := make(chan error, writers)
-	var mu sync.Mutex // guards os and maxSeen between writers
 	for range writers {
 		go func() {
 			var werr error
@@ -300,16 +323,24 @@ func (p *Puller) pullObject(ctx context.Context, log zerolog.Logger, obj connect
 				if werr != nil {
 					continue // drain after a failure
 				}
-				if werr = p.storePages(ctx, log, obj, full, fresh, batch, &mu, &os, &maxSeen); werr != nil {
+				if werr = p.storePages(ctx, o, batch); werr != nil {
 					cancel()
 				}
 			}
 			written <- werr
 		}()
 	}
+	seq := 0
 	err = p.opts.Connector.Pull(pctx, req, func(pg connectors.Page) error {
+		q := queued{seq: seq, page: pg}
+		seq++
+		if full {
+			o.mu.Lock()
+			o.pass.delivered(q.seq, pg.Cursor.Extra)
+			o.mu.Unlock()
+		}
 		select {
-		case pages <- pg:
+		case pages <- q:
 			return nil
 		case <-pctx.Done():
 			return pctx.Err()
@@ -322,6 +353,12 @@ func (p *Puller) pullObject(ctx context.Context, log zerolog.Logger, obj connect
 			werr = e
 		}
 	}
+	// A resumed pass that the CRM refuses to continue (or whose stored position the connector
+	// cannot read) is dropped, so that the next run starts it over instead of failing here for ever.
+	dropPass := pending != nil && werr == nil && err != nil && connectors.KindOf(err) == connectors.KindPermanent
+	if full && (werr != nil || err != nil) && !dropPass {
+		p.savePass(ctx, o)
+	}
 	if werr != nil {
 		if ctx.Err() != nil {
 			return os, ctx.Err() // the run was stopped; the writers only saw its consequences
@@ -329,20 +366,20 @@ func (p *Puller) pullObject(ctx context.Context, log zerolog.Logger, obj connect
 		return os, werr // the cause; the pull only saw its cancellation
 	}
 	if err != nil {
+		if dropPass {
+			if _, cerr := p.opts.Store.ApplyPullPage(context.WithoutCancel(ctx), store.PullPage{ConnectionID: p.opts.ConnectionID, Object: obj, Cursor: &prev}); cerr != nil {
+				log.Error().Err(cerr).Msg("cannot drop the interrupted full pass")
+			} else {
+				log.Warn().Err(err).Msg("the interrupted full pass cannot resume: the next run starts it over")
+			}
+		}
 		return os, err
 	}
 	if full {
-		// The next incremental pull starts at the greatest stamp seen, but never after this run
-		// began: a record changed while the run read other pages may carry an earlier stamp than
-		// one read later, and the overlap window covers clock skew from there.
-		next := maxSeen
-		if next.Stamp.IsZero() || next.Stamp.After(reconcileStart) {
-			next = connectors.Cursor{Stamp: reconcileStart}
-		}
-		if _, err := p.opts.Store.ApplyPullPage(ctx, store.PullPage{ConnectionID: p.opts.ConnectionID, Object: obj, Cursor: &next}); err != nil {
-			return os, err
-		}
-		gone, err := p.opts.Store.MarkUnseenDeleted(ctx, p.opts.ConnectionID, obj, reconcileStart)
+		// Everything the CRM has was delivered: what the pass did not see (since it began, before
+		// any interruption) is gone. The reconcile runs before the final cursor replaces the pass's
+		// state, so that a crash between them repeats it rather than skips it.
+		gone, err := p.opts.Store.MarkUnseenDeleted(ctx, p.opts.ConnectionID, obj, o.start)
 		if err != nil {
 			return os, err
 		}
@@ -350,13 +387,65 @@ func (p *Puller) pullObject(ctx context.Context, log zerolog.Logger, obj connect
 		if len(gone) > 0 {
 			log.Info().Int("records", len(gone)).Msg("reconcile marked records missing from the CRM as deleted")
 		}
+		// The next incremental pull starts at the greatest stamp seen, but never after this pass
+		// began: a record changed while the pass read other pages may carry an earlier stamp than
+		// one read later, and the overlap window covers clock skew from there.
+		next := o.maxSeen
+		if next.Stamp.IsZero() || next.Stamp.After(o.start) {
+			next = connectors.Cursor{Stamp: o.start}
+		}
+		if _, err := p.opts.Store.ApplyPullPage(ctx, store.PullPage{ConnectionID: p.opts.ConnectionID, Object: obj, Cursor: &next}); err != nil {
+			return os, err
+		}
 		p.opts.Metrics.observeCursor(p.opts.Connection, obj, next.Stamp)
 		return os, nil
 	}
 	// An incremental pull's cursor is its last committed page's: the greatest (stamp, id) seen,
 	// or the previous cursor when the pull read only its overlap window.
-	p.opts.Metrics.observeCursor(p.opts.Connection, obj, maxSeen.Stamp)
+	p.opts.Metrics.observeCursor(p.opts.Connection, obj, o.maxSeen.Stamp)
 	return os, nil
+}
+
+// savePass stores where an interrupted full pass stands once its writers are done: each batch
+// stored the position its transaction could vouch for when it began, so a batch committed out of
+// order may have left it behind the unbroken prefix of committed pages. It runs even when ctx is
+// cancelled (a shutdown): the pages are committed, and the next run should not read them again.
+func (p *Puller) savePass(ctx context.Context, o *objectPull) {
+	o.mu.Lock()
+	at := o.pass.resumeAfter(nil)
+	c := passCursor(o.prev, o.start, o.maxSeen, at)
+	o.mu.Unlock()
+	if at == nil {
+		return // stored already, or nothing committed that a pass can resume after
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if _, err := p.opts.Store.ApplyPullPage(sctx, store.PullPage{ConnectionID: p.opts.ConnectionID, Object: o.obj, Cursor: &c}); err != nil {
+		o.log.Warn().Err(err).Msg("cannot store where the interrupted full pass stands; the next run reads its last pages again")
+	}
+}
+
+// objectPull is the state of one object's pull that its writers share.
+type objectPull struct {
+	obj   connectors.Object
+	full  bool
+	fresh bool
+	log   zerolog.Logger
+	// prev is the cursor the pull started from (without a pending pass's state).
+	prev connectors.Cursor
+	// start is when a full pass began (before any interruption); pass tracks its pages.
+	start time.Time
+	pass  *passTracker
+
+	mu      sync.Mutex // guards os, maxSeen and pass between writers
+	os      *ObjectSummary
+	maxSeen connectors.Cursor
+}
+
+// queued is a page with its number in the pull's order.
+type queued struct {
+	seq  int
+	page connectors.Page
 }
 
 // coalesceRecords is how many records a writer gathers from pages already waiting before it
@@ -365,12 +454,12 @@ const coalesceRecords = 1000
 
 // coalesce turns a stream of pages into batches: each batch is a page plus the pages already
 // queued behind it, up to about max records, in order. It never waits for more pages.
-func coalesce(pages <-chan connectors.Page, max int) <-chan []connectors.Page {
-	out := make(chan []connectors.Page)
+func coalesce(pages <-chan queued, max int) <-chan []queued {
+	out := make(chan []queued)
 	go func() {
 		defer close(out)
 		for pg := range pages {
-			batch, n := []connectors.Page{pg}, len(pg.Records)
+			batch, n := []queued{pg}, len(pg.page.Records)
 		gather:
 			for n < max {
 				select {
@@ -379,7 +468,7 @@ func coalesce(pages <-chan connectors.Page, max int) <-chan []connectors.Page {
 						break gather
 					}
 					batch = append(batch, more)
-					n += len(more.Records)
+					n += len(more.page.Records)
 				default:
 					break gather
 				}
@@ -391,45 +480,68 @@ func coalesce(pages <-chan connectors.Page, max int) <-chan []connectors.Page {
 }
 
 // storePages commits consecutive pages in one transaction, with the cursor of the last one (it
-// covers all of them), and accounts for them.
-func (p *Puller) storePages(ctx context.Context, log zerolog.Logger, obj connectors.Object, full, fresh bool, batch []connectors.Page, mu *sync.Mutex, os *ObjectSummary, maxSeen *connectors.Cursor) error {
-	last := batch[len(batch)-1]
-	page := store.PullPage{ConnectionID: p.opts.ConnectionID, Object: obj, Records: last.Records, Roles: last.Roles, Seen: full, Fresh: fresh}
+// covers all of them), and accounts for them. In a full pass the cursor stays where the pass
+// started and carries the pass's state: its start, the greatest (stamp, id) stored, and the
+// connector's position after the unbroken prefix of committed pages.
+func (p *Puller) storePages(ctx context.Context, o *objectPull, batch []queued) error {
+	last := batch[len(batch)-1].page
+	page := store.PullPage{ConnectionID: p.opts.ConnectionID, Object: o.obj, Records: last.Records, Roles: last.Roles, Seen: o.full, Fresh: o.fresh}
 	if len(batch) > 1 {
 		page.Records, page.Roles = nil, nil
-		for _, pg := range batch {
-			page.Records = append(page.Records, pg.Records...)
-			if len(pg.Roles) > 0 && page.Roles == nil {
+		for _, q := range batch {
+			page.Records = append(page.Records, q.page.Records...)
+			if len(q.page.Roles) > 0 && page.Roles == nil {
 				page.Roles = map[string][]connectors.DealContact{}
 			}
-			for deal, roles := range pg.Roles {
+			for deal, roles := range q.page.Roles {
 				page.Roles[deal] = roles // a later page has the deal's newer complete set
 			}
 		}
 	}
-	if !full {
+	seqs := make([]int, len(batch))
+	for i, q := range batch {
+		seqs[i] = q.seq
+	}
+	if !o.full {
 		c := last.Cursor
 		page.Cursor = &c
+	} else {
+		o.mu.Lock()
+		if at := o.pass.resumeAfter(seqs); at != nil {
+			greatest := o.maxSeen
+			for _, r := range page.Records {
+				if greatest.After(r.ModifiedAt, r.ID) {
+					greatest = connectors.Cursor{Stamp: r.ModifiedAt, ID: r.ID}
+				}
+			}
+			c := passCursor(o.prev, o.start, greatest, at)
+			page.Cursor = &c
+		}
+		o.mu.Unlock()
 	}
 	st, err := p.opts.Store.ApplyPullPage(ctx, page)
 	if err != nil {
 		return err
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.full {
+		o.pass.commit(seqs)
+	}
 	for _, r := range page.Records {
-		if maxSeen.After(r.ModifiedAt, r.ID) {
-			*maxSeen = connectors.Cursor{Stamp: r.ModifiedAt, ID: r.ID}
+		if o.maxSeen.After(r.ModifiedAt, r.ID) {
+			o.maxSeen = connectors.Cursor{Stamp: r.ModifiedAt, ID: r.ID}
 		}
 	}
+	os := o.os
 	os.Pages += len(batch)
 	os.Read += len(page.Records)
 	os.UpsertStats.Add(st)
-	p.opts.Metrics.observePage(p.opts.Connection, obj, len(page.Records), st)
-	log.Debug().Int("pages", len(batch)).Int("records", len(page.Records)).Int("inserted", st.Inserted).Int("updated", st.Updated).
+	p.opts.Metrics.observePage(p.opts.Connection, o.obj, len(page.Records), st)
+	o.log.Debug().Int("pages", len(batch)).Int("records", len(page.Records)).Int("inserted", st.Inserted).Int("updated", st.Updated).
 		Int("unchanged", st.Unchanged).Time("cursor", last.Cursor.Stamp).Msg("pages stored")
 	if p.opts.Progress != nil {
-		p.opts.Progress(Progress{Object: obj, Pages: os.Pages, Read: os.Read, Changed: os.Inserted + os.Updated})
+		p.opts.Progress(Progress{Object: o.obj, Pages: os.Pages, Read: os.Read, Changed: os.Inserted + os.Updated})
 	}
 	return nil
 }

@@ -45,7 +45,7 @@ type bundle struct {
 	connID int64
 }
 
-func newSalesforce(t *testing.T, s *store.Store, deals int) *crm {
+func newSalesforce(t *testing.T, s *store.Store, deals int, mod func(*salesforce.Options)) *crm {
 	t.Helper()
 	sb := sfsandbox.New(sfsandbox.Options{Deals: deals, Seed: 42, Logger: zerolog.Nop()})
 	srv := httptest.NewServer(sb)
@@ -62,7 +62,11 @@ func newSalesforce(t *testing.T, s *store.Store, deals int) *crm {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := salesforce.New(salesforce.Options{Connection: "sf", Auth: ts, Instance: connectors.InstancePolicy{Sandbox: true}, Retry: quickRetry, Logger: zerolog.Nop()})
+	opts := salesforce.Options{Connection: "sf", Auth: ts, Instance: connectors.InstancePolicy{Sandbox: true}, Retry: quickRetry, Logger: zerolog.Nop()}
+	if mod != nil {
+		mod(&opts)
+	}
+	c, err := salesforce.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,6 +128,11 @@ func newHubSpot(t *testing.T, deals int) *crm {
 
 // each runs fn for every CRM on every store backend.
 func each(t *testing.T, deals int, fn func(t *testing.T, c *crm, b bundle)) {
+	eachWith(t, deals, nil, fn)
+}
+
+// eachWith is each with the Salesforce connector's options changed by sfMod.
+func eachWith(t *testing.T, deals int, sfMod func(*salesforce.Options), fn func(t *testing.T, c *crm, b bundle)) {
 	for _, backend := range storetest.Backends {
 		for _, kind := range []string{"salesforce", "hubspot"} {
 			t.Run(kind+"/"+string(backend), func(t *testing.T) {
@@ -135,7 +144,7 @@ func each(t *testing.T, deals int, fn func(t *testing.T, c *crm, b bundle)) {
 				}
 				var c *crm
 				if kind == "salesforce" {
-					c = newSalesforce(t, s, deals)
+					c = newSalesforce(t, s, deals, sfMod)
 				} else {
 					c = newHubSpot(t, deals)
 				}
@@ -243,7 +252,7 @@ func TestCrashMidRunResumes(t *testing.T) {
 	const deals = 2500 // several deal pages on both CRMs
 	each(t, deals, func(t *testing.T, c *crm, b bundle) {
 		ctx := t.Context()
-		// A first pull reads everything in full mode, which commits no cursor per page; start
+		// A first pull reads everything in full mode (TestCrashDuringFullPullResumes); start
 		// from a cursor before all data so this run is incremental, page by page.
 		for _, o := range connectors.Objects {
 			if err := b.store.SetCursor(ctx, b.connID, o, connectors.Cursor{Stamp: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)}); err != nil {
@@ -339,7 +348,7 @@ func TestRevokedRefreshTokenMarksNeedsReauth(t *testing.T) {
 			s := storetest.Open(t, backend)
 			ctx := t.Context()
 			sc, _ := s.EnsureConnection(ctx, "sf", "salesforce")
-			c := newSalesforce(t, s, 10)
+			c := newSalesforce(t, s, 10, nil)
 			p := newPuller(t, c, bundle{store: s, connID: sc.ID}, nil)
 			if _, err := p.Run(ctx, pull.Request{}); err != nil {
 				t.Fatal(err)

@@ -1,0 +1,268 @@
+package pull_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mapsync/mapsync/connectors"
+	"github.com/mapsync/mapsync/connectors/salesforce"
+	"github.com/mapsync/mapsync/sync/pull"
+)
+
+// settledRequests reads the sandbox's request count once it has stopped moving: a sandbox counts
+// a request after it has answered it.
+func settledRequests(c *crm) int64 {
+	n := c.requests()
+	for range 50 {
+		time.Sleep(10 * time.Millisecond)
+		m := c.requests()
+		if m == n {
+			return n
+		}
+		n = m
+	}
+	return n
+}
+
+// passState reports whether a stored cursor carries an unfinished full pass (sync/pull's
+// documented Cursor.Extra keys).
+func passState(c connectors.Cursor) bool {
+	for k := range c.Extra {
+		if strings.HasPrefix(k, "full.") {
+			return true
+		}
+	}
+	return false
+}
+
+// allDealContacts reads every contact role of a connection's deals, in one order.
+func allDealContacts(t *testing.T, b bundle) []connectors.DealContact {
+	t.Helper()
+	db := b.store.DB()
+	var out []connectors.DealContact
+	if err := db.SelectContext(t.Context(), &out, db.Rebind(`SELECT deal_id, contact_id, role, is_primary FROM deal_contacts
+		WHERE connection_id = ? ORDER BY deal_id, contact_id, role`), b.connID); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// killAfter wraps a connector to kill a run between two pages: once it has delivered n pages and
+// the puller has committed them, it cancels the run as it holds the next page, as a worker that
+// dies mid-run would leave things (pages committed, the next one fetched and lost).
+type killAfter struct {
+	connectors.Connector
+	n         int
+	committed *atomic.Int64 // pages the puller has committed, from its Progress
+	kill      context.CancelFunc
+}
+
+func (k *killAfter) Pull(ctx context.Context, req connectors.PullRequest, fn func(connectors.Page) error) error {
+	delivered := 0
+	return k.Connector.Pull(ctx, req, func(pg connectors.Page) error {
+		if delivered < k.n {
+			delivered++
+			return fn(pg)
+		}
+		for deadline := time.Now().Add(10 * time.Second); k.committed.Load() < int64(k.n) && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+		k.kill()
+		<-ctx.Done()
+		return ctx.Err()
+	})
+}
+
+// A first pull (a full pass) that dies after some pages resumes after its last committed page:
+// the next run reads only the rest, every record is stored once, and the reconcile at its end
+// still uses the pass's original start, so what the dead run stored counts as seen while what the
+// CRM no longer has is marked deleted.
+func TestCrashDuringFullPullResumes(t *testing.T) {
+	t.Parallel()
+	const deals = 1500 // 15 pages of 100 on HubSpot, 8 of 200 on Salesforce (page size below)
+	eachWith(t, deals, func(o *salesforce.Options) { o.PageSize = 200 }, func(t *testing.T, c *crm, b bundle) {
+		ctx := t.Context()
+		// The CRM's data read whole by an uninterrupted pull into another connection: the calls
+		// a full pass costs, and the contact roles it stores.
+		ref, err := b.store.EnsureConnection(ctx, connName(c)+"-ref", c.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		refBundle := bundle{store: b.store, connID: ref.ID}
+		for _, obj := range []connectors.Object{connectors.ObjectDealContact, connectors.ObjectDeal} {
+			t.Run(string(obj), func(t *testing.T) {
+				only := func(o *pull.Options) { o.Objects = []connectors.Object{obj} }
+				calls := settledRequests(c)
+				refSum, err := newPuller(t, c, refBundle, func(o *pull.Options) { only(o); o.Connection += "-ref" }).Run(ctx, pull.Request{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				full := settledRequests(c) - calls
+				refPages := object(refSum, obj).Pages
+
+				// A record the store has and the CRM never had: the reconcile must mark it deleted.
+				ghost := map[string]string{"salesforce": "006000000000GHOSTA", "hubspot": "999999999"}[c.name]
+				if obj == connectors.ObjectDeal {
+					if _, err := b.store.UpsertRecords(ctx, b.connID, []connectors.Record{{Object: obj, ID: ghost, ModifiedAt: time.Now().Add(-time.Hour), Fields: map[string]any{}}}); err != nil {
+						t.Fatal(err)
+					}
+				}
+
+				// The worker dies once a third of the pages are committed.
+				runCtx, kill := context.WithCancel(ctx)
+				defer kill()
+				var committed atomic.Int64
+				p := newPuller(t, c, b, func(o *pull.Options) {
+					only(o)
+					o.Connector = &killAfter{Connector: c.conn, n: refPages / 3, committed: &committed, kill: kill}
+					o.Progress = func(pr pull.Progress) { committed.Store(int64(pr.Pages)) }
+				})
+				calls = settledRequests(c)
+				crashed, err := p.Run(runCtx, pull.Request{})
+				if !errors.Is(err, context.Canceled) {
+					t.Fatalf("crashed run: got %v, want it cancelled", err)
+				}
+				crashCalls := settledRequests(c) - calls
+				partial := object(crashed, obj)
+				if !partial.Full || partial.Pages != refPages/3 {
+					t.Fatalf("crashed run stored %d of %d pages (full %v), want %d", partial.Pages, refPages, partial.Full, refPages/3)
+				}
+				cur, err := b.store.Cursor(ctx, b.connID, obj)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !passState(cur) || !cur.Stamp.IsZero() {
+					t.Fatalf("cursor after the crash: %+v, want no stamp yet and the pass's state", cur)
+				}
+
+				// Meanwhile in the CRM: a deal the dead run stored is edited and another deleted, and
+				// a deal it had not reached yet is deleted.
+				var edited, goneStored, goneUnstored string
+				if obj == connectors.ObjectDeal {
+					stored := map[string]bool{}
+					for _, r := range storedRecords(t, b, obj) {
+						stored[r.ID] = true
+					}
+					for _, id := range c.dealIDs() {
+						switch {
+						case stored[id] && edited == "":
+							edited = id
+						case stored[id] && goneStored == "":
+							goneStored = id
+						case !stored[id] && goneUnstored == "":
+							goneUnstored = id
+						}
+					}
+					if edited == "" || goneStored == "" || goneUnstored == "" {
+						t.Fatalf("cannot pick deals: edited %q, deleted %q and %q", edited, goneStored, goneUnstored)
+					}
+					c.changeDeal(t, edited, "Edited while the pull was down")
+					c.deleteDeal(t, goneStored)
+					c.deleteDeal(t, goneUnstored)
+				}
+
+				// The next run, scheduled as incremental, finishes the pass.
+				p = newPuller(t, c, b, only)
+				calls = settledRequests(c)
+				resumed, err := p.Run(ctx, pull.Request{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				resumeCalls := settledRequests(c) - calls
+				rest := object(resumed, obj)
+				t.Logf("full pass %d calls, %d pages; crashed run %d calls, %d pages committed; resumed run %d calls, %d pages, %d records (%d inserted, %d updated, %d unchanged)",
+					full, refPages, crashCalls, partial.Pages, resumeCalls, rest.Pages, rest.Read, rest.Inserted, rest.Updated, rest.Unchanged)
+				if !rest.Full || !rest.Resumed {
+					t.Errorf("resumed run: %+v, want the full pass resumed", rest)
+				}
+				// Only the rest was read: none of the pages the dead run committed is read again. (The
+				// deletes may add a page: HubSpot's archived list has records now, and Salesforce's
+				// deleted deal moved past the position.)
+				if rest.Pages < refPages-partial.Pages || rest.Pages > refPages-partial.Pages+1 {
+					t.Errorf("resumed run read %d pages, want the %d the dead run left", rest.Pages, refPages-partial.Pages)
+				}
+				if resumeCalls > full-int64(partial.Pages)+1 {
+					t.Errorf("resumed run made %d calls, a full pass %d, and the dead run committed %d pages: want the rest's calls only", resumeCalls, full, partial.Pages)
+				}
+				if rest.Unchanged > 1 {
+					t.Errorf("resumed run read %d records the dead run had stored, want none (the deleted one at most)", rest.Unchanged)
+				}
+				// The reconcile ran with the pass's first start: the dead run's records count as seen.
+				if obj == connectors.ObjectDeal && rest.Missing != 1 {
+					t.Errorf("reconcile marked %d deals missing, want only the ghost", rest.Missing)
+				}
+				if obj == connectors.ObjectDealContact && rest.Missing != 0 {
+					t.Errorf("reconcile marked %d contact roles missing, want none", rest.Missing)
+				}
+				cur, _ = b.store.Cursor(ctx, b.connID, obj)
+				if passState(cur) || cur.Stamp.IsZero() {
+					t.Errorf("cursor after the pass: %+v, want a stamp and no pass state", cur)
+				}
+
+				// Every record exactly once, as the uninterrupted pull stored them.
+				mine, theirs := storedRecords(t, b, obj), storedRecords(t, refBundle, obj)
+				if obj == connectors.ObjectDeal {
+					// Two deals were added to the CRM's deleted ones since, and the ghost.
+					if len(mine) != len(theirs)+1 {
+						t.Errorf("stored %d deals, want %d and the ghost", len(mine), len(theirs))
+					}
+					if got := partial.Inserted + rest.Inserted; got != len(theirs) {
+						t.Errorf("inserted %d + %d deals over two runs, want %d", partial.Inserted, rest.Inserted, len(theirs))
+					}
+					live := 0
+					for _, r := range mine {
+						if !r.Deleted {
+							live++
+						}
+					}
+					if want := len(c.dealIDs()); live != want {
+						t.Errorf("%d live deals stored, want the CRM's %d", live, want)
+					}
+					for _, id := range []string{ghost, goneStored, goneUnstored} {
+						if r, err := b.store.Record(ctx, b.connID, obj, id); err != nil || !r.Deleted {
+							t.Errorf("deal %s: got %+v, %v; want deleted", id, r, err)
+						}
+					}
+				} else {
+					ids := func(rs []storedRecord) []string {
+						out := make([]string, 0, len(rs))
+						for _, r := range rs {
+							out = append(out, r.ID)
+						}
+						slices.Sort(out)
+						return out
+					}
+					if !slices.Equal(ids(mine), ids(theirs)) {
+						t.Errorf("stored %d contact roles, the uninterrupted pull %d: not the same", len(mine), len(theirs))
+					}
+					got, want := allDealContacts(t, b), allDealContacts(t, refBundle)
+					if len(want) == 0 || !slices.Equal(got, want) {
+						t.Errorf("stored %d contact roles of deals, the uninterrupted pull %d: not the same", len(got), len(want))
+					}
+				}
+
+				// The edit made while the pull was down is stored by the next incremental pull at the
+				// latest (the cursor is not after the pass's first start), if the resumed pass did
+				// not read it again (HubSpot lists by id; Salesforce's stamp order moved it on).
+				if obj == connectors.ObjectDeal {
+					next, err := p.Run(ctx, pull.Request{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if os := object(next, obj); os.Full || os.Inserted != 0 {
+						t.Errorf("incremental after the pass: %+v", os)
+					}
+					r, err := b.store.Record(ctx, b.connID, obj, edited)
+					if err != nil || r.Fields[c.nameField] != "Edited while the pull was down" {
+						t.Errorf("edited deal: got %v, %v", r, err)
+					}
+				}
+			})
+		}
+	})
+}
