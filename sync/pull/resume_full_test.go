@@ -266,3 +266,87 @@ func TestCrashDuringFullPullResumes(t *testing.T) {
 		}
 	})
 }
+
+// A --full reconcile that dies mid-pass leaves the incremental cursor where it was; the next run,
+// although scheduled as incremental, finishes the reconcile and marks what the CRM no longer has.
+func TestCrashDuringReconcileResumes(t *testing.T) {
+	t.Parallel()
+	eachWith(t, 600, func(o *salesforce.Options) { o.PageSize = 200 }, func(t *testing.T, c *crm, b bundle) {
+		ctx := t.Context()
+		only := func(o *pull.Options) { o.Objects = []connectors.Object{connectors.ObjectDeal} }
+		if _, err := newPuller(t, c, b, only).Run(ctx, pull.Request{}); err != nil {
+			t.Fatal(err)
+		}
+		before, _ := b.store.Cursor(ctx, b.connID, connectors.ObjectDeal)
+		ghost := map[string]string{"salesforce": "006000000000GHOSTA", "hubspot": "999999999"}[c.name]
+		if _, err := b.store.UpsertRecords(ctx, b.connID, []connectors.Record{{Object: connectors.ObjectDeal, ID: ghost, ModifiedAt: before.Stamp.Add(-time.Hour), Fields: map[string]any{}}}); err != nil {
+			t.Fatal(err)
+		}
+		runCtx, kill := context.WithCancel(ctx)
+		defer kill()
+		var committed atomic.Int64
+		_, err := newPuller(t, c, b, func(o *pull.Options) {
+			only(o)
+			o.Connector = &killAfter{Connector: c.conn, n: 2, committed: &committed, kill: kill}
+			o.Progress = func(pr pull.Progress) { committed.Store(int64(pr.Pages)) }
+		}).Run(runCtx, pull.Request{Full: true})
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("reconcile: got %v, want it cancelled", err)
+		}
+		mid, _ := b.store.Cursor(ctx, b.connID, connectors.ObjectDeal)
+		if !passState(mid) || !mid.Stamp.Equal(before.Stamp) || mid.ID != before.ID {
+			t.Fatalf("cursor during the reconcile: %+v, want (%v, %s) with the pass's state", mid, before.Stamp, before.ID)
+		}
+		sum, err := newPuller(t, c, b, only).Run(ctx, pull.Request{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := object(sum, connectors.ObjectDeal)
+		if !d.Full || !d.Resumed || d.Missing != 1 || d.Read > 600-2*100+1 {
+			t.Errorf("next run: %+v, want the reconcile resumed after its 2 pages, the ghost missing", d)
+		}
+		if r, err := b.store.Record(ctx, b.connID, connectors.ObjectDeal, ghost); err != nil || !r.Deleted {
+			t.Errorf("ghost after the reconcile: %+v, %v; want deleted", r, err)
+		}
+		after, _ := b.store.Cursor(ctx, b.connID, connectors.ObjectDeal)
+		if passState(after) || after.After(before.Stamp, before.ID) {
+			t.Errorf("cursor after the reconcile: %+v, want no pass state and not behind (%v, %s)", after, before.Stamp, before.ID)
+		}
+		if counts, _ := b.store.RecordCounts(ctx, b.connID); counts[connectors.ObjectDeal] != 600 {
+			t.Errorf("live deals: got %d, want 600", counts[connectors.ObjectDeal])
+		}
+	})
+}
+
+// A stored position the connector cannot resume from fails the run once and is dropped: the run
+// after starts the pass over.
+func TestUnusablePassPositionIsDropped(t *testing.T) {
+	t.Parallel()
+	each(t, 50, func(t *testing.T, c *crm, b bundle) {
+		ctx := t.Context()
+		bad := connectors.Cursor{Extra: map[string]string{
+			"full.start":         time.Now().UTC().Format(time.RFC3339Nano),
+			"full.at.list_pass":  "sideways",  // HubSpot's
+			"full.at.full_stamp": "yesterday", // Salesforce's
+			"full.at.full_id":    "nope",
+		}}
+		if err := b.store.SetCursor(ctx, b.connID, connectors.ObjectDeal, bad); err != nil {
+			t.Fatal(err)
+		}
+		p := newPuller(t, c, b, func(o *pull.Options) { o.Objects = []connectors.Object{connectors.ObjectDeal} })
+		_, err := p.Run(ctx, pull.Request{})
+		if connectors.KindOf(err) != connectors.KindPermanent {
+			t.Fatalf("got %v, want a permanent error", err)
+		}
+		if cur, _ := b.store.Cursor(ctx, b.connID, connectors.ObjectDeal); passState(cur) {
+			t.Fatalf("cursor %+v still holds the pass", cur)
+		}
+		sum, err := p.Run(ctx, pull.Request{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := object(sum, connectors.ObjectDeal); !d.Full || d.Resumed || d.Inserted != 50 {
+			t.Errorf("run after: %+v, want a fresh full pass inserting 50 deals", d)
+		}
+	})
+}
