@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -38,6 +40,13 @@ type crm struct {
 	breakAuth func()
 	// requests counts requests the sandbox served.
 	requests func() int64
+	// associate links a contact to a deal through the CRM's API (HubSpot only: a v4 association,
+	// which does not change the deal's stamp).
+	associate func(t *testing.T, dealID, contactID string)
+	// contactIDs lists the CRM's live contacts.
+	contactIDs func() []string
+	// dealStamp is the deal's modification stamp as the CRM shows it.
+	dealStamp func(t *testing.T, id string) string
 }
 
 type bundle struct {
@@ -122,6 +131,31 @@ func newHubSpot(t *testing.T, deals int) *crm {
 				n += int64(c.N)
 			}
 			return n
+		},
+		associate: func(t *testing.T, dealID, contactID string) {
+			t.Helper()
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodPut, srv.URL+"/crm/v4/objects/deals/"+dealID+"/associations/default/contacts/"+contactID, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+hssandbox.PrivateAppToken)
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				body, _ := io.ReadAll(resp.Body)
+				t.Fatalf("associate deal %s with contact %s: %s %s", dealID, contactID, resp.Status, body)
+			}
+		},
+		contactIDs: func() []string { return sb.IDs("contacts") },
+		dealStamp: func(t *testing.T, id string) string {
+			props, ok := sb.Object("deals", id)
+			if !ok {
+				t.Fatalf("no deal %s", id)
+			}
+			return props["hs_lastmodifieddate"]
 		},
 	}
 }

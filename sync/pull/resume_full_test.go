@@ -11,6 +11,7 @@ import (
 
 	"github.com/mapsync/mapsync/connectors"
 	"github.com/mapsync/mapsync/connectors/salesforce"
+	"github.com/mapsync/mapsync/store/storetest"
 	"github.com/mapsync/mapsync/sync/pull"
 )
 
@@ -349,4 +350,83 @@ func TestUnusablePassPositionIsDropped(t *testing.T) {
 			t.Errorf("run after: %+v, want a fresh full pass inserting 50 deals", d)
 		}
 	})
+}
+
+// HubSpot: a contact associated with a deal without a change to the deal's stamp is invisible to
+// an incremental pull (it walks deals by stamp) and found by a --full reconcile, which reads every
+// deal's associations.
+func TestHubSpotAssociationWithoutStampNeedsReconcile(t *testing.T) {
+	t.Parallel()
+	for _, backend := range storetest.Backends {
+		t.Run(string(backend), func(t *testing.T) {
+			t.Parallel()
+			s := storetest.Open(t, backend)
+			ctx := t.Context()
+			sc, err := s.EnsureConnection(ctx, "hs", "hubspot")
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := newHubSpot(t, 100)
+			b := bundle{store: s, connID: sc.ID}
+			p := newPuller(t, c, b, nil)
+			if _, err := p.Run(ctx, pull.Request{}); err != nil {
+				t.Fatal(err)
+			}
+			deal := c.dealIDs()[10]
+			roles := func() map[string]bool {
+				rs, err := s.DealContacts(ctx, sc.ID, deal)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out := map[string]bool{}
+				for _, r := range rs {
+					out[r.ContactID] = true
+				}
+				return out
+			}
+			had := roles()
+			if len(had) == 0 {
+				t.Fatalf("deal %s has no contact roles stored", deal)
+			}
+			var contact string
+			for _, id := range c.contactIDs() {
+				if !had[id] {
+					contact = id
+					break
+				}
+			}
+			stamp := c.dealStamp(t, deal)
+			c.associate(t, deal, contact)
+			if got := c.dealStamp(t, deal); got != stamp {
+				t.Fatalf("associating changed the deal's stamp from %s to %s; the test needs it unchanged", stamp, got)
+			}
+
+			inc, err := p.Run(ctx, pull.Request{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if dc := object(inc, connectors.ObjectDealContact); dc.Full || dc.Inserted != 0 {
+				t.Errorf("incremental run: %+v, want nothing new", dc)
+			}
+			if roles()[contact] {
+				t.Fatalf("an incremental pull stored the new association of deal %s; the reconcile test below proves nothing", deal)
+			}
+
+			full, err := p.Run(ctx, pull.Request{Full: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !roles()[contact] {
+				t.Errorf("after the reconcile deal %s's contacts are %v, want %s among them", deal, roles(), contact)
+			}
+			if dc := object(full, connectors.ObjectDealContact); !dc.Full || dc.Inserted != 1 || dc.Missing != 0 {
+				t.Errorf("reconcile of contact roles: %+v, want the one new role inserted", dc)
+			}
+			for id := range had {
+				if !roles()[id] {
+					t.Errorf("the reconcile dropped contact %s of deal %s", id, deal)
+				}
+			}
+		})
+	}
 }
