@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mapsync/mapsync/connectors"
+	"github.com/mapsync/mapsync/internal/metrictest"
 	sandbox "github.com/mapsync/mapsync/sandbox/hubspot"
 )
 
@@ -91,20 +92,7 @@ func TestGovernorAndMetricsFollowTheConnection(t *testing.T) {
 	if limit != 10_000 || used < 2 {
 		t.Errorf("governor: got usage %d of %d, want the sandbox's daily headers (10000)", used, limit)
 	}
-	retries := 0.0
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range families {
-		if f.GetName() != "mapsync_connector_retries_total" {
-			continue
-		}
-		for _, mt := range f.GetMetric() {
-			retries += mt.GetCounter().GetValue()
-		}
-	}
-	if retries != 2 {
+	if retries := metrictest.Sum(t, reg, "mapsync_connector_retries_total", nil); retries != 2 {
 		t.Errorf("got %v retries counted, want 2", retries)
 	}
 }

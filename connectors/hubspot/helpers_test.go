@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mapsync/mapsync/connectors"
+	"github.com/mapsync/mapsync/internal/metrictest"
 	sandbox "github.com/mapsync/mapsync/sandbox/hubspot"
 )
 
@@ -70,32 +71,7 @@ func setup(t *testing.T, sbOpts sandbox.Options, mod func(*Options)) (*Connector
 // metricValue sums the series of the counter or gauge family name whose labels include labels.
 func metricValue(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum float64
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	series:
-		for _, m := range mf.GetMetric() {
-			for k, v := range labels {
-				found := false
-				for _, l := range m.GetLabel() {
-					if l.GetName() == k && l.GetValue() == v {
-						found = true
-					}
-				}
-				if !found {
-					continue series
-				}
-			}
-			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
-		}
-	}
-	return sum
+	return metrictest.Sum(t, reg, name, labels)
 }
 
 // wantMetric fails the test unless metricValue(name, labels) is want.

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/mapsync/mapsync/connectors"
+	"github.com/mapsync/mapsync/internal/metrictest"
 	sandbox "github.com/mapsync/mapsync/sandbox/salesforce"
 )
 
@@ -245,25 +246,7 @@ func checkOrdered(t testing.TB, res pullResult) {
 // metricSum adds up every counter or gauge series of the named family.
 func metricSum(t testing.TB, reg *prometheus.Registry, name string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum float64
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			if c := m.GetCounter(); c != nil {
-				sum += c.GetValue()
-			}
-			if g := m.GetGauge(); g != nil {
-				sum += g.GetValue()
-			}
-		}
-	}
-	return sum
+	return metrictest.Sum(t, reg, name, nil)
 }
 
 // errorsAs is errors.As for tests that import no errors package of their own.
@@ -319,49 +302,17 @@ func checkDealOrder(t testing.TB, res pullResult) {
 // race with a test reading its counters).
 func opCalls(t testing.TB, reg *prometheus.Registry, op string) int64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
+	labels := map[string]string{}
+	if op != "" {
+		labels["op"] = op
 	}
-	var sum float64
-	for _, mf := range mfs {
-		if mf.GetName() != "mapsync_connector_requests_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "op" && (op == "" || l.GetValue() == op) {
-					sum += m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return int64(sum)
+	return int64(metrictest.Sum(t, reg, "mapsync_connector_requests_total", labels))
 }
 
 // errorsOfKind is mapsync_connector_errors_total for one op and kind.
 func errorsOfKind(t testing.TB, reg *prometheus.Registry, op string, kind connectors.Kind) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum float64
-	for _, mf := range mfs {
-		if mf.GetName() != "mapsync_connector_errors_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["op"] == op && labels["kind"] == kind.String() {
-				sum += m.GetCounter().GetValue()
-			}
-		}
-	}
-	return sum
+	return metrictest.Sum(t, reg, "mapsync_connector_errors_total", map[string]string{"op": op, "kind": kind.String()})
 }
 
 // tokenCalls is how many times the token endpoint was called (every refresh outcome counts one).

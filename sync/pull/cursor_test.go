@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mapsync/mapsync/connectors"
+	"github.com/mapsync/mapsync/internal/metrictest"
 	"github.com/mapsync/mapsync/sync/pull"
 )
 
@@ -43,25 +44,7 @@ func greatest(recs []storedRecord) connectors.Cursor {
 // gaugeValue returns the value of the gauge family name for the given labels, and whether it exists.
 func gaugeValue(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) (float64, bool) {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	series:
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if want, ok := labels[l.GetName()]; ok && want != l.GetValue() {
-					continue series
-				}
-			}
-			return m.GetGauge().GetValue(), true
-		}
-	}
-	return 0, false
+	return metrictest.Value(t, reg, name, labels)
 }
 
 func connName(c *crm) string { return map[string]string{"salesforce": "sf", "hubspot": "hs"}[c.name] }
