@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -55,6 +56,40 @@ func mustRun(t *testing.T, args ...string) string {
 		t.Fatalf("mapsync %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, out, errOut)
 	}
 	return out
+}
+
+// migratedSandbox sets a fresh MAPSYNC_SECRET_KEY, starts both sandboxes with deals each, writes a
+// config for them on a new SQLite database (edited by edit, when not nil) and migrates it.
+func migratedSandbox(t *testing.T, deals int, edit func(string) string) (string, *sandboxes) {
+	t.Helper()
+	key, _ := secrets.GenerateKey()
+	t.Setenv(secrets.EnvKey, key)
+	t.Setenv(config.EnvDatabaseURL, "")
+	cfg, sb := sandboxConfigWith(t, "sqlite:"+filepath.Join(t.TempDir(), "m.db"), deals, edit)
+	mustRun(t, "--config", cfg, "migrate", "up")
+	return cfg, sb
+}
+
+// startCLI runs the CLI in the background, as a long-running command (serve, sandbox) runs. The
+// returned stop interrupts it as Ctrl-C would and returns its exit code, failing the test if it
+// has not stopped within 20s.
+func startCLI(t *testing.T, stdout io.Writer, args ...string) (stop func() int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, args, stdout, &strings.Builder{}) }()
+	t.Cleanup(cancel)
+	return func() int {
+		t.Helper()
+		cancel()
+		select {
+		case code := <-done:
+			return code
+		case <-time.After(20 * time.Second):
+			t.Fatalf("mapsync %s did not stop after an interrupt", strings.Join(args, " "))
+			return -1
+		}
+	}
 }
 
 func TestSandboxSyncTemplatesPlansTokens(t *testing.T) {
@@ -143,24 +178,13 @@ func TestSandboxSyncTemplatesPlansTokens(t *testing.T) {
 				t.Fatalf("tokens list: %s", out)
 			}
 			addr := freeAddr(t)
-			ctx, stop := context.WithCancel(context.Background())
-			done := make(chan int, 1)
-			go func() {
-				code := run(ctx, []string{"--config", cfg, "--log-level", "error", "serve", "--addr", addr}, &strings.Builder{}, &strings.Builder{})
-				done <- code
-			}()
+			stop := startCLI(t, &strings.Builder{}, "--config", cfg, "--log-level", "error", "serve", "--addr", addr)
 			body := waitGet(t, "http://"+addr+"/api/v1/plans/"+plan.ID, tok)
 			if !strings.Contains(body, plan.ID) {
 				t.Fatalf("GET plan through serve: %s", body)
 			}
-			stop()
-			select {
-			case code := <-done:
-				if code != 0 {
-					t.Fatalf("serve exited %d after interrupt", code)
-				}
-			case <-time.After(20 * time.Second):
-				t.Fatal("serve did not stop after its context ended")
+			if code := stop(); code != 0 {
+				t.Fatalf("serve exited %d after interrupt", code)
 			}
 		})
 	}
@@ -271,12 +295,8 @@ func TestDemo(t *testing.T) {
 func TestSandboxCommand(t *testing.T) {
 	sfAddr, hsAddr := freeAddr(t), freeAddr(t)
 	cfgPath := filepath.Join(t.TempDir(), "sandbox.yaml")
-	ctx, stop := context.WithCancel(context.Background())
 	var out strings.Builder
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"sandbox", "--salesforce-addr", sfAddr, "--hubspot-addr", hsAddr, "--deals", "25", "--seed", "9", "--write-config", cfgPath}, &syncWriter{b: &out}, &strings.Builder{})
-	}()
+	stop := startCLI(t, &syncWriter{b: &out}, "sandbox", "--salesforce-addr", sfAddr, "--hubspot-addr", hsAddr, "--deals", "25", "--seed", "9", "--write-config", cfgPath)
 	// The HubSpot sandbox answers with the private-app token the command printed.
 	body := waitGet(t, "http://"+hsAddr+"/crm/v3/objects/deals?limit=100", "sandbox-token")
 	var page struct {
@@ -288,14 +308,8 @@ func TestSandboxCommand(t *testing.T) {
 	if _, err := config.LoadFile(cfgPath); err != nil {
 		t.Fatalf("written config does not load: %v", err)
 	}
-	stop()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("sandbox exited %d", code)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("sandbox did not stop")
+	if code := stop(); code != 0 {
+		t.Fatalf("sandbox exited %d", code)
 	}
 	for _, want := range []string{"Salesforce sandbox: http://" + sfAddr, "HubSpot sandbox: http://" + hsAddr, "sandbox-refresh-token", "25 deals, seed 9", "wrote " + cfgPath} {
 		if !strings.Contains(out.String(), want) {
@@ -324,13 +338,9 @@ func (w *syncWriter) Write(p []byte) (int, error) {
 // governor learns the usage from the CRM's responses, so the first request of each object may
 // pass; 5,000 deals take several pages per object, and the later pages are refused.
 func TestConfiguredDailyReserve(t *testing.T) {
-	key, _ := secrets.GenerateKey()
-	t.Setenv(secrets.EnvKey, key)
-	t.Setenv(config.EnvDatabaseURL, "")
-	cfg, sb := sandboxConfigWith(t, "sqlite:"+filepath.Join(t.TempDir(), "m.db"), 5000, func(s string) string {
+	cfg, sb := migratedSandbox(t, 5000, func(s string) string {
 		return strings.Replace(s, "    time_zone: Europe/Berlin\n", "    time_zone: Europe/Berlin\n    limits:\n      daily_reserve_percent: 50\n", 1)
 	})
-	mustRun(t, "--config", cfg, "migrate", "up")
 	sb.Salesforce.SetAPIUsage(60_000, 100_000)
 	code, out, errOut := runCLI(t, "--config", cfg, "--log-level", "error", "sync", "run", "--connection", "sandbox-salesforce")
 	if code != 1 || !strings.Contains(errOut+out, "reserve") {

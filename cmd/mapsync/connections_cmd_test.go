@@ -3,23 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/mapsync/mapsync/config"
-	"github.com/mapsync/mapsync/secrets"
 )
 
 // TestReauthAfterRevokedRefreshToken: a revoked refresh token marks the connection needs_reauth;
 // pulls then refuse at once with the command to run, and `connections reauth` with a new token
 // (read from stdin) makes the connection active and pulls work again.
 func TestReauthAfterRevokedRefreshToken(t *testing.T) {
-	key, _ := secrets.GenerateKey()
-	t.Setenv(secrets.EnvKey, key)
-	t.Setenv(config.EnvDatabaseURL, "")
-	cfg, sb := sandboxConfigWith(t, "sqlite:"+filepath.Join(t.TempDir(), "m.db"), 20, nil)
-	mustRun(t, "--config", cfg, "migrate", "up")
+	cfg, sb := migratedSandbox(t, 20, nil)
 	mustRun(t, "--config", cfg, "--log-level", "error", "sync", "run", "--connection", "sandbox-salesforce")
 
 	sb.Salesforce.RevokeRefreshToken()

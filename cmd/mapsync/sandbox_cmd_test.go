@@ -31,16 +31,10 @@ func TestSandboxCommandServesItsConfig(t *testing.T) {
 	sfAddr, hsAddr := freeAddr(t), freeAddr(t)
 	sfURL, hsURL := "http://"+sfAddr, "http://"+hsAddr
 	cfgPath := filepath.Join(t.TempDir(), "sandbox.yaml")
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
 	var out strings.Builder
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"sandbox", "--salesforce-addr", sfAddr, "--hubspot-addr", hsAddr, "--deals", "25", "--seed", "9",
-			"--write-config", cfgPath, "--token-ttl", "90s", "--salesforce-daily-limit", "5000",
-			"--hubspot-burst-limit", "120", "--hubspot-daily-limit", "4000", "--hubspot-search-per-second", "3"},
-			&syncWriter{b: &out}, &strings.Builder{})
-	}()
+	stop := startCLI(t, &syncWriter{b: &out}, "sandbox", "--salesforce-addr", sfAddr, "--hubspot-addr", hsAddr, "--deals", "25", "--seed", "9",
+		"--write-config", cfgPath, "--token-ttl", "90s", "--salesforce-daily-limit", "5000",
+		"--hubspot-burst-limit", "120", "--hubspot-daily-limit", "4000", "--hubspot-search-per-second", "3")
 	waitGet(t, hsURL+"/crm/v3/owners", "sandbox-token")
 	waitFile(t, cfgPath)
 
@@ -154,14 +148,8 @@ func TestSandboxCommandServesItsConfig(t *testing.T) {
 	// The unmodified @hubspot/api-client drives the command's sandbox too (it writes map_status).
 	runHubSpotSDK(t, hsURL)
 
-	stop()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("sandbox exited %d", code)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("sandbox did not stop")
+	if code := stop(); code != 0 {
+		t.Fatalf("sandbox exited %d", code)
 	}
 	for _, want := range []string{
 		"Salesforce sandbox: " + sfURL, "login URL " + sfURL, "client id sandbox-client-id", "client secret sandbox-client-secret",
@@ -190,16 +178,10 @@ func TestSandboxCommandLimitFlags(t *testing.T) {
 		}
 	}
 	sfAddr := freeAddr(t)
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
 	var out strings.Builder
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"sandbox", "--salesforce-addr", sfAddr, "--deals", "3", "--no-limits"}, &syncWriter{b: &out}, &strings.Builder{})
-	}()
+	stop := startCLI(t, &syncWriter{b: &out}, "sandbox", "--salesforce-addr", sfAddr, "--deals", "3", "--no-limits")
 	waitGet(t, "http://"+sfAddr+"/services/data/", "")
-	stop()
-	if code := <-done; code != 0 {
+	if code := stop(); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
 	if !strings.Contains(out.String(), "Limits: Salesforce: tokens live 2h0m0s, no limits") || strings.Contains(out.String(), "HubSpot") {

@@ -2,12 +2,8 @@ package main
 
 import (
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/mapsync/mapsync/config"
-	"github.com/mapsync/mapsync/secrets"
 )
 
 type runSummary struct {
@@ -46,11 +42,7 @@ func syncJSON(t *testing.T, args ...string) (runSummary, string) {
 // updated and one deleted Opportunity; --full reads everything again and finds nothing new. The
 // JSON summary carries every count, and progress goes to stderr.
 func TestSyncRunSummaries(t *testing.T) {
-	key, _ := secrets.GenerateKey()
-	t.Setenv(secrets.EnvKey, key)
-	t.Setenv(config.EnvDatabaseURL, "")
-	cfg, sb := sandboxConfigWith(t, "sqlite:"+filepath.Join(t.TempDir(), "m.db"), 120, nil)
-	mustRun(t, "--config", cfg, "migrate", "up")
+	cfg, sb := migratedSandbox(t, 120, nil)
 	run := []string{"--config", cfg, "--log-level", "error", "sync", "run", "--connection", "sandbox-salesforce"}
 
 	first, progress := syncJSON(t, run...)

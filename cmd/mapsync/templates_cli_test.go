@@ -10,7 +10,6 @@ import (
 
 	"github.com/mapsync/mapsync/config"
 	"github.com/mapsync/mapsync/connectors"
-	"github.com/mapsync/mapsync/secrets"
 )
 
 // readExample returns an example template's text.
@@ -60,11 +59,7 @@ func TestTemplateFailuresWriteNothing(t *testing.T) {
 
 // TestPlansCreateNoMatch: a closed deal matches no example template: exit 1 saying so, no plan.
 func TestPlansCreateNoMatch(t *testing.T) {
-	key, _ := secrets.GenerateKey()
-	t.Setenv(secrets.EnvKey, key)
-	t.Setenv(config.EnvDatabaseURL, "")
-	cfg := sandboxConfig(t, "sqlite:"+filepath.Join(t.TempDir(), "m.db"), 150)
-	mustRun(t, "--config", cfg, "migrate", "up")
+	cfg, _ := migratedSandbox(t, 150, nil)
 	mustRun(t, "--config", cfg, "--log-level", "error", "sync", "run", "--connection", "sandbox-hubspot")
 	mustRun(t, "--config", cfg, "templates", "import")
 
