@@ -197,7 +197,8 @@ func (s *Sandbox) ClearFaults() {
 }
 
 // FailNextWrite makes the next write (update or delete, single or collection) of record id fail
-// with statusCode and message; empty ones mean UNABLE_TO_LOCK_ROW, the transient lock error.
+// with statusCode and message; empty ones mean UNABLE_TO_LOCK_ROW, the transient lock error. An id
+// that names no live record is ErrNotFound: the fault could never fire.
 func (s *Sandbox) FailNextWrite(id, statusCode, message string) error {
 	id18, ok := normalizeID(id)
 	if !ok {
@@ -210,6 +211,18 @@ func (s *Sandbox) FailNextWrite(id, statusCode, message string) error {
 	if message == "" {
 		message = statusCode
 	}
+	s.mu.RLock()
+	known := false
+	for _, o := range s.objects {
+		if r := o.byID[id18]; r != nil && !r.deleted {
+			known = true
+			break
+		}
+	}
+	s.mu.RUnlock()
+	if !known {
+		return fmt.Errorf("%w: no live record %q to fail the next write of", ErrNotFound, id)
+	}
 	s.ctl.mu.Lock()
 	defer s.ctl.mu.Unlock()
 	if s.ctl.writeFails == nil {
@@ -221,6 +234,9 @@ func (s *Sandbox) FailNextWrite(id, statusCode, message string) error {
 
 // ErrInvalid reports a control change the CRM would refuse; the message lists the save errors.
 var ErrInvalid = errors.New("invalid change")
+
+// ErrNotFound reports a control request about a record the sandbox does not have.
+var ErrNotFound = errors.New("not found")
 
 func saveErr(errs []saveError) error {
 	parts := make([]string, len(errs))

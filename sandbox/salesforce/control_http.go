@@ -257,7 +257,11 @@ func (s *Sandbox) controlFault(w http.ResponseWriter, r *http.Request) {
 		err = s.InjectFault(f)
 	}
 	if err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		status := http.StatusBadRequest
+		if errors.Is(err, ErrNotFound) {
+			status = http.StatusNotFound
+		}
+		writeJSON(w, status, map[string]string{"error": err.Error()})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"kind": string(body.Kind), "count": strconv.Itoa(max(body.Count, 1))})

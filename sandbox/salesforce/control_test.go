@@ -362,3 +362,28 @@ func TestFaultResponsesCarryLimitInfo(t *testing.T) {
 		t.Fatalf("after the faults: got %d %q", r.status, r.header.Get("Sforce-Limit-Info"))
 	}
 }
+
+// TestFailWriteNeedsALiveRecord: fail_write for an id the sandbox does not have (or has deleted)
+// is a 404 naming it, since the fault could never fire; for a live record it is queued.
+func TestFailWriteNeedsALiveRecord(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 3)
+	ids := b.sb.IDs("Opportunity")
+	if err := b.sb.DeleteRecord("Opportunity", ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		id     string
+		status int
+	}{
+		{ids[0], 200},
+		{ids[1], 404},               // in the recycle bin
+		{"006000000000000AAA", 404}, // well formed, never existed
+		{"not-an-id", 400},
+	} {
+		r := b.do(t, "POST", "/__sandbox/faults", map[string]any{"kind": "fail_write", "id": tc.id})
+		if r.status != tc.status || (tc.status == 404 && !strings.Contains(string(r.body), tc.id)) {
+			t.Errorf("fail_write %s: got %d %s, want %d", tc.id, r.status, r.body, tc.status)
+		}
+	}
+}
