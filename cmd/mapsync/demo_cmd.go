@@ -131,11 +131,11 @@ func (a *app) runDemo(ctx context.Context, o demoOptions) error {
 		return err
 	}
 	if err := importSources(ctx, rt.store, srcs, func(t *plans.Template, v int, _ bool) {
-		prio := 0
-		if t.Selection != nil {
-			prio = t.Selection.Priority
+		how := selectionLabel(t)
+		if t.Selection != nil && !t.Selection.Additive {
+			how = fmt.Sprintf("priority %3d", t.Selection.Priority)
 		}
-		fmt.Fprintf(out, "    %-26s v%d  priority %3d  %s\n", t.Key, v, prio, t.Name)
+		fmt.Fprintf(out, "    %-26s v%d  %-12s  %s\n", t.Key, v, how, t.Name)
 	}); err != nil {
 		return err
 	}

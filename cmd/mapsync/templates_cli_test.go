@@ -62,6 +62,9 @@ func TestPlansCreateNoMatch(t *testing.T) {
 	cfg, _ := migratedSandbox(t, 150, nil)
 	mustRun(t, "--config", cfg, "--log-level", "error", "sync", "run", "--connection", "sandbox-hubspot")
 	mustRun(t, "--config", cfg, "templates", "import")
+	if list := mustRun(t, "--config", cfg, "templates", "list"); !lineHas(list, "security-review", "1", "additive", "Security", "review") || !lineHas(list, "default", "1", "0") {
+		t.Fatalf("templates list:\n%s\nwant security-review shown as additive, default at priority 0", list)
+	}
 
 	ctx := context.Background()
 	a := &app{stdout: &strings.Builder{}, stderr: &strings.Builder{}, configPath: cfg}

@@ -226,14 +226,22 @@ func newTemplatesCmd(a *app) *cobra.Command {
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "KEY\tVERSION\tPRIORITY\tNAME")
 			for _, t := range ts {
-				prio := "-"
-				if t.Selection != nil {
-					prio = fmt.Sprint(t.Selection.Priority)
-				}
-				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", t.Key, t.Version, prio, t.Name)
+				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", t.Key, t.Version, selectionLabel(t), t.Name)
 			}
 			return tw.Flush()
 		}),
 	})
 	return cmd
+}
+
+// selectionLabel says how a template is chosen: its priority, "additive" for one that makes a plan
+// besides the main one, "-" for one used only when asked for by key.
+func selectionLabel(t *plans.Template) string {
+	switch {
+	case t.Selection == nil:
+		return "-"
+	case t.Selection.Additive:
+		return "additive"
+	}
+	return fmt.Sprint(t.Selection.Priority)
 }
