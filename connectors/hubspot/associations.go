@@ -99,7 +99,7 @@ func (ls *labelSet) dealContacts(dealID string, to []associationTo) []connectors
 			}
 		}
 	}
-	slices.SortFunc(order, compareIDs)
+	slices.SortFunc(order, connectors.CompareIDs)
 	var out []connectors.DealContact
 	for _, id := range order {
 		c := byContact[id]

@@ -64,7 +64,7 @@ func TestPullFailsWholePageAfterLongBurstAndResumes(t *testing.T) {
 	all := append(res.ids(), resumed.ids()...)
 	// The resume starts at the cursor's stamp, so records at that stamp come again; the store's
 	// idempotent upsert absorbs them.
-	slices.SortFunc(all, compareIDs)
+	slices.SortFunc(all, connectors.CompareIDs)
 	sameIDs(t, slices.Compact(all), tb.sb.IDs("contacts"))
 }
 

@@ -89,8 +89,7 @@ func (c *Connector) Pull(ctx context.Context, req connectors.PullRequest, fn fun
 // laterCursor returns the later of cur and rec's (stamp, id), comparing HubSpot ids as numbers, so
 // that a cursor never moves backwards.
 func laterCursor(cur connectors.Cursor, rec connectors.Record) connectors.Cursor {
-	c := rec.ModifiedAt.Compare(cur.Stamp)
-	if c > 0 || c == 0 && compareIDs(rec.ID, cur.ID) > 0 {
+	if cur.After(rec.ModifiedAt, rec.ID) {
 		return connectors.Cursor{Stamp: rec.ModifiedAt, ID: rec.ID, Extra: cur.Extra}
 	}
 	return cur

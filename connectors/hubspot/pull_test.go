@@ -19,8 +19,8 @@ func sameIDs(t *testing.T, got, want []string) {
 	t.Helper()
 	g := slices.Clone(got)
 	w := slices.Clone(want)
-	slices.SortFunc(g, compareIDs)
-	slices.SortFunc(w, compareIDs)
+	slices.SortFunc(g, connectors.CompareIDs)
+	slices.SortFunc(w, connectors.CompareIDs)
 	if !slices.Equal(g, w) {
 		missing, extra := diff(w, g), diff(g, w)
 		t.Errorf("got %d ids, want %d: missing %v, unexpected %v", len(g), len(w), head(missing), head(extra))
@@ -526,7 +526,7 @@ func TestIncrementalPullWithRecordsModifiedMidRun(t *testing.T) {
 	}
 	checkOrdered(t, res)
 	ids := res.ids()
-	slices.SortFunc(ids, compareIDs)
+	slices.SortFunc(ids, connectors.CompareIDs)
 	sameIDs(t, slices.Compact(ids), tb.sb.IDs("deals"))
 	if got, want := len(res.records), len(tb.sb.IDs("deals"))+10; got != want {
 		t.Errorf("got %d records, want %d (the 10 edited ones again with their new stamp)", got, want)

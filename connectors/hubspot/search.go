@@ -1,7 +1,6 @@
 package hubspot
 
 import (
-	"cmp"
 	"slices"
 	"time"
 
@@ -140,15 +139,5 @@ func compareRecords(a, b connectors.Record) int {
 	if c := a.ModifiedAt.Compare(b.ModifiedAt); c != 0 {
 		return c
 	}
-	return compareIDs(a.ID, b.ID)
-}
-
-// compareIDs compares two ids numerically when both are decimal numbers, else as strings.
-func compareIDs(a, b string) int {
-	if isDigits(a) && isDigits(b) {
-		if c := cmp.Compare(len(a), len(b)); c != 0 {
-			return c
-		}
-	}
-	return cmp.Compare(a, b)
+	return connectors.CompareIDs(a.ID, b.ID)
 }

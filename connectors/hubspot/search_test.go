@@ -46,12 +46,12 @@ func fakeSearch(t *testing.T, all []connectors.Record, req searchRequest) ([]con
 	// the server's tie order.
 	slices.SortStableFunc(out, func(a, b connectors.Record) int {
 		if req.Sorts[0].PropertyName == "hs_object_id" {
-			return compareIDs(a.ID, b.ID)
+			return connectors.CompareIDs(a.ID, b.ID)
 		}
 		if c := a.ModifiedAt.Compare(b.ModifiedAt); c != 0 {
 			return c
 		}
-		return -compareIDs(a.ID, b.ID)
+		return -connectors.CompareIDs(a.ID, b.ID)
 	})
 	total := len(out)
 	if len(out) > req.Limit {
