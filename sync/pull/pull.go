@@ -502,19 +502,20 @@ func (p *Puller) storePages(ctx context.Context, o *objectPull, batch []queued) 
 	for i, q := range batch {
 		seqs[i] = q.seq
 	}
+	// The greatest (stamp, id) of the batch, found once for the pass's state and for maxSeen.
+	var greatest connectors.Cursor
+	for _, r := range page.Records {
+		if greatest.After(r.ModifiedAt, r.ID) {
+			greatest = connectors.Cursor{Stamp: r.ModifiedAt, ID: r.ID}
+		}
+	}
 	if !o.full {
 		c := last.Cursor
 		page.Cursor = &c
 	} else {
 		o.mu.Lock()
 		if at := o.pass.resumeAfter(seqs); at != nil {
-			greatest := o.maxSeen
-			for _, r := range page.Records {
-				if greatest.After(r.ModifiedAt, r.ID) {
-					greatest = connectors.Cursor{Stamp: r.ModifiedAt, ID: r.ID}
-				}
-			}
-			c := passCursor(o.prev, o.start, greatest, at)
+			c := passCursor(o.prev, o.start, later(o.maxSeen, greatest), at)
 			page.Cursor = &c
 		}
 		o.mu.Unlock()
@@ -528,11 +529,7 @@ func (p *Puller) storePages(ctx context.Context, o *objectPull, batch []queued) 
 	if o.full {
 		o.pass.commit(seqs)
 	}
-	for _, r := range page.Records {
-		if o.maxSeen.After(r.ModifiedAt, r.ID) {
-			o.maxSeen = connectors.Cursor{Stamp: r.ModifiedAt, ID: r.ID}
-		}
-	}
+	o.maxSeen = later(o.maxSeen, greatest)
 	os := o.os
 	os.Pages += len(batch)
 	os.Read += len(page.Records)
@@ -544,4 +541,12 @@ func (p *Puller) storePages(ctx context.Context, o *objectPull, batch []queued) 
 		p.opts.Progress(Progress{Object: o.obj, Pages: os.Pages, Read: os.Read, Changed: os.Inserted + os.Updated})
 	}
 	return nil
+}
+
+// later returns b when it sorts after a, else a.
+func later(a, b connectors.Cursor) connectors.Cursor {
+	if a.After(b.Stamp, b.ID) {
+		return b
+	}
+	return a
 }
