@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -386,7 +387,8 @@ func (s *Sandbox) MassUpdate(object string, n int, fields map[string]any) (MassU
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	vals, errs := s.coerce(o, toJSONish(fields), false)
+	body := toJSONish(fields)
+	vals, errs := s.coerce(o, body, false)
 	if len(errs) == 0 {
 		errs = s.checkRefs(o, vals)
 	}
@@ -413,11 +415,9 @@ func (s *Sandbox) MassUpdate(object string, n int, fields map[string]any) (MassU
 	// Validate the imported records' values once before changing anything.
 	var imports []map[int]value
 	for k := range missing {
-		body := filler(k+1, stamp)
-		for name, v := range toJSONish(fields) {
-			body[name] = v
-		}
-		iv, errs := s.prepareCreate(o, body)
+		ib := filler(k+1, stamp)
+		maps.Copy(ib, body)
+		iv, errs := s.prepareCreate(o, ib)
 		if len(errs) > 0 {
 			return MassUpdateResult{}, fmt.Errorf("import %s: %w", o.name, saveErr(errs))
 		}
