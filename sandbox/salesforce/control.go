@@ -434,19 +434,8 @@ func (s *Sandbox) MassUpdate(object string, n int, fields map[string]any) (MassU
 		s.out.notify(o, r, old, false)
 	}
 	for _, iv := range imports {
-		r := o.blank(o.newID())
-		for idx, v := range iv {
-			r.vals[idx] = v
-		}
-		if f := o.field("OwnerId"); f != nil && r.vals[f.idx].null() {
-			r.vals[f.idx] = val(s.userID)
-		}
-		s.derive(o, r, iv)
-		o.audit(r, stamp, stamp, s.userID)
-		// Appended in id order; the stamp index is sorted once below.
-		o.recs = append(o.recs, r)
-		o.byID[r.id] = r
-		o.byStamp = append(o.byStamp, r)
+		r := s.newRecord(o, iv, s.userID, stamp)
+		o.load(r) // appended in id order; the stamp index is sorted once below
 		s.out.notify(o, r, nil, true)
 	}
 	slices.SortFunc(o.byStamp, stampLess)

@@ -345,6 +345,18 @@ func (s *Sandbox) applyUpdate(o *object, r *record, vals map[int]value, by strin
 
 // createRecord inserts a new record. Callers hold s.mu for writing.
 func (s *Sandbox) createRecord(o *object, vals map[int]value, by string, stamp int64) *record {
+	r := s.newRecord(o, vals, by, stamp)
+	if f := o.field("IsPrimary"); f != nil && r.vals[f.idx] == val(true) {
+		s.clearPrimary(o, r, by, stamp)
+	}
+	o.insert(r)
+	s.out.notify(o, r, nil, true)
+	return r
+}
+
+// newRecord builds a new record of o from vals, owned by by when vals set no OwnerId, with its
+// derived fields and audit fields at stamp. It is in no index yet.
+func (s *Sandbox) newRecord(o *object, vals map[int]value, by string, stamp int64) *record {
 	r := o.blank(o.newID())
 	for idx, v := range vals {
 		r.vals[idx] = v
@@ -352,13 +364,8 @@ func (s *Sandbox) createRecord(o *object, vals map[int]value, by string, stamp i
 	if f := o.field("OwnerId"); f != nil && r.vals[f.idx].null() {
 		r.vals[f.idx] = val(by)
 	}
-	if f := o.field("IsPrimary"); f != nil && r.vals[f.idx] == val(true) {
-		s.clearPrimary(o, r, by, stamp)
-	}
 	s.derive(o, r, vals)
 	o.audit(r, stamp, stamp, by)
-	o.insert(r)
-	s.out.notify(o, r, nil, true)
 	return r
 }
 
