@@ -374,16 +374,9 @@ func (s *Store) UpdatePlan(ctx context.Context, p *plans.Plan, base int, events 
 // AppendEvents records events that change nothing in the plan (plan.saved_as_template); an
 // unknown plan is an error matching ErrNotFound. It implements plans.PlanStore.
 func (s *Store) AppendEvents(ctx context.Context, planID string, events []plans.Event) error {
-	// Lock the plan's row as UpdatePlan does, so a plan's events are numbered in commit order and
-	// a reader paging with after never skips one that commits late.
-	lock := ""
-	if s.dialect == Postgres {
-		lock = " FOR UPDATE"
-	}
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		var one int
-		if err := tx.GetContext(ctx, &one, tx.Rebind(`SELECT 1 FROM plans WHERE id = ?`+lock), planID); err != nil {
-			return interpretError(err)
+		if err := s.lockPlan(ctx, tx, planID); err != nil {
+			return err
 		}
 		return s.insertEvents(ctx, tx, withPlanID(events, planID))
 	})
@@ -391,6 +384,19 @@ func (s *Store) AppendEvents(ctx context.Context, planID string, events []plans.
 		return fmt.Errorf("append events to plan %s: %w", planID, domainError(err))
 	}
 	return nil
+}
+
+// lockPlan locks plan planID's row in tx, as UpdatePlan's update does, before events are appended
+// to a plan without changing it: so a plan's events are numbered in commit order and a reader
+// paging with after never skips one that commits late. An unknown plan is an error matching
+// ErrNotFound.
+func (s *Store) lockPlan(ctx context.Context, tx *sqlx.Tx, planID string) error {
+	lock := ""
+	if s.dialect == Postgres {
+		lock = " FOR UPDATE"
+	}
+	var one int
+	return interpretError(tx.GetContext(ctx, &one, tx.Rebind(`SELECT 1 FROM plans WHERE id = ?`+lock), planID))
 }
 
 // insertEvents appends events in the given order, in multi-row statements, each to the plan its

@@ -58,18 +58,10 @@ func (s *Store) importTemplate(ctx context.Context, t *plans.Template, hash stri
 			return nil
 		}
 		version, created = latest.Version+1, true
-		c := *t
-		c.Version = version
-		body, err := json.Marshal(&c)
-		if err != nil {
-			return fmt.Errorf("encode: %w", err)
-		}
 		// A racing importer that took this version first makes the insert fail with a unique
 		// violation (ErrConflict), which the caller retries.
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`
-			INSERT INTO templates (key, version, name, hash, body, created_at) VALUES (?, ?, ?, ?, ?, ?)`),
-			t.Key, version, t.Name, hash, string(body), s.Now()); err != nil {
-			return fmt.Errorf("insert version %d: %w", version, interpretError(err))
+		if err := s.insertTemplate(ctx, tx, t, version, hash); err != nil {
+			return fmt.Errorf("insert version %d: %w", version, err)
 		}
 		return nil
 	})
@@ -77,6 +69,21 @@ func (s *Store) importTemplate(ctx context.Context, t *plans.Template, hash stri
 		return 0, false, err
 	}
 	return version, created, nil
+}
+
+// insertTemplate stores t, whose Hash is hash, as version of its key; t is not changed. A
+// version the key has already is an error matching ErrConflict.
+func (s *Store) insertTemplate(ctx context.Context, tx *sqlx.Tx, t *plans.Template, version int, hash string) error {
+	c := *t
+	c.Version = version
+	body, err := json.Marshal(&c)
+	if err != nil {
+		return fmt.Errorf("encode: %w", err)
+	}
+	_, err = tx.ExecContext(ctx, tx.Rebind(`
+		INSERT INTO templates (key, version, name, hash, body, created_at) VALUES (?, ?, ?, ?, ?, ?)`),
+		t.Key, version, t.Name, hash, string(body), s.Now())
+	return interpretError(err)
 }
 
 // SaveTemplateFromPlan stores t as version 1 of a new template key and appends events (the
@@ -94,20 +101,9 @@ func (s *Store) SaveTemplateFromPlan(ctx context.Context, planID string, t *plan
 	if err := t.Validate(); err != nil {
 		return fmt.Errorf("save plan %s as template %s: %w", planID, t.Key, err)
 	}
-	c := *t
-	c.Version = 1
-	body, err := json.Marshal(&c)
-	if err != nil {
-		return fmt.Errorf("save plan %s as template %s: encode: %w", planID, t.Key, err)
-	}
-	lock := ""
-	if s.dialect == Postgres {
-		lock = " FOR UPDATE"
-	}
-	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
-		var one int
-		if err := tx.GetContext(ctx, &one, tx.Rebind(`SELECT 1 FROM plans WHERE id = ?`+lock), planID); err != nil {
-			return fmt.Errorf("plan %s: %w", planID, interpretError(err))
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := s.lockPlan(ctx, tx, planID); err != nil {
+			return fmt.Errorf("plan %s: %w", planID, err)
 		}
 		// The check sees committed versions; the primary key refuses a racing transaction's
 		// version 1, committed or not.
@@ -118,10 +114,7 @@ func (s *Store) SaveTemplateFromPlan(ctx context.Context, planID string, t *plan
 		if len(taken) > 0 {
 			return fmt.Errorf("template %s exists: %w", t.Key, ErrConflict)
 		}
-		_, err := tx.ExecContext(ctx, tx.Rebind(`
-			INSERT INTO templates (key, version, name, hash, body, created_at) VALUES (?, 1, ?, ?, ?, ?)`),
-			t.Key, t.Name, t.Hash(), string(body), s.Now())
-		if err = interpretError(err); errors.Is(err, ErrConflict) {
+		if err := s.insertTemplate(ctx, tx, t, 1, t.Hash()); errors.Is(err, ErrConflict) {
 			return fmt.Errorf("template %s exists: %w", t.Key, ErrConflict)
 		} else if err != nil {
 			return fmt.Errorf("insert template: %w", err)
