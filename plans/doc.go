@@ -1,7 +1,8 @@
 // Package plans is the mutual action plan domain: templates, selection rules, instantiation,
 // the action state machine, progress and milestones, and the events every change records.
-// It is pure logic: values in, values and events out, with the clock passed in. It imports
-// nothing of mapsync's; the store implements its Store interface.
+// Its operations are pure logic: values in, values and events out, with the clock passed in.
+// It imports nothing of mapsync's; the store implements its Store interface, and Service changes
+// stored plans through it.
 //
 // # Templates
 //
@@ -68,7 +69,11 @@
 //
 // # Persistence
 //
-// Store declares what the service layer needs. A change is: load the plan, apply an operation,
-// then Store.UpdatePlan with the plan version read; the store writes the plan, its events and the
-// CRM projection mark in one transaction, or reports ErrConflict for the caller to retry.
+// Store declares what Service needs. Service is the one way every caller (the HTTP API, the
+// demo, the push pipeline, web pages) changes a stored plan: Service.Change loads the plan,
+// applies an Op (a wrapped *Plan operation) with a Change stamped by its clock, then calls
+// Store.UpdatePlan with the plan version read; the store writes the plan, its events and the
+// CRM projection mark in one transaction, or reports ErrConflict, and Service reloads and
+// reapplies (DefaultRetries times, then ErrBusy). Service.CreatePlan and Service.SaveAsTemplate
+// make plans and templates the same way.
 package plans

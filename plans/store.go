@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Store is the persistence the plan service needs; the store package implements it. Every method
+// Store is the persistence Service needs; the store package implements it. Every method
 // that writes a plan also records, in the same transaction, its events and the mark that the
 // plan's CRM projection must be recomputed: nothing changes a plan without that mark. Errors for
 // a missing row match ErrNotFound and for a lost race ErrConflict (errors.Is).

@@ -16,7 +16,7 @@ type ActionResponse struct {
 }
 
 // change applies op to the plan named in the URL as by.
-func (s *Server) change(r *http.Request, by plans.Actor, op Op) (*plans.Plan, error) {
+func (s *Server) change(r *http.Request, by plans.Actor, op plans.Op) (*plans.Plan, error) {
 	p, _, err := s.svc.Change(r.Context(), r.PathValue("plan"), by, op)
 	return p, err
 }

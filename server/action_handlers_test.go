@@ -112,7 +112,7 @@ func TestConcurrentPatches(t *testing.T) {
 }
 
 // sneak changes the plan behind the server's back, straight through the store.
-func (b *testBundle) sneak(t *testing.T, op Op) {
+func (b *testBundle) sneak(t *testing.T, op plans.Op) {
 	p, err := b.store.Plan(t.Context(), b.plan.ID)
 	if err != nil {
 		t.Error(err)
@@ -167,7 +167,7 @@ func TestRetryOnPlanConflict(t *testing.T) {
 			})
 			before := len(b.eventTypes())
 			b.do("PATCH", b.actionPath("kickoff"), map[string]any{"version": 2, "status": "in_progress"}).wantError(t, http.StatusConflict, "conflict", "")
-			if got, want := len(b.eventTypes())-before, DefaultRetries+1; got != want {
+			if got, want := len(b.eventTypes())-before, plans.DefaultRetries+1; got != want {
 				t.Errorf("events: got %d new, want %d (the sneaked comments only)", got, want)
 			}
 		})

@@ -10,12 +10,12 @@
 // member_handlers.go, template_handlers.go); every error goes through writeError, which picks the
 // status with errors.Is / errors.As on the typed errors of package plans.
 //
-// Changes go through Service: load the plan, apply a pure operation of package plans with a
-// plans.Change (the actor and the server's clock), and write with Store.UpdatePlan, a
-// compare-and-swap on the plan's version that also appends the events and marks the plan's CRM
-// projection, in one transaction. When another change to the same plan got in first, Service
-// reloads and reapplies (DefaultRetries times); the action's own version in the request decides
-// real conflicts (409).
+// Changes go through plans.Service, the one way every caller changes plans: load the plan, apply
+// a pure operation of package plans with a plans.Change (the actor and the server's clock), and
+// write with Store.UpdatePlan, a compare-and-swap on the plan's version that also appends the
+// events and marks the plan's CRM projection, in one transaction. When another change to the
+// same plan got in first, the service reloads and reapplies (plans.DefaultRetries times); the
+// action's own version in the request decides real conflicts (409).
 //
 // # Wiring
 //

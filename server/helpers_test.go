@@ -136,7 +136,7 @@ func setup(t *testing.T, s *store.Store) *testBundle {
 
 func (b *testBundle) createPlan(deal string) *plans.Plan {
 	b.t.Helper()
-	svc, err := NewService(b.store, ServiceOptions{Now: func() time.Time { return testNow }})
+	svc, err := plans.NewService(b.store, plans.ServiceOptions{Now: func() time.Time { return testNow }})
 	if err != nil {
 		b.t.Fatal(err)
 	}

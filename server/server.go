@@ -51,7 +51,7 @@ type Options struct {
 	// NewID makes ids for what changes create (default plans.NewID).
 	NewID func() string
 	// Retries is how many times a change is reapplied after a concurrent change to the same plan
-	// (default DefaultRetries; -1 means never).
+	// (default plans.DefaultRetries; -1 means never).
 	Retries int
 	// ReadyTimeout bounds the store ping of /readyz (default 2s).
 	ReadyTimeout time.Duration
@@ -149,7 +149,7 @@ type Options struct {
 // A change is written whole or not at all.
 type Server struct {
 	store   Store
-	svc     *Service
+	svc     *plans.Service
 	log     zerolog.Logger
 	now     func() time.Time
 	metrics *metrics
@@ -164,7 +164,7 @@ func New(opts Options) (*Server, error) {
 	if opts.Store == nil {
 		return nil, errors.New("new server: store is required")
 	}
-	svc, err := NewService(opts.Store, ServiceOptions{Now: opts.Now, NewID: opts.NewID, Retries: opts.Retries})
+	svc, err := plans.NewService(opts.Store, plans.ServiceOptions{Now: opts.Now, NewID: opts.NewID, Retries: opts.Retries})
 	if err != nil {
 		return nil, fmt.Errorf("new server: %w", err)
 	}
@@ -192,7 +192,7 @@ func New(opts Options) (*Server, error) {
 }
 
 // Service returns the plan service the server uses, for callers that change plans outside HTTP.
-func (s *Server) Service() *Service { return s.svc }
+func (s *Server) Service() *plans.Service { return s.svc }
 
 // ServeHTTP serves the API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }

@@ -188,7 +188,7 @@ func (a *app) runDemo(ctx context.Context, o demoOptions) error {
 	printPlan(a, "sample", samplePlan)
 
 	step("the seller completes the first two actions")
-	svc, err := server.NewService(rt.store, server.ServiceOptions{})
+	svc, err := plans.NewService(rt.store, plans.ServiceOptions{})
 	if err != nil {
 		return err
 	}

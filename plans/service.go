@@ -1,12 +1,10 @@
-package server
+package plans
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/mapsync/mapsync/plans"
 )
 
 // DefaultRetries is how many times Service.Change reapplies an operation after the store reports
@@ -14,15 +12,15 @@ import (
 const DefaultRetries = 5
 
 // ErrBusy is returned by Service.Change when the plan kept changing under every attempt. It
-// matches plans.ErrConflict; the API answers 409 and the client retries.
-var ErrBusy = fmt.Errorf("plan changed concurrently on every attempt: %w", plans.ErrConflict)
+// matches ErrConflict; the API answers 409 and the client retries.
+var ErrBusy = fmt.Errorf("plan changed concurrently on every attempt: %w", ErrConflict)
 
-// Service applies the pure operations of package plans to stored plans: load, apply with a
-// plans.Change, and write with the store's compare-and-swap, retrying when another change to the
+// Service applies the pure operations of this package to stored plans: load, apply with a
+// Change, and write with the store's compare-and-swap, retrying when another change to the
 // same plan got in first. The store writes the plan, its events and the CRM projection mark in
 // one transaction, so a change is all or nothing.
 type Service struct {
-	store   plans.Store
+	store   Store
 	now     func() time.Time
 	newID   func() string
 	retries int
@@ -32,7 +30,7 @@ type Service struct {
 type ServiceOptions struct {
 	// Now is the clock (default time.Now). Changes are stamped with Now().UTC().
 	Now func() time.Time
-	// NewID makes ids of things a change creates (default plans.NewID, a UUIDv7).
+	// NewID makes ids of things a change creates (default the package's NewID, a UUIDv7).
 	NewID func() string
 	// Retries is how many times a change is reapplied after a store conflict (default
 	// DefaultRetries; -1 means never).
@@ -40,7 +38,7 @@ type ServiceOptions struct {
 }
 
 // NewService returns a Service on st.
-func NewService(st plans.Store, opts ServiceOptions) (*Service, error) {
+func NewService(st Store, opts ServiceOptions) (*Service, error) {
 	if st == nil {
 		return nil, errors.New("new plan service: store is required")
 	}
@@ -57,9 +55,9 @@ func NewService(st plans.Store, opts ServiceOptions) (*Service, error) {
 	return s, nil
 }
 
-// Op is an operation on a plan: one of the methods of *plans.Plan, wrapped. It must change
-// nothing when it returns an error (the plans operations guarantee that).
-type Op func(p *plans.Plan, c plans.Change) ([]plans.Event, error)
+// Op is an operation on a plan: one of the methods of *Plan, wrapped. It must change
+// nothing when it returns an error (the operations of *Plan guarantee that).
+type Op func(p *Plan, c Change) ([]Event, error)
 
 // Change loads plan planID, applies op as actor by, and stores the result with its events. When
 // the store reports that the plan's version moved (a concurrent change elsewhere in the plan), it
@@ -68,14 +66,14 @@ type Op func(p *plans.Plan, c plans.Change) ([]plans.Event, error)
 // nothing. Change returns the plan as stored after the change and the events recorded.
 //
 // op may run several times: it must not keep state between runs except what it returns.
-func (s *Service) Change(ctx context.Context, planID string, by plans.Actor, op Op) (*plans.Plan, []plans.Event, error) {
+func (s *Service) Change(ctx context.Context, planID string, by Actor, op Op) (*Plan, []Event, error) {
 	for attempt := 0; ; attempt++ {
 		p, err := s.store.Plan(ctx, planID)
 		if err != nil {
 			return nil, nil, planLoadError(planID, err)
 		}
 		base := p.Version
-		c := plans.Change{By: by, At: s.now().UTC(), NewID: s.newID}
+		c := Change{By: by, At: s.now().UTC(), NewID: s.newID}
 		events, err := op(p, c)
 		if err != nil {
 			return nil, nil, err
@@ -87,10 +85,10 @@ func (s *Service) Change(ctx context.Context, planID string, by plans.Actor, op 
 		if err == nil {
 			return p, events, nil
 		}
-		if errors.Is(err, plans.ErrNotFound) {
+		if errors.Is(err, ErrNotFound) {
 			return nil, nil, planLoadError(planID, err) // deleted since it was read
 		}
-		if !errors.Is(err, plans.ErrConflict) {
+		if !errors.Is(err, ErrConflict) {
 			return nil, nil, fmt.Errorf("update plan %s: %w", planID, err)
 		}
 		if attempt >= s.retries {
@@ -102,24 +100,24 @@ func (s *Service) Change(ctx context.Context, planID string, by plans.Actor, op 
 	}
 }
 
-// SaveAsTemplate makes a new template from plan planID as it stands (plans.Plan.SaveAsTemplate)
+// SaveAsTemplate makes a new template from plan planID as it stands (Plan.SaveAsTemplate)
 // and stores it as version 1 of key together with the plan.saved_as_template event, in one
-// transaction (Store.SaveTemplateFromPlan). A key that exists is a *plans.ExistsError on "key"
+// transaction (Store.SaveTemplateFromPlan). A key that exists is a *ExistsError on "key"
 // (409), also when two saves race for it: exactly one of them creates the template.
-func (s *Service) SaveAsTemplate(ctx context.Context, planID string, by plans.Actor, key, name string) (*plans.Template, error) {
+func (s *Service) SaveAsTemplate(ctx context.Context, planID string, by Actor, key, name string) (*Template, error) {
 	p, err := s.store.Plan(ctx, planID)
 	if err != nil {
 		return nil, planLoadError(planID, err)
 	}
-	t, events, err := p.SaveAsTemplate(plans.Change{By: by, At: s.now().UTC(), NewID: s.newID}, key, name)
+	t, events, err := p.SaveAsTemplate(Change{By: by, At: s.now().UTC(), NewID: s.newID}, key, name)
 	if err != nil {
 		return nil, err
 	}
 	if err := s.store.SaveTemplateFromPlan(ctx, planID, t, events); err != nil {
 		switch {
-		case errors.Is(err, plans.ErrConflict):
-			return nil, fmt.Errorf("save plan %s as template: %w", planID, &plans.ExistsError{Kind: "template", Key: key, Field: "key"})
-		case errors.Is(err, plans.ErrNotFound):
+		case errors.Is(err, ErrConflict):
+			return nil, fmt.Errorf("save plan %s as template: %w", planID, &ExistsError{Kind: "template", Key: key, Field: "key"})
+		case errors.Is(err, ErrNotFound):
 			return nil, planLoadError(planID, err)
 		}
 		return nil, fmt.Errorf("save plan %s as template %s: %w", planID, key, err)
@@ -128,11 +126,11 @@ func (s *Service) SaveAsTemplate(ctx context.Context, planID string, by plans.Ac
 	return t, nil
 }
 
-// planLoadError is the error of loading plan planID: a *plans.NotFoundError naming the plan
+// planLoadError is the error of loading plan planID: a *NotFoundError naming the plan
 // when it does not exist, else err with the plan's id.
 func planLoadError(planID string, err error) error {
-	if errors.Is(err, plans.ErrNotFound) {
-		return &plans.NotFoundError{Kind: "plan", ID: planID}
+	if errors.Is(err, ErrNotFound) {
+		return &NotFoundError{Kind: "plan", ID: planID}
 	}
 	return fmt.Errorf("load plan %s: %w", planID, err)
 }
@@ -140,13 +138,13 @@ func planLoadError(planID string, err error) error {
 // CreatePlan makes the plan for deal from the latest version of template key (or version, when
 // not 0), with due dates in loc, as mapsync itself, and stores it unless a plan for (connection,
 // deal, template) exists. It returns the stored plan and whether it was created now. Choosing the
-// template by selection rule is the caller's (plans.Selector).
-func (s *Service) CreatePlan(ctx context.Context, key string, version int, deal plans.Deal, loc *time.Location) (*plans.Plan, bool, error) {
+// template by selection rule is the caller's (Selector).
+func (s *Service) CreatePlan(ctx context.Context, key string, version int, deal Deal, loc *time.Location) (*Plan, bool, error) {
 	t, err := s.store.Template(ctx, key, version)
 	if err != nil {
 		return nil, false, fmt.Errorf("load template %s: %w", key, err)
 	}
-	p, events, err := plans.InstantiateBy(t, deal, plans.Change{By: plans.System(), At: s.now().UTC(), NewID: s.newID}, loc)
+	p, events, err := InstantiateBy(t, deal, Change{By: System(), At: s.now().UTC(), NewID: s.newID}, loc)
 	if err != nil {
 		return nil, false, err
 	}
