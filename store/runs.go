@@ -19,6 +19,9 @@ const (
 	RunRunning   = "running"
 	RunSucceeded = "succeeded"
 	RunFailed    = "failed"
+	// RunAbandoned is a run whose process stopped without finishing it (killed, database lost):
+	// the next run of the connection, holding the run lock, marks it so.
+	RunAbandoned = "abandoned"
 )
 
 // Run is one recorded sync run.
@@ -82,4 +85,19 @@ func (s *Store) Run(ctx context.Context, runID int64) (*Run, error) {
 		return nil, fmt.Errorf("run %d: %w", runID, interpretError(err))
 	}
 	return &r, nil
+}
+
+// AbandonRuns marks every run of the connection still recorded as running as abandoned, and
+// returns their ids. Call it only while holding the connection's run lock: then no live run of
+// the connection exists, so a "running" row belongs to a process that died.
+func (s *Store) AbandonRuns(ctx context.Context, connectionID int64, reason string) ([]int64, error) {
+	var ids []int64
+	err := s.db.SelectContext(ctx, &ids, s.rebind(`
+		UPDATE sync_runs SET status = ?, finished_at = ?, error = ?
+		WHERE connection_id = ? AND status = ?
+		RETURNING id`), RunAbandoned, s.Now(), reason, connectionID, RunRunning)
+	if err != nil {
+		return nil, fmt.Errorf("abandon runs: %w", interpretError(err))
+	}
+	return ids, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -24,6 +25,7 @@ func newSyncCmd(a *app) *cobra.Command {
 		full       bool
 		output     string
 		timeout    time.Duration
+		wait       time.Duration
 	)
 	runCmd := &cobra.Command{
 		Use:   "run --connection NAME [--full]",
@@ -47,18 +49,22 @@ where it stopped. Exits 1 if the run failed.`,
 				return err
 			}
 			defer rt.Close()
-			p, err := rt.puller(ctx, connection, newProgressPrinter(a))
-			if err != nil {
-				return err
+			out, runErr := rt.pullOnce(ctx, connection, pull.Request{Full: full, Trigger: store.TriggerManual}, wait, newProgressPrinter(a))
+			if errors.Is(runErr, store.ErrLocked) {
+				return &exitError{code: 1, err: fmt.Errorf("connection %s is busy: %w; wait for it, or pass --wait 10m to queue behind it", connection, runErr)}
 			}
-			sum, runErr := p.Run(ctx, pull.Request{Full: full, Trigger: store.TriggerManual})
-			if sum != nil {
+			if out != nil && out.Pull != nil {
 				if output == "json" {
 					enc := json.NewEncoder(a.stdout)
 					enc.SetIndent("", "  ")
-					enc.Encode(sum)
+					enc.Encode(struct {
+						*pull.Summary
+						Plans        any    `json:"plans,omitempty"`
+						PlansSkipped string `json:"plans_skipped,omitempty"`
+					}{out.Pull, out.Plans, out.PlansSkipped})
 				} else {
-					printSummary(a, sum)
+					printSummary(a, out.Pull)
+					printPlans(a, out)
 				}
 			}
 			if runErr != nil {
@@ -72,6 +78,7 @@ where it stopped. Exits 1 if the run failed.`,
 	f.BoolVar(&full, "full", false, "full reconcile: read everything, mark missing records deleted")
 	f.StringVarP(&output, "output", "o", "text", "summary format: text or json")
 	f.DurationVar(&timeout, "timeout", 0, "give up after this long (default: no limit)")
+	f.DurationVar(&wait, "wait", 0, "when another run of the connection is in progress, wait this long for it (default: refuse at once)")
 	runCmd.MarkFlagRequired("connection")
 	cmd.AddCommand(runCmd)
 	return cmd

@@ -17,6 +17,7 @@ import (
 	"github.com/mapsync/mapsync/connectors"
 	"github.com/mapsync/mapsync/connectors/hubspot"
 	"github.com/mapsync/mapsync/connectors/salesforce"
+	"github.com/mapsync/mapsync/scheduler"
 	"github.com/mapsync/mapsync/store"
 	"github.com/mapsync/mapsync/sync/instantiate"
 	"github.com/mapsync/mapsync/sync/pull"
@@ -34,6 +35,7 @@ type runtime struct {
 
 	mu        sync.Mutex
 	governors map[string]*connectors.Governor // one per connection, shared by every worker
+	runLocker *scheduler.Locker               // the per-connection run lock, built once
 }
 
 // newRuntime opens the store (refusing a schema that is behind) and builds the shared parts.

@@ -81,6 +81,9 @@ type Result struct {
 	Plan    *plans.Plan `json:"plan,omitempty"`
 }
 
+// ErrNoTemplates means no template is imported, so no deal can get a plan.
+var ErrNoTemplates = errors.New("no templates imported: run `mapsync templates import DIR` (or set templates.dir)")
+
 // Outcomes of ForDeal.
 const (
 	Created  = "created"
@@ -189,7 +192,7 @@ func (in *Instantiator) CatchUp(ctx context.Context) (Summary, error) {
 		return sum, err
 	}
 	if len(ts) == 0 {
-		return sum, errors.New("no templates imported: run `mapsync templates import DIR` (or set templates.dir)")
+		return sum, ErrNoTemplates
 	}
 	sel, err := plans.NewSelector(ts)
 	if err != nil {
