@@ -16,7 +16,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/mapsync/mapsync/plans"
-	"github.com/mapsync/mapsync/store"
 )
 
 // Headers the API reads and writes.
@@ -241,7 +240,7 @@ func (s *Server) authenticate(r *http.Request) (plans.Actor, error) {
 	}
 	name, err := s.store.VerifyAPIToken(r.Context(), token)
 	if err != nil {
-		if errors.Is(err, store.ErrNotFound) || errors.Is(err, plans.ErrNotFound) || errors.Is(err, ErrBadToken) {
+		if errors.Is(err, plans.ErrNotFound) || errors.Is(err, ErrBadToken) {
 			return plans.Actor{}, unauthorized("invalid or revoked API token")
 		}
 		return plans.Actor{}, err
@@ -267,7 +266,7 @@ func (s *Server) authenticate(r *http.Request) (plans.Actor, error) {
 }
 
 // ErrBadToken may be returned (wrapped) by a TokenVerifier for a token that is unknown, revoked
-// or malformed; the API answers 401. Errors matching store.ErrNotFound or plans.ErrNotFound are
-// read the same way.
+// or malformed; the API answers 401. Errors matching plans.ErrNotFound (store.ErrNotFound is the
+// same sentinel) are read the same way.
 // Any other error is a 500.
 var ErrBadToken = errors.New("invalid API token")

@@ -24,8 +24,8 @@ type Store interface {
 
 // TokenVerifier checks API tokens.
 type TokenVerifier interface {
-	// VerifyAPIToken returns the name of the token, or an error matching store.ErrNotFound,
-	// plans.ErrNotFound or ErrBadToken when it is unknown or revoked (401); any other error is a
+	// VerifyAPIToken returns the name of the token, or an error matching plans.ErrNotFound
+	// (store.ErrNotFound is the same sentinel) or ErrBadToken when it is unknown or revoked (401); any other error is a
 	// 500.
 	VerifyAPIToken(ctx context.Context, token string) (name string, err error)
 }

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -35,29 +34,6 @@ const (
 
 // eventChunk is how many events one INSERT carries (10 parameters each).
 const eventChunk = 500
-
-// domainError makes an error matching ErrNotFound or ErrConflict also match plans.ErrNotFound
-// or plans.ErrConflict, so callers of plans.Store can branch on either package's sentinels.
-func domainError(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, ErrNotFound) && !errors.Is(err, plans.ErrNotFound):
-		return &sentinelError{err: err, also: plans.ErrNotFound}
-	case errors.Is(err, ErrConflict) && !errors.Is(err, plans.ErrConflict):
-		return &sentinelError{err: err, also: plans.ErrConflict}
-	}
-	return err
-}
-
-// sentinelError is err, also matching a domain sentinel under errors.Is.
-type sentinelError struct {
-	err  error
-	also error
-}
-
-func (e *sentinelError) Error() string   { return e.err.Error() }
-func (e *sentinelError) Unwrap() []error { return []error{e.err, e.also} }
 
 // planColumns are a plan's row values derived from the plan.
 type planColumns struct {
@@ -102,7 +78,7 @@ func (s *Store) CreatePlan(ctx context.Context, p *plans.Plan, events []plans.Ev
 	}
 	res, err := s.createPlans(ctx, []NewPlan{{Plan: p, Events: events}})
 	if err != nil {
-		return nil, false, fmt.Errorf("create plan %s: %w", p.ID, domainError(err))
+		return nil, false, fmt.Errorf("create plan %s: %w", p.ID, err)
 	}
 	return res[0].Plan, res[0].Created, nil
 }
@@ -135,7 +111,7 @@ const createChunk = 100
 func (s *Store) CreatePlans(ctx context.Context, batch []NewPlan) ([]CreatedPlan, error) {
 	res, err := s.createPlans(ctx, batch)
 	if err != nil {
-		return nil, fmt.Errorf("create %d plans: %w", len(batch), domainError(err))
+		return nil, fmt.Errorf("create %d plans: %w", len(batch), err)
 	}
 	return res, nil
 }
@@ -282,7 +258,7 @@ func (s *Store) plansByKey(ctx context.Context, tx *sqlx.Tx, keys []planKey) (ma
 func (s *Store) Plan(ctx context.Context, id string) (*plans.Plan, error) {
 	p, err := s.planWhere(ctx, s.db, `id = ?`, id)
 	if err != nil {
-		return nil, fmt.Errorf("plan %s: %w", id, domainError(err))
+		return nil, fmt.Errorf("plan %s: %w", id, err)
 	}
 	return p, nil
 }
@@ -292,7 +268,7 @@ func (s *Store) Plan(ctx context.Context, id string) (*plans.Plan, error) {
 func (s *Store) PlanFor(ctx context.Context, connection, dealID, templateKey string) (*plans.Plan, error) {
 	p, err := s.planWhere(ctx, s.db, `connection = ? AND deal_id = ? AND template_key = ?`, connection, dealID, templateKey)
 	if err != nil {
-		return nil, fmt.Errorf("plan for %s deal %s template %s: %w", connection, dealID, templateKey, domainError(err))
+		return nil, fmt.Errorf("plan for %s deal %s template %s: %w", connection, dealID, templateKey, err)
 	}
 	return p, nil
 }
@@ -366,7 +342,7 @@ func (s *Store) UpdatePlan(ctx context.Context, p *plans.Plan, base int, events 
 		return s.markPlans(ctx, tx, []*plans.Plan{p})
 	})
 	if err != nil {
-		return fmt.Errorf("update plan %s: %w", p.ID, domainError(err))
+		return fmt.Errorf("update plan %s: %w", p.ID, err)
 	}
 	return nil
 }
@@ -381,7 +357,7 @@ func (s *Store) AppendEvents(ctx context.Context, planID string, events []plans.
 		return s.insertEvents(ctx, tx, withPlanID(events, planID))
 	})
 	if err != nil {
-		return fmt.Errorf("append events to plan %s: %w", planID, domainError(err))
+		return fmt.Errorf("append events to plan %s: %w", planID, err)
 	}
 	return nil
 }
@@ -468,7 +444,7 @@ func (s *Store) Events(ctx context.Context, planID, after string, limit int) ([]
 		var seq int64
 		err = s.db.GetContext(ctx, &seq, s.rebind(`SELECT seq FROM plan_events WHERE plan_id = ? AND id = ?`), planID, after)
 		if err != nil {
-			return nil, fmt.Errorf("events of plan %s after %s: %w", planID, after, domainError(interpretError(err)))
+			return nil, fmt.Errorf("events of plan %s after %s: %w", planID, after, interpretError(err))
 		}
 		err = s.db.SelectContext(ctx, &bodies, s.rebind(`
 			SELECT body FROM plan_events WHERE plan_id = ? AND seq > ? ORDER BY seq LIMIT ?`), planID, seq, limit)
@@ -479,7 +455,7 @@ func (s *Store) Events(ctx context.Context, planID, after string, limit int) ([]
 	if len(bodies) == 0 && after == "" {
 		var one int
 		if err := s.db.GetContext(ctx, &one, s.rebind(`SELECT 1 FROM plans WHERE id = ?`), planID); err != nil {
-			return nil, fmt.Errorf("events of plan %s: %w", planID, domainError(interpretError(err)))
+			return nil, fmt.Errorf("events of plan %s: %w", planID, interpretError(err))
 		}
 	}
 	out := make([]plans.Event, len(bodies))

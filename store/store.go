@@ -12,10 +12,13 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	_ "github.com/lib/pq" // PostgreSQL driver "postgres"
+	"github.com/lib/pq" // PostgreSQL driver "postgres"
+	"github.com/lib/pq/pqerror"
 	"github.com/rs/zerolog"
-	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
+	"modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
+	"github.com/mapsync/mapsync/plans"
 	"github.com/mapsync/mapsync/secrets"
 )
 
@@ -158,27 +161,45 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	return nil
 }
 
-// Sentinel errors callers branch on with errors.Is.
+// Sentinel errors callers branch on with errors.Is. They are package plans' own sentinels, so
+// callers of plans.Store and of the store branch on one set.
 var (
-	// ErrNotFound means the row asked for does not exist.
-	ErrNotFound = errors.New("not found")
-	// ErrConflict means a unique constraint refused the write (a row exists already).
-	ErrConflict = errors.New("conflict")
+	// ErrNotFound means the row asked for does not exist (plans.ErrNotFound).
+	ErrNotFound = plans.ErrNotFound
+	// ErrConflict means a unique constraint refused the write: a row exists already
+	// (plans.ErrConflict).
+	ErrConflict = plans.ErrConflict
 )
 
-// interpretError maps driver errors onto the store's sentinels, in one place for both databases.
+// interpretError maps driver errors onto the store's sentinels, in one place for both databases,
+// by the drivers' typed errors: sql.ErrNoRows is ErrNotFound; a unique or primary-key violation
+// (PostgreSQL SQLSTATE 23505 from lib/pq's *pq.Error; SQLite's extended result codes
+// SQLITE_CONSTRAINT_UNIQUE and SQLITE_CONSTRAINT_PRIMARYKEY from modernc's *sqlite.Error) matches
+// ErrConflict and keeps the driver error reachable. Anything else is returned as it is.
 func interpretError(err error) error {
-	if err == nil {
+	switch {
+	case err == nil:
 		return nil
-	}
-	if errors.Is(err, sql.ErrNoRows) {
+	case errors.Is(err, sql.ErrNoRows):
 		return ErrNotFound
-	}
-	msg := err.Error()
-	// lib/pq: pq: duplicate key value violates unique constraint (23505);
-	// modernc: constraint failed: UNIQUE constraint failed (2067).
-	if strings.Contains(msg, "23505") || strings.Contains(msg, "duplicate key value") || strings.Contains(msg, "UNIQUE constraint failed") {
-		return fmt.Errorf("%w: %s", ErrConflict, msg)
+	case isUniqueViolation(err):
+		return fmt.Errorf("%w: %w", ErrConflict, err)
 	}
 	return err
+}
+
+// isUniqueViolation reports whether err is a driver's unique or primary-key violation.
+func isUniqueViolation(err error) bool {
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) {
+		return pqErr.Code == pqerror.UniqueViolation
+	}
+	var liteErr *sqlite.Error
+	if errors.As(err, &liteErr) {
+		switch liteErr.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return true
+		}
+	}
+	return false
 }

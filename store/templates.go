@@ -36,7 +36,7 @@ func (s *Store) ImportTemplate(ctx context.Context, t *plans.Template) (version 
 		}
 	}
 	if err != nil {
-		return 0, false, fmt.Errorf("import template %s: %w", t.Key, domainError(err))
+		return 0, false, fmt.Errorf("import template %s: %w", t.Key, err)
 	}
 	return version, created, nil
 }
@@ -122,7 +122,7 @@ func (s *Store) SaveTemplateFromPlan(ctx context.Context, planID string, t *plan
 		return s.insertEvents(ctx, tx, withPlanID(events, planID))
 	})
 	if err != nil {
-		return fmt.Errorf("save plan %s as template %s: %w", planID, t.Key, domainError(err))
+		return fmt.Errorf("save plan %s as template %s: %w", planID, t.Key, err)
 	}
 	return nil
 }
@@ -142,7 +142,7 @@ func (s *Store) Template(ctx context.Context, key string, version int) (*plans.T
 			SELECT body FROM templates WHERE key = ? AND version = ?`), key, version)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("template %s version %d: %w", key, version, domainError(interpretError(err)))
+		return nil, fmt.Errorf("template %s version %d: %w", key, version, interpretError(err))
 	}
 	t, err := decodeTemplate(body)
 	if err != nil {
