@@ -5,31 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/expr-lang/expr"
-	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
 )
 
-// CompileRule compiles a selection rule against RuleEnv; the rule must return a bool.
+// CompileRule compiles a selection rule against RuleEnv with CompileExpr (the expr setup mappings
+// share); the rule must return a bool. A problem wraps an *ExprError.
 func CompileRule(rule string) (*vm.Program, error) {
-	prog, err := expr.Compile(rule, expr.Env(RuleEnv{}), expr.AsBool(), expr.DisableBuiltin("now"))
+	prog, err := CompileExpr(rule, RuleEnv{}, expr.AsBool())
 	if err != nil {
-		return nil, fmt.Errorf("compile rule: %s", exprMessage(err))
+		return nil, fmt.Errorf("compile rule: %w", err)
 	}
 	return prog, nil
-}
-
-// exprMessage returns expr's error on one line, without the source snippet.
-func exprMessage(err error) string {
-	var fe *file.Error
-	if errors.As(err, &fe) {
-		return fmt.Sprintf("%s (column %d)", fe.Message, fe.Column+1)
-	}
-	msg, _, _ := strings.Cut(err.Error(), "\n")
-	return msg
 }
 
 // Selector picks templates for deals by their selection rules. Build it once per set of templates
@@ -86,9 +75,9 @@ func (s *Selector) Match(deal Deal, now time.Time) ([]*Template, error) {
 		if c := e.t.Selection.Connections; len(c) > 0 && !slices.Contains(c, deal.ConnectionName) {
 			continue
 		}
-		v, err := expr.Run(e.prog, env)
+		v, err := RunExpr(e.prog, env)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("template %s: %s", e.t.Key, exprMessage(err)))
+			errs = append(errs, fmt.Errorf("template %s: %w", e.t.Key, err))
 			continue
 		}
 		if ok, _ := v.(bool); ok {
