@@ -196,3 +196,55 @@ func TestDailyReserveZeroMeansNone(t *testing.T) {
 		}
 	}
 }
+
+// TestOneProblemOneLine checks that a value of the wrong type is the only problem reported for
+// its connection: before, yaml.v3 stopped decoding at the refused value and validation then saw
+// the connection's name and kind as missing.
+func TestOneProblemOneLine(t *testing.T) {
+	t.Setenv(EnvDatabaseURL, "")
+	tests := map[string]struct {
+		doc  string
+		want []string
+	}{
+		"bad overlap": {
+			doc:  "connections:\n  - name: hs\n    kind: hubspot\n    private_app_token: pat\n    overlap: 2 minutes\n",
+			want: []string{`connections[0].overlap: want a duration such as 90s or 5m, got "2 minutes" (line 5)`},
+		},
+		"bad overlap before name and kind": {
+			doc:  "connections:\n  - overlap: 2 minutes\n    name: hs\n    kind: hubspot\n    private_app_token: pat\n",
+			want: []string{`connections[0].overlap: want a duration such as 90s or 5m, got "2 minutes" (line 2)`},
+		},
+		"wrong types in two connections": {
+			doc: "connections:\n  - name: a\n    kind: hubspot\n    private_app_token: pat\n    sandbox: maybe\n" +
+				"  - name: b\n    kind: hubspot\n    private_app_token: pat\n    timeout: soon\n",
+			want: []string{
+				`connections[0].sandbox: want true or false, got "maybe" (line 5)`,
+				`connections[1].timeout: want a duration such as 90s or 5m, got "soon" (line 9)`,
+			},
+		},
+		"list where a mapping belongs": {
+			doc:  "server: [a, b]\nconnections:\n  - name: hs\n    kind: hubspot\n    private_app_token: pat\n",
+			want: []string{`server: want a mapping of keys, got a list (line 1)`},
+		},
+		"duplicate key": {
+			doc:  "connections:\n  - name: hs\n    kind: hubspot\n    kind: hubspot\n    private_app_token: pat\n",
+			want: []string{`connections[0].kind: duplicate key (line 4)`},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := Load("inline.yaml", []byte(tc.doc))
+			var ce *Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("got %v, want a *config.Error", err)
+			}
+			var got []string
+			for _, p := range ce.Problems {
+				got = append(got, p.String())
+			}
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("got problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+		})
+	}
+}

@@ -79,10 +79,12 @@ func Load(name string, data []byte) (*Config, error) {
 	if len(doc.Content) > 0 {
 		root := doc.Content[0]
 		l.expand(root, "")
+		// check reports each wrong value and blanks it in the tree (a duplicate key is dropped), so
+		// the decode below succeeds with defaults in its place and validation reports only the
+		// other problems: one problem, one line. (yaml.v3 stops decoding at the first value a
+		// TextUnmarshaler refuses, which left later fields empty and made them look missing.)
 		l.check(root, reflect.TypeOf(cfg).Elem(), "")
-		// Decode even when check found problems: yaml.v3 fills what it can, so validation below
-		// reports the remaining problems too, and the admin sees everything in one pass.
-		if err := root.Decode(cfg); err != nil && len(l.problems) == 0 {
+		if err := root.Decode(cfg); err != nil {
 			l.add("", 0, "%s", err.Error())
 		}
 	}
@@ -211,6 +213,7 @@ func (l *loader) check(n *yaml.Node, t reflect.Type, path string) {
 	case reflect.Struct:
 		if n.Kind != yaml.MappingNode {
 			l.add(path, n.Line, "want a mapping of keys, got %s", describe(n))
+			blank(n)
 			return
 		}
 		fields := map[string]reflect.Type{}
@@ -225,14 +228,17 @@ func (l *loader) check(n *yaml.Node, t reflect.Type, path string) {
 			names = append(names, name)
 		}
 		seen := map[string]bool{}
+		kept := n.Content[:0:0]
+		defer func() { n.Content = kept }()
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			p := join(path, k.Value)
-			l.lines[p] = k.Line
 			if seen[k.Value] {
 				l.add(p, k.Line, "duplicate key")
-				continue
+				continue // dropped: the first value stands
 			}
+			kept = append(kept, k, v)
+			l.lines[p] = k.Line
 			seen[k.Value] = true
 			ft, ok := fields[k.Value]
 			if !ok {
@@ -248,6 +254,7 @@ func (l *loader) check(n *yaml.Node, t reflect.Type, path string) {
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
 			l.add(path, n.Line, "want a list, got %s", describe(n))
+			blank(n)
 			return
 		}
 		for i, c := range n.Content {
@@ -256,6 +263,7 @@ func (l *loader) check(n *yaml.Node, t reflect.Type, path string) {
 	case reflect.Map:
 		if n.Kind != yaml.MappingNode {
 			l.add(path, n.Line, "want a mapping, got %s", describe(n))
+			blank(n)
 			return
 		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
@@ -269,11 +277,19 @@ func (l *loader) check(n *yaml.Node, t reflect.Type, path string) {
 func (l *loader) checkScalar(n *yaml.Node, t reflect.Type, path string) {
 	if n.Kind != yaml.ScalarNode {
 		l.add(path, n.Line, "want %s, got %s", typeName(t), describe(n))
+		blank(n)
 		return
 	}
 	if err := n.Decode(reflect.New(t).Interface()); err != nil {
 		l.add(path, n.Line, "want %s, got %q", typeName(t), n.Value)
+		blank(n)
 	}
+}
+
+// blank turns a node whose problem is already reported into null, which decodes to the field's
+// zero value (and then its default) instead of failing the whole decode.
+func blank(n *yaml.Node) {
+	*n = yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Line: n.Line, Column: n.Column}
 }
 
 func typeName(t reflect.Type) string {

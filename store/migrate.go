@@ -64,9 +64,7 @@ func (s *Store) MigrateUp(ctx context.Context) ([]int64, error) {
 	if err != nil {
 		return applied, fmt.Errorf("migrate up: %w", err)
 	}
-	for _, v := range applied {
-		s.log.Info().Int64("version", v).Str("dialect", string(s.dialect)).Msg("migration applied")
-	}
+	// Not logged: the caller reports what was applied, once (`mapsync migrate up` prints it).
 	return applied, nil
 }
 

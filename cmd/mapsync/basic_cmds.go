@@ -60,7 +60,7 @@ with its YAML path and line and exits 1.`,
 				for _, p := range ce.Problems {
 					fmt.Fprintf(a.stdout, "  %s\n", p)
 				}
-				return &exitError{code: 1, err: fmt.Errorf("config %s is invalid", path)}
+				return &exitError{code: 1} // the problems above are the report
 			}
 			if err != nil {
 				return err

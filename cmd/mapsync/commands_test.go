@@ -346,6 +346,13 @@ func TestConfiguredDailyReserve(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut+out, "reserve") {
 		t.Fatalf("got exit %d\nstdout: %s\nstderr: %s\nwant a failure naming the daily reserve", code, out, errOut)
 	}
+	// The failure is printed once, by main, and the summary says what kind of run it was.
+	if n := strings.Count(out+errOut, "DAILY_RESERVE_REACHED"); n != 1 || !strings.Contains(errOut, "mapsync: ") {
+		t.Errorf("the error is printed %d times, want once as `mapsync: ...`\nstdout: %s\nstderr: %s", n, out, errOut)
+	}
+	if !strings.Contains(out, "(full, first pull): failed") {
+		t.Errorf("summary does not say the first pull was a full one that failed:\n%s", out)
+	}
 	// Below the reserve the same pull runs.
 	sb.Salesforce.SetAPIUsage(10_000, 100_000)
 	mustRun(t, "--config", cfg, "--log-level", "error", "sync", "run", "--connection", "sandbox-salesforce")

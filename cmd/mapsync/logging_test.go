@@ -1,83 +1,91 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mapsync/mapsync/config"
 	"github.com/mapsync/mapsync/store"
 )
 
+func TestMain(m *testing.M) {
+	setLogDefaults() // as main does
+	os.Exit(m.Run())
+}
+
 // TestLogFormatAndLevel: JSON logs by default, console with --log-format console or log.format,
-// the level from the configuration unless --log-level says otherwise.
+// the level from the configuration unless --log-level says otherwise; console logs into a file or
+// a pipe carry no colour codes, and durations carry their unit.
 func TestLogFormatAndLevel(t *testing.T) {
 	t.Setenv(config.EnvDatabaseURL, "")
 	t.Setenv(EnvConfig, "")
 	dir := t.TempDir()
-	writeConfig := func(name, logBlock string) string {
-		path := filepath.Join(dir, name+".yaml")
-		db := "sqlite:" + filepath.Join(dir, name+".db")
-		if err := os.WriteFile(path, []byte(logBlock+"database:\n  url: "+db+"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
-	const applied = "migration applied"
+	const probe = "probe event"
 	tests := []struct {
-		name, log string
-		flags     []string
-		check     func(stderr string) error
+		name, log          string
+		levelFlag, fmtFlag string
+		check              func(stderr string) error
 	}{
-		{"json by default", "", nil, func(stderr string) error {
-			lines := strings.Split(strings.TrimSpace(stderr), "\n")
-			for _, l := range lines {
-				var e struct{ Level, Message, Dialect string }
-				if err := json.Unmarshal([]byte(l), &e); err != nil {
-					return errors.New("a log line is not JSON: " + l)
-				}
-				if e.Level != "info" || e.Message != applied || e.Dialect != "sqlite" {
-					return errors.New("unexpected log entry: " + l)
-				}
+		{name: "json by default", check: func(stderr string) error {
+			var e struct{ Level, Message, Took string }
+			if err := json.Unmarshal([]byte(stderr), &e); err != nil {
+				return errors.New("the log line is not one JSON object")
 			}
-			if len(lines) != 2 {
-				return errors.New("want one entry per migration")
+			if e.Level != "info" || e.Message != probe || e.Took != "1.5s" {
+				return fmt.Errorf("got level %q message %q took %q, want info, %q, 1.5s", e.Level, e.Message, e.Took, probe)
 			}
 			return nil
 		}},
-		{"console by flag", "", []string{"--log-format", "console"}, consoleLogs},
-		{"console by config", "log:\n  format: console\n", nil, consoleLogs},
-		{"level from config", "log:\n  level: warn\n", nil, func(stderr string) error {
+		{name: "console by flag", fmtFlag: "console", check: consoleLogs},
+		{name: "console by config", log: "log:\n  format: console\n", check: consoleLogs},
+		{name: "level from config", log: "log:\n  level: warn\n", check: func(stderr string) error {
 			if stderr != "" {
 				return errors.New("info entries at level warn")
 			}
 			return nil
 		}},
-		{"flag beats config", "log:\n  level: warn\n", []string{"--log-level", "info"}, func(stderr string) error {
-			if strings.Count(stderr, applied) != 2 {
-				return errors.New("want the info entries")
+		{name: "flag beats config", log: "log:\n  level: warn\n", levelFlag: "info", check: func(stderr string) error {
+			if !strings.Contains(stderr, probe) {
+				return errors.New("want the info entry")
 			}
 			return nil
 		}},
 	}
-	for i, tc := range tests {
-		cfg := writeConfig(strings.ReplaceAll(tc.name, " ", "-")+string(rune('a'+i)), tc.log)
-		code, _, stderr := runCLI(t, append([]string{"--config", cfg, "migrate", "up"}, tc.flags...)...)
-		if code != 0 {
-			t.Fatalf("%s: exit %d: %s", tc.name, code, stderr)
-		}
-		if err := tc.check(stderr); err != nil {
-			t.Errorf("%s: %v\nstderr:\n%s", tc.name, err, stderr)
-		}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".yaml")
+			if err := os.WriteFile(path, []byte(tc.log+"database:\n  url: sqlite:"+filepath.Join(dir, "m.db")+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var stderr bytes.Buffer
+			a := &app{stdout: io.Discard, stderr: &stderr, configPath: path, logLevel: tc.levelFlag, logFormat: tc.fmtFlag}
+			if _, err := a.loadConfig(); err != nil {
+				t.Fatal(err)
+			}
+			a.log.Info().Dur("took", 1500*time.Millisecond).Msg(probe)
+			if err := tc.check(stderr.String()); err != nil {
+				t.Errorf("%v\nstderr:\n%s", err, stderr.String())
+			}
+		})
 	}
 }
 
 func consoleLogs(stderr string) error {
-	if strings.Count(stderr, "migration applied") != 2 || !strings.Contains(stderr, "INF") || strings.Contains(stderr, `"level"`) {
-		return errors.New("want two console-format info entries")
+	switch {
+	case !strings.Contains(stderr, "INF") || !strings.Contains(stderr, "probe event") || strings.Contains(stderr, `"level"`):
+		return errors.New("want one console-format info entry")
+	case strings.Contains(stderr, "\x1b["):
+		return errors.New("colour codes in logs that go to a file or a pipe")
+	case !strings.Contains(stderr, "took=1.5s"):
+		return errors.New("want the duration with its unit: took=1.5s")
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
@@ -134,7 +135,8 @@ func (a *app) setupLogger() {
 	}
 	var w io.Writer = a.stderr
 	if format == "console" {
-		w = zerolog.ConsoleWriter{Out: a.stderr, TimeFormat: time.TimeOnly}
+		// Colours only on a terminal: escape codes in a file or a pipe are noise.
+		w = zerolog.ConsoleWriter{Out: a.stderr, TimeFormat: time.TimeOnly, NoColor: !isTerminal(a.stderr)}
 	}
 	a.log = zerolog.New(w).Level(lvl).With().Timestamp().Logger()
 }
@@ -194,4 +196,18 @@ func (a *app) withStore(checkSchema bool, fn func(cmd *cobra.Command, args []str
 		defer s.Close()
 		return fn(cmd, args, s)
 	}
+}
+
+// isTerminal reports whether w is a terminal (colours and rewritten progress lines are for people).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+}
+
+// setLogDefaults sets zerolog's process-wide encodings once, in main, before any logger writes.
+// Durations (every Dur field: took, wait, retry_in) are written as Go duration strings with
+// their unit, "1.5s" or "250ms", in JSON and console logs alike; callers round them to what
+// matters (a run to the millisecond).
+func setLogDefaults() {
+	zerolog.DurationFieldFormat = zerolog.DurationFormatString
 }

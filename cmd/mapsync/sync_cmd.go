@@ -4,13 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
 
-	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
 	"github.com/mapsync/mapsync/connectors"
@@ -88,10 +86,7 @@ where it stopped. Exits 1 if the run failed.`,
 // a terminal at most every 200ms, rewriting the line; otherwise a logs-friendly line when an
 // object starts and at most every 5s.
 func newProgressPrinter(a *app) func(pull.Progress) {
-	tty := false
-	if f, ok := a.stderr.(*os.File); ok {
-		tty = isatty.IsTerminal(f.Fd())
-	}
+	tty := isTerminal(a.stderr)
 	every := 5 * time.Second
 	if tty {
 		every = 200 * time.Millisecond
@@ -130,15 +125,23 @@ func newProgressPrinter(a *app) func(pull.Progress) {
 	}
 }
 
+// printSummary prints what a run did. A failed run's error is not repeated here: the command
+// returns it and main prints it once.
 func printSummary(a *app, s *pull.Summary) {
-	fmt.Fprintf(a.stdout, "\nrun %d on %s (%s): %s in %s, %d API calls, %d retries\n", s.RunID, s.Connection, s.Mode, s.Status, s.Took, s.APICalls, s.Retries)
+	fmt.Fprintf(a.stdout, "\nrun %d on %s (%s): %s in %s, %d API calls, %d retries\n", s.RunID, s.Connection, modeLabel(s), s.Status, s.Took, s.APICalls, s.Retries)
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "OBJECT\tREAD\tINSERTED\tUPDATED\tUNCHANGED\tDELETED\tMISSING\tPAGES\tTOOK\t")
 	for _, o := range s.Objects {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t\n", o.Object, o.Read, o.Inserted, o.Updated, o.Unchanged, o.Deleted, o.Missing, o.Pages, o.Took)
 	}
 	tw.Flush()
-	if s.Error != "" {
-		fmt.Fprintf(a.stdout, "error: %s\n", s.Error)
+}
+
+// modeLabel is the run's mode with, for a run that read everything without being asked to, why:
+// "full, first pull".
+func modeLabel(s *pull.Summary) string {
+	if s.Reason != "" {
+		return s.Mode + ", " + s.Reason
 	}
+	return s.Mode
 }

@@ -120,16 +120,21 @@ type ObjectSummary struct {
 
 // Summary is what a run did.
 type Summary struct {
-	RunID      int64           `json:"run_id"`
-	Connection string          `json:"connection"`
-	Mode       string          `json:"mode"`
-	Status     string          `json:"status"`
-	Objects    []ObjectSummary `json:"objects"`
-	APICalls   int64           `json:"api_calls"`
-	Retries    int64           `json:"retries"`
-	Duration   time.Duration   `json:"-"`
-	Took       string          `json:"took"`
-	Error      string          `json:"error,omitempty"`
+	RunID      int64  `json:"run_id"`
+	Connection string `json:"connection"`
+	// Mode is "full" when the run read every object whole (asked with --full, or a first pull),
+	// else "incremental".
+	Mode string `json:"mode"`
+	// Reason says why a run that was not asked to be full read everything: ReasonFirstPull or
+	// ReasonResume; empty otherwise.
+	Reason   string          `json:"reason,omitempty"`
+	Status   string          `json:"status"`
+	Objects  []ObjectSummary `json:"objects"`
+	APICalls int64           `json:"api_calls"`
+	Retries  int64           `json:"retries"`
+	Duration time.Duration   `json:"-"`
+	Took     string          `json:"took"`
+	Error    string          `json:"error,omitempty"`
 }
 
 // Progress is reported after each committed page.
@@ -144,29 +149,30 @@ type Progress struct {
 // the records it covers, and returns the summary together with the first error: pages committed
 // before a failure stay committed, and the next run resumes after them.
 func (p *Puller) Run(ctx context.Context, req Request) (*Summary, error) {
-	mode := store.RunIncremental
-	if req.Full {
-		mode = store.RunFull
-	}
 	if req.Trigger == "" {
 		req.Trigger = store.TriggerManual
 	}
 	started := time.Now()
+	parallel, reason, err := p.readsEverything(ctx, req.Full)
+	if err != nil {
+		return nil, err
+	}
+	// A run that reads everything is a full run, whether asked for or not (a first pull).
+	mode := store.RunIncremental
+	if parallel {
+		mode = store.RunFull
+	}
 	runID, err := p.opts.Store.StartRun(ctx, p.opts.ConnectionID, mode, req.Trigger)
 	if err != nil {
 		return nil, err
 	}
 	log := p.log.With().Int64("run_id", runID).Str("mode", mode).Logger()
-	sum := &Summary{RunID: runID, Connection: p.opts.Connection, Mode: mode}
+	sum := &Summary{RunID: runID, Connection: p.opts.Connection, Mode: mode, Reason: reason}
 	var calls0, retries0 int64
 	if p.opts.Calls != nil {
 		calls0, retries0 = p.opts.Calls()
 	}
 	var runErr error
-	parallel, err := p.readsEverything(ctx, req.Full)
-	if err != nil {
-		return nil, err
-	}
 	if parallel {
 		// Reading everything: the objects do not depend on each other (plans are built after
 		// the run), so they are read at once; they share the connection's governor, so the CRM's
@@ -221,30 +227,38 @@ func (p *Puller) Run(ctx context.Context, req Request) (*Summary, error) {
 		runErr = err
 	}
 	p.opts.Metrics.observeRun(p.opts.Connection, mode, sum)
-	ev := log.Info()
-	if runErr != nil && !errors.Is(runErr, context.Canceled) {
-		ev = log.Error().Err(runErr)
-	}
-	ev.Int64("api_calls", sum.APICalls).Int64("retries", sum.Retries).Dur("took", sum.Duration).Str("status", sum.Status).Msg("pull run finished")
+	// One line per run, whatever its outcome; a failure's error is returned, not logged here, so
+	// the caller reports it once (the CLI prints it, a worker hands it to its queue).
+	log.Info().Int64("api_calls", sum.APICalls).Int64("retries", sum.Retries).
+		Dur("took", sum.Duration.Round(time.Millisecond)).Str("status", sum.Status).Msg("pull run finished")
 	return sum, runErr
 }
 
+// Why a run that was not asked to be full reads everything (Summary.Reason).
+const (
+	ReasonFirstPull = "first pull"
+	ReasonResume    = "resumes an interrupted full pass"
+)
+
 // readsEverything reports whether this run reads every object whole: a full run, or a first
-// run (no object has a cursor yet, or only an interrupted full pass).
-func (p *Puller) readsEverything(ctx context.Context, full bool) (bool, error) {
+// run (no object has a cursor yet, or only an interrupted full pass), and for the latter why.
+func (p *Puller) readsEverything(ctx context.Context, full bool) (bool, string, error) {
 	if full {
-		return true, nil
+		return true, "", nil
 	}
+	reason := ReasonFirstPull
 	for _, obj := range p.opts.Objects {
 		c, err := p.opts.Store.Cursor(ctx, p.opts.ConnectionID, obj)
 		if err != nil {
-			return false, err
+			return false, "", err
 		}
-		if !c.Stamp.IsZero() && !pendingPass(c) {
-			return false, nil
+		if pendingPass(c) {
+			reason = ReasonResume
+		} else if !c.Stamp.IsZero() {
+			return false, "", nil
 		}
 	}
-	return true, nil
+	return true, reason, nil
 }
 
 func (p *Puller) pullObject(ctx context.Context, log zerolog.Logger, obj connectors.Object, full bool) (os ObjectSummary, err error) {

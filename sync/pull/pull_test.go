@@ -1,6 +1,7 @@
 package pull_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -255,6 +257,16 @@ func TestIncrementalPull(t *testing.T) {
 				t.Fatalf("first run read %s incrementally; want a full read with no cursor yet", os.Object)
 			}
 		}
+		// The summaries say so: a first pull is a full run, labelled as such, the next is not.
+		if first.Mode != store.RunFull || first.Reason != pull.ReasonFirstPull {
+			t.Fatalf("first run: mode %q reason %q, want %q %q", first.Mode, first.Reason, store.RunFull, pull.ReasonFirstPull)
+		}
+		if second.Mode != store.RunIncremental || second.Reason != "" {
+			t.Fatalf("second run: mode %q reason %q, want %q and no reason", second.Mode, second.Reason, store.RunIncremental)
+		}
+		if runs, _ := b.store.Runs(ctx, b.connID, 10); len(runs) != 2 || runs[1].Mode != store.RunFull {
+			t.Fatalf("recorded runs %+v, want the first recorded as full", runs)
+		}
 		if calls := c.requests() - before; calls > 8 {
 			t.Fatalf("idle run made %d API calls, want at most 8", calls)
 		}
@@ -383,7 +395,8 @@ func TestRevokedRefreshTokenMarksNeedsReauth(t *testing.T) {
 			ctx := t.Context()
 			sc, _ := s.EnsureConnection(ctx, "sf", "salesforce")
 			c := newSalesforce(t, s, 10, nil)
-			p := newPuller(t, c, bundle{store: s, connID: sc.ID}, nil)
+			var logs syncBuffer
+			p := newPuller(t, c, bundle{store: s, connID: sc.ID}, func(o *pull.Options) { o.Logger = zerolog.New(&logs) })
 			if _, err := p.Run(ctx, pull.Request{}); err != nil {
 				t.Fatal(err)
 			}
@@ -391,6 +404,11 @@ func TestRevokedRefreshTokenMarksNeedsReauth(t *testing.T) {
 			_, err := p.Run(ctx, pull.Request{})
 			if connectors.KindOf(err) != connectors.KindNeedsReauth {
 				t.Fatalf("got %v (kind %v), want a needs-reauth error", err, connectors.KindOf(err))
+			}
+			// The failure is returned, so it is not logged too: the caller reports it once.
+			if l := logs.String(); strings.Contains(l, `"level":"error"`) || strings.Contains(l, `"error":`) ||
+				!strings.Contains(l, `"status":"failed"`) {
+				t.Fatalf("logs:\n%s\nwant a run line with status failed and no error logged", l)
 			}
 			got, _ := s.ConnectionByName(ctx, "sf")
 			if got.Status != store.ConnectionNeedsReauth || !strings.Contains(got.StatusReason, "connect") {
@@ -401,4 +419,22 @@ func TestRevokedRefreshTokenMarksNeedsReauth(t *testing.T) {
 			}
 		})
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger's concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (w *syncBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *syncBuffer) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
 }
