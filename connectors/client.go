@@ -163,6 +163,13 @@ type Request struct {
 	// RetrySafe marks a POST or PATCH as safe to repeat (e.g. an update that sets absolute values).
 	// GET, HEAD, OPTIONS, PUT and DELETE are always considered safe.
 	RetrySafe bool
+	// Decode, when set, reads a 2xx reply inside the retry loop (DecodeJSON does it for JSON
+	// replies). A KindTransient error from it (a truncated body, not JSON, JSON of the wrong shape)
+	// makes the attempt a failed one: it is retried like a 5xx when the request is safe to repeat
+	// (reason "malformed" in the retries metric), and Do returns the last such error once the
+	// retries are spent. Any other error ends the request at once. Decode may be called once per
+	// attempt, so it must reset whatever it fills.
+	Decode func(*Response) error
 }
 
 // Response is a successful (2xx) response with its whole body.
@@ -205,7 +212,7 @@ func (c *Client) do(ctx context.Context, req Request) (*Response, error) {
 		}
 		tok = t
 	}
-	resp, err := c.send(ctx, req, tok)
+	resp, r, err := c.send(ctx, req, tok)
 	if err != nil {
 		return nil, err
 	}
@@ -215,7 +222,7 @@ func (c *Client) do(ctx context.Context, req Request) (*Response, error) {
 		if err != nil {
 			return nil, err
 		}
-		if resp, err = c.send(ctx, req, t); err != nil {
+		if resp, r, err = c.send(ctx, req, t); err != nil {
 			return nil, err
 		}
 	}
@@ -224,23 +231,26 @@ func (c *Client) do(ctx context.Context, req Request) (*Response, error) {
 		e := ClassifyResponse(c.opts.CRM, resp.StatusCode, resp.Header, body, c.opts.Now())
 		return nil, e
 	}
+	if r.decodeErr != nil {
+		return nil, fmt.Errorf("reply unreadable after %d attempt(s): %w", r.attempt, r.decodeErr)
+	}
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: body}, nil
 }
 
-// send runs one request with retries. It returns the final response (any status) or an error when
-// none arrived.
-func (c *Client) send(ctx context.Context, req Request, tok *oauth2.Token) (*http.Response, error) {
+// send runs one request with retries. It returns the final response (any status) and the retry
+// state, which holds the outcome of decoding a 2xx reply, or an error when no response arrived.
+func (c *Client) send(ctx context.Context, req Request, tok *oauth2.Token) (*http.Response, *retrier, error) {
 	base, err := c.opts.BaseURL(tok)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ref, err := url.Parse(req.Path)
 	if err != nil {
-		return nil, &Error{Kind: KindPermanent, Message: "bad request path", Err: err}
+		return nil, nil, &Error{Kind: KindPermanent, Message: "bad request path", Err: err}
 	}
 	u := base.ResolveReference(ref)
 	if u.Host != base.Host || u.Scheme != base.Scheme {
-		return nil, &Error{Kind: KindPermanent, Message: fmt.Sprintf("request path leaves the connection's host %s", base.Host)}
+		return nil, nil, &Error{Kind: KindPermanent, Message: fmt.Sprintf("request path leaves the connection's host %s", base.Host)}
 	}
 	var body any
 	if req.Body != nil {
@@ -249,7 +259,7 @@ func (c *Client) send(ctx context.Context, req Request, tok *oauth2.Token) (*htt
 	ctx = context.WithValue(ctx, opKey{}, req.Op)
 	rreq, err := retryablehttp.NewRequestWithContext(ctx, req.Method, u.String(), body)
 	if err != nil {
-		return nil, &Error{Kind: KindPermanent, Message: "build request", Err: err}
+		return nil, nil, &Error{Kind: KindPermanent, Message: "build request", Err: err}
 	}
 	for k, vs := range req.Header {
 		for _, v := range vs {
@@ -287,15 +297,15 @@ func (c *Client) send(ctx context.Context, req Request, tok *oauth2.Token) (*htt
 	resp, err := rc.Do(rreq)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%s %s: %w", req.Method, u.Path, ctx.Err())
+			return nil, nil, fmt.Errorf("%s %s: %w", req.Method, u.Path, ctx.Err())
 		}
 		var e *Error
 		if errors.As(err, &e) {
-			return nil, e
+			return nil, nil, e
 		}
-		return nil, &Error{Kind: KindTransient, Message: fmt.Sprintf("%s %s%s after %d attempt(s)", req.Method, u.Host, u.Path, r.attempt), Err: stripURL(err)}
+		return nil, nil, &Error{Kind: KindTransient, Message: fmt.Sprintf("%s %s%s after %d attempt(s)", req.Method, u.Host, u.Path, r.attempt), Err: stripURL(err)}
 	}
-	return resp, nil
+	return resp, r, nil
 }
 
 // stripURL drops the *url.Error wrapper, whose text repeats the URL with its query string.
@@ -316,6 +326,8 @@ type retrier struct {
 	path    string
 	attempt int           // attempts started so far
 	wait    time.Duration // pause chosen by the last checkRetry
+	// decodeErr is Request.Decode's error on the last 2xx reply, nil when it decoded.
+	decodeErr error
 }
 
 func (r *retrier) idempotent() bool {
@@ -344,6 +356,17 @@ func (r *retrier) checkRetry(ctx context.Context, resp *http.Response, err error
 		if errors.As(err, &ne) && ne.Timeout() {
 			reason = "timeout"
 		}
+		r.wait = r.jitter()
+	case resp.StatusCode >= 200 && resp.StatusCode < 300 && r.req.Decode != nil:
+		body := readBuffered(resp.Body)
+		resp.Body = &bufferedBody{Reader: bytes.NewReader(body), b: body}
+		r.decodeErr = r.req.Decode(&Response{Status: resp.StatusCode, Header: resp.Header, Body: body})
+		if r.decodeErr == nil || KindOf(r.decodeErr) != KindTransient {
+			return false, nil
+		}
+		reason = "malformed"
+		status = resp.StatusCode
+		err = r.decodeErr
 		r.wait = r.jitter()
 	case resp.StatusCode < 400:
 		return false, nil

@@ -17,6 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"golang.org/x/oauth2"
+
+	"github.com/mapsync/mapsync/internal/metrictest"
 )
 
 // syncBuffer is a goroutine-safe log sink.
@@ -458,5 +460,73 @@ func TestClientBackoffIsFullJitter(t *testing.T) {
 	// Every sample was a retry, counted once each.
 	if got := metricSum(t, cb.reg, "mapsync_connector_retries_total"); got != 5*samples {
 		t.Errorf("retries counted: got %v, want %d", got, 5*samples)
+	}
+}
+
+// badThenGood answers n bodies that are not JSON, then {"records":[]}.
+func badThenGood(n int64) http.HandlerFunc {
+	var seen atomic.Int64
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if seen.Add(1) <= n {
+			_, _ = w.Write([]byte(`{"records":[`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"records":[]}`))
+	}
+}
+
+// A 2xx reply that Request.Decode rejects as transient is retried like a 5xx, only when the
+// request may be repeated; a non-transient decode error ends the request at once.
+func TestClientDecodeRetries(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		bad         int64
+		req         Request
+		decodeErr   error // instead of DecodeJSON
+		wantHits    int64
+		wantRetries float64
+		wantCode    string // "" for success
+	}{
+		{name: "GET recovers", bad: 2, req: Request{Op: "query", Method: "GET", Path: "/q"}, wantHits: 3, wantRetries: 2},
+		{name: "GET beyond the attempt cap", bad: 10, req: Request{Op: "query", Method: "GET", Path: "/q"}, wantHits: 4, wantRetries: 3, wantCode: "MALFORMED_JSON"},
+		{name: "POST is not repeated", bad: 1, req: Request{Op: "create", Method: "POST", Path: "/c", Body: []byte(`{}`)}, wantHits: 1, wantCode: "MALFORMED_JSON"},
+		{name: "safe POST is repeated", bad: 1, req: Request{Op: "search", Method: "POST", Path: "/s", Body: []byte(`{}`), RetrySafe: true}, wantHits: 2, wantRetries: 1},
+		{name: "permanent decode error", bad: 0, req: Request{Op: "query", Method: "GET", Path: "/q"}, decodeErr: &Error{Kind: KindPermanent, Code: "NOPE"}, wantHits: 1, wantCode: "NOPE"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setupClient(t, badThenGood(tt.bad), nil)
+			var out shapedPage
+			req := tt.req
+			req.Decode = func(r *Response) error {
+				if tt.decodeErr != nil {
+					return tt.decodeErr
+				}
+				return DecodeJSON(r, &out)
+			}
+			_, err := b.client.Do(t.Context(), req)
+			if got := b.hits.Load(); got != tt.wantHits {
+				t.Errorf("requests: got %d, want %d", got, tt.wantHits)
+			}
+			if got := metrictest.Sum(t, b.reg, "mapsync_connector_retries_total", map[string]string{"reason": "malformed"}); got != tt.wantRetries {
+				t.Errorf("malformed retries: got %v, want %v", got, tt.wantRetries)
+			}
+			if tt.wantCode == "" {
+				if err != nil || out.Records == nil {
+					t.Fatalf("got %v (records %v), want a decoded reply", err, out.Records)
+				}
+				return
+			}
+			var e *Error
+			if !errors.As(err, &e) || e.Code != tt.wantCode {
+				t.Fatalf("got %v, want code %s", err, tt.wantCode)
+			}
+			if got := metricSum(t, b.reg, "mapsync_connector_errors_total"); got != 1 {
+				t.Errorf("errors metric: got %v, want 1", got)
+			}
+		})
 	}
 }

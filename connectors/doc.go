@@ -18,7 +18,9 @@
 //     timeouts, network errors and 429 for idempotent requests (or ones marked RetrySafe), with full
 //     jitter or the CRM's Retry-After, up to MaxAttempts and MaxElapsed; a longer Retry-After, a
 //     daily quota (Salesforce 403 REQUEST_LIMIT_EXCEEDED, HubSpot DAILY) or our own reserve comes
-//     back to the caller at once. Each retry is one zerolog warning with method, host, path (no
+//     back to the caller at once. A 2xx reply is decoded inside the retry loop (Request.Decode,
+//     DecodeJSON): one that is cut short, not JSON, or JSON of the wrong shape (Shaped) is retried
+//     like a 5xx, with reason "malformed". Each retry is one zerolog warning with method, host, path (no
 //     query), attempt, status and wait, never headers. A 401 refreshes the token once and replays
 //     the request once. Redirects are never followed, and a request path cannot leave the base host.
 //   - ClassifyResponse and ParseUsage (classify.go) hold the CRM dialects: error bodies, rate-limit
@@ -43,7 +45,8 @@
 //     mapsync_connector_token_refreshes_total{connection,outcome},
 //     mapsync_connector_governor_denied_total{connection,crm} and
 //     mapsync_connector_errors_total{connection,crm,op,kind} (failures after retries, including
-//     malformed replies counted by the connectors through Client.CountError), on an injected
+//     replies still malformed after them, and records that do not convert, counted by the
+//     connectors through Client.CountError), on an injected
 //     Registerer.
 //
 // # Wiring

@@ -32,7 +32,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"connection", "crm", "op"}),
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mapsync_connector_retries_total",
-			Help: "Requests to CRMs retried, by reason (5xx, 429, timeout, network, auth).",
+			Help: "Requests to CRMs retried, by reason (5xx, 429, timeout, network, malformed).",
 		}, []string{"connection", "crm", "op", "reason"}),
 		apiUsage: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "mapsync_connector_api_usage_ratio",

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -187,9 +186,11 @@ type call struct {
 }
 
 // do sends c and decodes a JSON reply into out (when non-nil). It returns the HTTP status of the
-// 2xx reply. Errors are *connectors.Error values wrapped with the operation; a 2xx reply that is not
-// JSON or does not decode is a KindTransient error naming the operation (NOT_JSON, MALFORMED_JSON),
-// counted in mapsync_connector_errors_total like the client's own failures.
+// 2xx reply. Errors are *connectors.Error values wrapped with the operation. The reply is decoded
+// inside the client's retry loop (connectors.DecodeJSON): a 2xx reply that is not JSON, does not
+// decode or is of the wrong shape is retried like a 5xx when the call is safe to repeat, and
+// comes back as a KindTransient error (NOT_JSON, MALFORMED_JSON, WRONG_SHAPE) once the retries
+// are spent, counted in mapsync_connector_errors_total like the client's own failures.
 func (c *Connector) do(ctx context.Context, cl call, out any) (int, error) {
 	var body []byte
 	if cl.body != nil {
@@ -207,33 +208,24 @@ func (c *Connector) do(ctx context.Context, cl call, out any) (int, error) {
 			return 0, fmt.Errorf("%s: %w", cl.op, &connectors.Error{Kind: connectors.KindRateLimited, Message: "search limiter: no slot before the deadline", Err: err})
 		}
 	}
-	resp, err := c.client.Do(ctx, connectors.Request{
+	req := connectors.Request{
 		Op:        cl.op,
 		Method:    cl.method,
 		Path:      cl.path,
 		Body:      body,
 		RetrySafe: cl.safe,
-	})
+	}
+	if out != nil {
+		req.Decode = func(resp *connectors.Response) error {
+			if len(resp.Body) == 0 && resp.Status == http.StatusNoContent {
+				return nil
+			}
+			return connectors.DecodeJSON(resp, out)
+		}
+	}
+	resp, err := c.client.Do(ctx, req)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", cl.op, err)
-	}
-	if out == nil || len(resp.Body) == 0 && resp.Status == http.StatusNoContent {
-		return resp.Status, nil
-	}
-	if err := checkJSON(resp); err != nil {
-		c.client.CountError(cl.op, err)
-		return resp.Status, fmt.Errorf("%s: %w", cl.op, err)
-	}
-	if err := json.Unmarshal(resp.Body, out); err != nil {
-		e := &connectors.Error{
-			Kind:    connectors.KindTransient,
-			Status:  resp.Status,
-			Code:    "MALFORMED_JSON",
-			Message: fmt.Sprintf("malformed JSON reply (%d bytes)", len(resp.Body)),
-			Err:     err,
-		}
-		c.client.CountError(cl.op, e)
-		return resp.Status, fmt.Errorf("%s: %w", cl.op, e)
 	}
 	return resp.Status, nil
 }
@@ -244,19 +236,4 @@ func (c *Connector) do(ctx context.Context, cl call, out any) (int, error) {
 func (c *Connector) countError(op string, err error) error {
 	c.client.CountError(op, err)
 	return err
-}
-
-// checkJSON rejects a reply whose Content-Type is not JSON.
-func checkJSON(resp *connectors.Response) error {
-	ct := resp.Header.Get("Content-Type")
-	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-		return &connectors.Error{
-			Kind:    connectors.KindTransient,
-			Status:  resp.Status,
-			Code:    "NOT_JSON",
-			Message: fmt.Sprintf("reply is %q, not JSON", ct),
-		}
-	}
-	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -341,67 +340,6 @@ func TestOAuthRevokedRefreshTokenNeedsReauth(t *testing.T) {
 	// The refused refresh is counted once; every failed operation is counted.
 	wantMetric(t, tb.reg, refreshMetric, outcome("needs_reauth"), 1)
 	wantMetric(t, tb.reg, errorsMetric, kind("needs_reauth"), 2)
-}
-
-// corruptNth truncates the body of the nth reply (1-based) whose path ends with suffix.
-func corruptNth(n int64, suffix string, next http.Handler) http.Handler {
-	var seen atomic.Int64
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasSuffix(r.URL.Path, suffix) || seen.Add(1) != n {
-			next.ServeHTTP(w, r)
-			return
-		}
-		rec := httptest.NewRecorder()
-		next.ServeHTTP(rec, r)
-		for k, v := range rec.Header() {
-			w.Header()[k] = v
-		}
-		w.Header().Del("Content-Length")
-		w.WriteHeader(rec.Code)
-		body := rec.Body.Bytes()
-		_, _ = w.Write(body[:len(body)/2])
-	})
-}
-
-func TestPullMalformedJSONPage(t *testing.T) {
-	t.Parallel()
-	c, tb := setup(t, sandbox.Options{Deals: 250, Seed: 17}, nil)
-	srv := httptest.NewServer(corruptNth(2, "/crm/v3/objects/deals", tb.sb))
-	t.Cleanup(srv.Close)
-	c = reconnect(t, c, srv.URL)
-	res, err := tryPull(t.Context(), c, connectors.PullRequest{Object: connectors.ObjectDeal, Full: true})
-	e := errorsAs(err)
-	if e == nil || e.Code != "MALFORMED_JSON" || !connectors.IsRetryable(err) {
-		t.Fatalf("got %v, want a retryable MALFORMED_JSON error", err)
-	}
-	if !strings.Contains(err.Error(), "pull deal page 2") {
-		t.Errorf("got %q, want the object and page named", err)
-	}
-	if len(res.pages) != 1 {
-		t.Errorf("got %d pages, want only the one before the bad page", len(res.pages))
-	}
-	wantMetric(t, tb.reg, errorsMetric, map[string]string{"connection": "test", "crm": "hubspot", "op": "list", "kind": "transient"}, 1)
-	wantMetric(t, tb.reg, errorsMetric, anySeries, 1)
-}
-
-func TestPullNotJSONReply(t *testing.T) {
-	t.Parallel()
-	c, tb := setup(t, sandbox.Options{Deals: 20, Seed: 17}, nil)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/crm/v3/objects/deals") {
-			w.Header().Set("Content-Type", "text/html")
-			_, _ = w.Write([]byte("<html>maintenance</html>"))
-			return
-		}
-		tb.sb.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	c = reconnect(t, c, srv.URL)
-	_, err := tryPull(t.Context(), c, connectors.PullRequest{Object: connectors.ObjectDeal, Full: true})
-	if e := errorsAs(err); e == nil || e.Code != "NOT_JSON" || !connectors.IsRetryable(err) {
-		t.Fatalf("got %v, want a retryable NOT_JSON error", err)
-	}
-	wantMetric(t, tb.reg, errorsMetric, map[string]string{"connection": "test", "crm": "hubspot", "op": "list", "kind": "transient"}, 1)
 }
 
 func TestPullUndecodableRecord(t *testing.T) {

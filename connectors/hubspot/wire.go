@@ -3,6 +3,7 @@ package hubspot
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -297,4 +298,31 @@ type owner struct {
 type ownersPage struct {
 	Results []owner `json:"results"`
 	Paging  *paging `json:"paging,omitempty"`
+}
+
+// errNoResults is the shape error of a list, search, batch or labels reply without "results":
+// HubSpot sends the array on every such reply, empty when nothing matched.
+var errNoResults = errors.New(`no "results" array`)
+
+// CheckShape implements connectors.Shaped.
+func (p *listPage) CheckShape() error { return requireResults(p.Results == nil) }
+
+// CheckShape implements connectors.Shaped.
+func (p *searchPage) CheckShape() error { return requireResults(p.Results == nil) }
+
+// CheckShape implements connectors.Shaped: a batch read without results would read as "no
+// associations" and delete roles.
+func (p *associationBatchReply) CheckShape() error { return requireResults(p.Results == nil) }
+
+// CheckShape implements connectors.Shaped.
+func (p *labelsReply) CheckShape() error { return requireResults(p.Results == nil) }
+
+// CheckShape implements connectors.Shaped.
+func (p *ownersPage) CheckShape() error { return requireResults(p.Results == nil) }
+
+func requireResults(missing bool) error {
+	if missing {
+		return errNoResults
+	}
+	return nil
 }

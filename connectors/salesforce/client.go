@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -171,8 +170,10 @@ type call struct {
 	safe   bool
 }
 
-// do sends cl and decodes a JSON reply into out (when non-nil). A 2xx reply that is not JSON or
-// does not decode is a KindTransient error with code MALFORMED_JSON or NOT_JSON.
+// do sends cl and decodes a JSON reply into out (when non-nil) inside the client's retry loop
+// (connectors.DecodeJSON): a 2xx reply that is not JSON, does not decode or is of the wrong shape
+// is retried like a 5xx when the call is safe to repeat, and comes back as a KindTransient error
+// (NOT_JSON, MALFORMED_JSON, WRONG_SHAPE) once the retries are spent.
 func (c *Connector) do(ctx context.Context, cl call, out any) error {
 	var body []byte
 	if cl.body != nil {
@@ -182,28 +183,19 @@ func (c *Connector) do(ctx context.Context, cl call, out any) error {
 		}
 		body = b
 	}
-	resp, err := c.client.Do(ctx, connectors.Request{
+	req := connectors.Request{
 		Op: cl.op, Method: cl.method, Path: cl.path, Header: cl.header, Body: body, RetrySafe: cl.safe,
-	})
-	if err != nil {
-		return fmt.Errorf("%s: %w", cl.op, err)
 	}
-	if out == nil || resp.Status == http.StatusNoContent {
-		return nil
-	}
-	ct := resp.Header.Get("Content-Type")
-	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-		e := &connectors.Error{Kind: connectors.KindTransient, Status: resp.Status, Code: "NOT_JSON", Message: fmt.Sprintf("reply is %q, not JSON", ct)}
-		c.client.CountError(cl.op, e)
-		return fmt.Errorf("%s: %w", cl.op, e)
-	}
-	if err := json.Unmarshal(resp.Body, out); err != nil {
-		e := &connectors.Error{
-			Kind: connectors.KindTransient, Status: resp.Status, Code: "MALFORMED_JSON",
-			Message: fmt.Sprintf("malformed JSON reply (%d bytes)", len(resp.Body)), Err: err,
+	if out != nil {
+		req.Decode = func(resp *connectors.Response) error {
+			if resp.Status == http.StatusNoContent {
+				return nil
+			}
+			return connectors.DecodeJSON(resp, out)
 		}
-		c.client.CountError(cl.op, e)
-		return fmt.Errorf("%s: %w", cl.op, e)
+	}
+	if _, err := c.client.Do(ctx, req); err != nil {
+		return fmt.Errorf("%s: %w", cl.op, err)
 	}
 	return nil
 }

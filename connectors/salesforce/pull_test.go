@@ -389,41 +389,6 @@ func TestPullRevokedRefreshTokenNeedsReauth(t *testing.T) {
 	}
 }
 
-func TestPullMalformedJSONPage(t *testing.T) {
-	t.Parallel()
-	// The sandbox has no switch for a corrupt body, so a wrapper cuts the second page short.
-	var pages atomic.Int64
-	wrap := func(h http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !strings.Contains(r.URL.Path, "/query") || pages.Add(1) != 2 {
-				h.ServeHTTP(w, r)
-				return
-			}
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, r)
-			body := rec.Body.Bytes()
-			w.Header().Set("Content-Type", "application/json;charset=UTF-8")
-			w.WriteHeader(http.StatusOK)
-			_, _ = w.Write(body[:len(body)/2])
-		})
-	}
-	c, b := setup(t, sandbox.Options{Deals: 300}, wrap, func(o *Options) { o.PageSize = 200 })
-	res, err := tryPull(t.Context(), c, connectors.PullRequest{Object: connectors.ObjectDeal, Full: true}, nil)
-	var e *connectors.Error
-	if !errors.As(err, &e) || e.Code != "MALFORMED_JSON" {
-		t.Fatalf("got %v, want a MALFORMED_JSON error", err)
-	}
-	if !strings.Contains(err.Error(), "pull deal page 2") {
-		t.Errorf("error %q does not name the page", err)
-	}
-	if len(res.pages) != 1 || len(res.records) != 200 {
-		t.Errorf("delivered %d pages, %d records; want only the first page of 200", len(res.pages), len(res.records))
-	}
-	if got := metricSum(t, b.reg, "mapsync_connector_errors_total"); got != 1 {
-		t.Errorf("errors metric: got %v, want 1", got)
-	}
-}
-
 func TestForeignInstanceURLRefused(t *testing.T) {
 	t.Parallel()
 	var stolen atomic.Int64

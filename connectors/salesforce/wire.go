@@ -1,6 +1,7 @@
 package salesforce
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -71,4 +72,13 @@ func flatten(prefix string, m map[string]any, out map[string]any) {
 		}
 		out[prefix+k] = v
 	}
+}
+
+// CheckShape implements connectors.Shaped: every query reply has a "records" array, empty when
+// nothing matched; without it a page would read as the end of the query.
+func (q *queryResult) CheckShape() error {
+	if q.Records == nil {
+		return errors.New(`no "records" array`)
+	}
+	return nil
 }

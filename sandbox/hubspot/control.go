@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/mapsync/mapsync/sandbox/wire"
 )
 
 // Errors returned by the control methods.
@@ -32,6 +34,9 @@ type faultState struct {
 	slowLeft    int
 	slowDelay   time.Duration
 	failWrites  map[string]string // "deals/123" -> ""
+	badLeft     int               // API requests still to answer with badBody
+	badBody     wire.BadBody
+	badPath     string // only requests whose path contains it; "" for all
 }
 
 // applyFaults delays and fails the request as the injected faults say; false means it answered.
@@ -81,6 +86,20 @@ func (s *Sandbox) applyFaults(w http.ResponseWriter, r *http.Request, kind route
 	return true
 }
 
+// takeBadBody returns the corrupt reply to serve for an API request, or "".
+func (f *faultState) takeBadBody(kind routeKind, path string) wire.BadBody {
+	if kind != kindAPI && kind != kindSearch {
+		return ""
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.badLeft <= 0 || !strings.Contains(path, f.badPath) {
+		return ""
+	}
+	f.badLeft--
+	return f.badBody
+}
+
 func (f *faultState) takeFailWrite(objectType, id string) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -124,6 +143,15 @@ func (s *Sandbox) InjectSlow(n int, d time.Duration) {
 	s.faults.mu.Unlock()
 }
 
+// InjectBadBodies makes the next n API requests whose path contains path ("" for any)
+// answer, after authentication and limits, a 200 the client cannot use: the real reply cut in
+// half, an HTML page, or JSON of the wrong shape (see wire.BadBody).
+func (s *Sandbox) InjectBadBodies(n int, kind wire.BadBody, path string) {
+	s.faults.mu.Lock()
+	s.faults.badLeft, s.faults.badBody, s.faults.badPath = n, kind, path
+	s.faults.mu.Unlock()
+}
+
 // FailNextWrite makes the next write of record id (PATCH, DELETE or its batch/update input)
 // fail: 500 for single writes, a per-input error in a 207 for batches. An id that names no live
 // record is ErrNotFound (the control API answers 404).
@@ -149,6 +177,7 @@ func (s *Sandbox) FailNextWrite(objectType, id string) error {
 func (s *Sandbox) ClearFaults() {
 	s.faults.mu.Lock()
 	s.faults.latency, s.faults.errorsLeft, s.faults.limitedLeft, s.faults.slowLeft = 0, 0, 0, 0
+	s.faults.badLeft = 0
 	s.faults.failWrites = map[string]string{}
 	s.faults.mu.Unlock()
 	s.auth.mu.Lock()

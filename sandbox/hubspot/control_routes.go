@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"time"
+
+	"github.com/mapsync/mapsync/sandbox/wire"
 )
 
 // The control API lives under /__sandbox/ (it is not part of HubSpot's API): JSON in and out,
@@ -86,13 +88,16 @@ func (s *Sandbox) ctlLatency(w http.ResponseWriter, r *http.Request) {
 
 // faultRequest is the body of POST /__sandbox/faults.
 type faultRequest struct {
-	// Kind is server_errors, rate_limits, slow, expire_tokens, revoke_refresh_token or fail_write.
+	// Kind is server_errors, rate_limits, slow, expire_tokens, revoke_refresh_token, fail_write,
+	// or a corrupt 200 reply: truncated, not_json or wrong_shape (wire.BadBody).
 	Kind       string   `json:"kind"`
 	Count      int      `json:"count"`
 	Status     int      `json:"status"`
 	Delay      Duration `json:"delay"`
 	ObjectType string   `json:"objectType"`
 	ID         string   `json:"id"`
+	// Path limits truncated, not_json and wrong_shape to requests whose path contains it.
+	Path string `json:"path"`
 }
 
 func (s *Sandbox) ctlFault(w http.ResponseWriter, r *http.Request) {
@@ -118,9 +123,13 @@ func (s *Sandbox) ctlFault(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	default:
-		writeError(w, http.StatusBadRequest, catValidation, "unknown fault kind "+in.Kind+
-			"; want server_errors, rate_limits, slow, expire_tokens, revoke_refresh_token or fail_write")
-		return
+		bad, ok := wire.ParseBadBody(in.Kind)
+		if !ok {
+			writeError(w, http.StatusBadRequest, catValidation, "unknown fault kind "+in.Kind+
+				"; want server_errors, rate_limits, slow, expire_tokens, revoke_refresh_token, fail_write, truncated, not_json or wrong_shape")
+			return
+		}
+		s.InjectBadBodies(count, bad, in.Path)
 	}
 	writeNoContent(w)
 }

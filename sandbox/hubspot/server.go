@@ -163,6 +163,10 @@ func (s *Sandbox) handle(pattern string, kind routeKind, h http.HandlerFunc) {
 				return
 			}
 		}
+		if bad := s.faults.takeBadBody(kind, r.URL.Path); bad != "" {
+			wire.ServeBadBody(bad, sw, r, h)
+			return
+		}
 		h(sw, r)
 	})
 }

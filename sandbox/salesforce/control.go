@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/mapsync/mapsync/sandbox/wire"
 )
 
 // The control API (/__sandbox/..., JSON) and its Go twins: request counters, latency, faults,
@@ -29,6 +31,13 @@ const (
 	FaultLimit FaultKind = "limit"
 	// FaultSlow delays the response by Delay, then serves it normally.
 	FaultSlow FaultKind = "slow"
+	// FaultTruncated serves the real response with only the first half of its body.
+	FaultTruncated FaultKind = FaultKind(wire.BadBodyTruncated)
+	// FaultNotJSON answers 200 with an HTML page instead of serving the request.
+	FaultNotJSON FaultKind = FaultKind(wire.BadBodyNotJSON)
+	// FaultWrongShape answers 200 with a JSON object that is no reply of the endpoint instead of
+	// serving the request.
+	FaultWrongShape FaultKind = FaultKind(wire.BadBodyWrongShape)
 )
 
 // Fault is a burst of failing or slow responses.
@@ -177,6 +186,7 @@ func (s *Sandbox) InjectFault(f Fault) error {
 		if f.Delay <= 0 {
 			f.Delay = 2 * time.Second
 		}
+	case FaultTruncated, FaultNotJSON, FaultWrongShape:
 	default:
 		return fmt.Errorf("unknown fault kind %q", f.Kind)
 	}

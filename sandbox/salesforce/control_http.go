@@ -14,7 +14,7 @@ import (
 //	GET    /counters                      request counters per endpoint, method and status
 //	POST   /counters/reset
 //	POST   /latency                       {"ms":50}
-//	POST   /faults                        {"kind":"server_error|limit|slow","count":3,"status":503,"delayMs":500,"endpoint":"query"}
+//	POST   /faults                        {"kind":"server_error|limit|slow|truncated|not_json|wrong_shape","count":3,"status":503,"delayMs":500,"endpoint":"query"}
 //	                                      {"kind":"expire_tokens"} {"kind":"revoke_refresh_token"} {"kind":"restore_refresh_token"}
 //	                                      {"kind":"fail_write","id":"006...","statusCode":"UNABLE_TO_LOCK_ROW","message":"..."}
 //	DELETE /faults

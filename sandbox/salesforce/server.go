@@ -231,10 +231,11 @@ func (s *Sandbox) plain(name string, h apiHandler) http.Handler {
 		sw := wire.NewStatusWriter(w)
 		defer func() { s.ctl.count(name, r.Method, sw.Status()) }()
 		rc := &reqCtx{endpoint: name, base: baseURL(r)}
-		if !s.preflight(sw, r, name, false) {
+		ok, bad := s.preflight(sw, r, name, false)
+		if !ok {
 			return
 		}
-		h(sw, r, rc)
+		serve(bad, sw, r, func(w http.ResponseWriter, r *http.Request) { h(w, r, rc) })
 	})
 }
 
@@ -265,7 +266,8 @@ func (s *Sandbox) api(m methods, authed bool) http.Handler {
 			return
 		}
 		rc := &reqCtx{endpoint: name, version: vm[1], base: baseURL(r)}
-		if !s.preflight(sw, r, name, true) {
+		pass, bad := s.preflight(sw, r, name, true)
+		if !pass {
 			return
 		}
 		if authed && !s.auth.valid(bearer(r), s.now()) {
@@ -294,18 +296,30 @@ func (s *Sandbox) api(m methods, authed bool) http.Handler {
 			return
 		}
 		s.releaseDue()
-		entry.h(sw, r, rc)
+		serve(bad, sw, r, func(w http.ResponseWriter, r *http.Request) { entry.h(w, r, rc) })
 	})
 }
 
+// serve runs h, or serves the corrupt reply bad in its place when a fault asks for one.
+func serve(bad wire.BadBody, w http.ResponseWriter, r *http.Request, h http.HandlerFunc) {
+	if bad != "" {
+		wire.ServeBadBody(bad, w, r, h)
+		return
+	}
+	h(w, r)
+}
+
 // preflight applies latency and injected faults; false means the response has been written.
-func (s *Sandbox) preflight(w http.ResponseWriter, r *http.Request, endpoint string, api bool) bool {
+func (s *Sandbox) preflight(w http.ResponseWriter, r *http.Request, endpoint string, api bool) (bool, wire.BadBody) {
 	delay, f := s.ctl.take(endpoint, api)
 	if delay > 0 && !wait(r.Context(), delay) {
-		return false
+		return false, ""
 	}
 	if f == nil {
-		return true
+		return true, ""
+	}
+	if bad, ok := wire.ParseBadBody(string(f.Kind)); ok {
+		return true, bad // served in place of the handler, after the session and limit checks
 	}
 	if api {
 		// Salesforce reports the usage on every API response, failures included; an injected
@@ -320,15 +334,15 @@ func (s *Sandbox) preflight(w http.ResponseWriter, r *http.Request, endpoint str
 			code, msg = "SERVER_UNAVAILABLE", "Server temporarily unavailable; please retry."
 		}
 		writeErrors(w, f.Status, code, msg)
-		return false
+		return false, ""
 	case FaultLimit:
 		if f.Status == http.StatusTooManyRequests {
 			w.Header().Set("Retry-After", "1")
 		}
 		writeErrors(w, f.Status, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
-		return false
+		return false, ""
 	}
-	return true
+	return true, ""
 }
 
 func wait(ctx context.Context, d time.Duration) bool {

@@ -1,10 +1,11 @@
 // Package wire holds what the CRM simulators write on the wire alike: JSON strings appended to a
-// buffer without reflection, and a response writer that remembers its status for the request
-// counters.
+// buffer without reflection, a response writer that remembers its status for the request
+// counters, and the corrupt 200 replies of the fault injection (ServeBadBody).
 package wire
 
 import (
 	"net/http"
+	"strconv"
 	"unicode/utf8"
 )
 
@@ -84,4 +85,84 @@ func (w *StatusWriter) Status() int {
 		return http.StatusOK
 	}
 	return w.status
+}
+
+// BadBody names a corrupt reply that a sandbox can serve in place of a good one, as a proxy, a
+// load balancer or a cut connection might: a 200 whose body a client cannot use.
+type BadBody string
+
+// The corrupt replies.
+const (
+	// BadBodyTruncated serves the real reply with its status and headers but only the first half
+	// of its body (Content-Length matching what is sent, so the transport sees no error).
+	BadBodyTruncated BadBody = "truncated"
+	// BadBodyNotJSON answers 200 with an HTML maintenance page; the request is not served.
+	BadBodyNotJSON BadBody = "not_json"
+	// BadBodyWrongShape answers 200 with a JSON object that is no reply of the endpoint; the
+	// request is not served.
+	BadBodyWrongShape BadBody = "wrong_shape"
+)
+
+// ParseBadBody returns the BadBody named s, or false.
+func ParseBadBody(s string) (BadBody, bool) {
+	switch b := BadBody(s); b {
+	case BadBodyTruncated, BadBodyNotJSON, BadBodyWrongShape:
+		return b, true
+	}
+	return "", false
+}
+
+// ServeBadBody answers r with the corrupt reply kind; h serves the real reply where kind needs it.
+func ServeBadBody(kind BadBody, w http.ResponseWriter, r *http.Request, h http.Handler) {
+	switch kind {
+	case BadBodyNotJSON:
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte("<html><head><title>Maintenance</title></head><body><h1>Down for maintenance</h1></body></html>\n"))
+	case BadBodyWrongShape:
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte(`{"message":"ok","unexpected":true}`))
+	default:
+		rec := &recorder{header: http.Header{}}
+		h.ServeHTTP(rec, r)
+		for k, v := range rec.header {
+			w.Header()[k] = v
+		}
+		body := rec.body[:len(rec.body)/2]
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(rec.Status())
+		_, _ = w.Write(body)
+	}
+}
+
+// recorder buffers a reply for ServeBadBody.
+type recorder struct {
+	header http.Header
+	status int
+	body   []byte
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	r.body = append(r.body, b...)
+	return len(b), nil
+}
+
+// Status is the status written, 200 when none was.
+func (r *recorder) Status() int {
+	if r.status == 0 {
+		return http.StatusOK
+	}
+	return r.status
 }

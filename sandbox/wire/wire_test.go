@@ -2,6 +2,7 @@ package wire
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -37,5 +38,49 @@ func TestStatusWriter(t *testing.T) {
 	w.Write([]byte("x"))
 	if w.Status() != http.StatusTeapot || rec.Code != http.StatusTeapot {
 		t.Fatalf("got %d (recorder %d), want the first status 418", w.Status(), rec.Code)
+	}
+}
+
+func TestServeBadBody(t *testing.T) {
+	t.Parallel()
+	real := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"records":[{"Id":"1"}],"done":true}`))
+	})
+	for _, tt := range []struct {
+		kind     BadBody
+		wantCT   string
+		wantBody string
+	}{
+		{BadBodyTruncated, "application/json", `{"records":[{"Id":`},
+		{BadBodyNotJSON, "text/html; charset=utf-8", ""},
+		{BadBodyWrongShape, "application/json", `{"message":"ok","unexpected":true}`},
+	} {
+		t.Run(string(tt.kind), func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { ServeBadBody(tt.kind, w, r, real) }))
+			t.Cleanup(srv.Close)
+			resp, err := http.Get(srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			if err != nil {
+				t.Fatalf("read body: %v (the transport must see a complete reply)", err)
+			}
+			if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != tt.wantCT {
+				t.Errorf("got %d %q, want 200 %q", resp.StatusCode, resp.Header.Get("Content-Type"), tt.wantCT)
+			}
+			if tt.wantBody != "" && string(body) != tt.wantBody {
+				t.Errorf("body: got %q, want %q", body, tt.wantBody)
+			}
+			if _, ok := ParseBadBody(string(tt.kind)); !ok {
+				t.Errorf("ParseBadBody(%q) refused", tt.kind)
+			}
+		})
+	}
+	if _, ok := ParseBadBody("slow"); ok {
+		t.Error("ParseBadBody accepted slow")
 	}
 }
