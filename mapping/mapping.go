@@ -1,9 +1,11 @@
 package mapping
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -75,6 +77,7 @@ func Compile(spec Spec) (*Mapping, error) {
 		m.fields = append(m.fields, field{FieldSpec: f, prog: prog})
 	}
 	if len(ps) > 0 {
+		slices.SortStableFunc(ps, func(a, b Problem) int { return cmp.Compare(a.Line, b.Line) })
 		return nil, ps
 	}
 	return m, nil
@@ -95,7 +98,36 @@ func exprProblem(path, fieldName string, pos Pos, err error) Problem {
 	if errors.As(err, &ee) && line > 0 && ee.Line > 1 {
 		line += ee.Line - 1
 	}
-	return Problem{Path: path, Field: fieldName, Line: line, Message: err.Error(), Err: err}
+	return Problem{Path: path, Field: fieldName, Line: line, Message: exprWords(err.Error()), Err: err}
+}
+
+// envTypes are the Go names of Env's types as expr words them, and how an admin knows them.
+var envTypes = strings.NewReplacer(
+	"type mapping.PlanView", "plan", "mapping.PlanView", "plan",
+	"type *mapping.NextAction", "plan.next_action", "type mapping.NextAction", "plan.next_action",
+	"type mapping.MilestoneView", "a milestone", "type *mapping.Activity", "plan.last_activity",
+	"type mapping.Activity", "plan.last_activity", "type mapping.Env", "the mapping",
+)
+
+// exprWords rewrites expr's message in the names an admin writes, and lists plan's names when
+// the expression named one it lacks.
+func exprWords(msg string) string {
+	out := envTypes.Replace(msg)
+	if strings.HasPrefix(out, "plan has no field ") {
+		out += " (plan has: " + strings.Join(exprNames(reflect.TypeOf(PlanView{})), ", ") + ")"
+	}
+	return out
+}
+
+// exprNames lists the expr tags of a struct's fields.
+func exprNames(t reflect.Type) []string {
+	var out []string
+	for i := range t.NumField() {
+		if tag := t.Field(i).Tag.Get("expr"); tag != "" {
+			out = append(out, tag)
+		}
+	}
+	return out
 }
 
 // Spec returns the spec the mapping was compiled from (it marshals back to its YAML).

@@ -66,6 +66,8 @@ type Spec struct {
 	WhenPos Pos
 	// problems found while decoding YAML; Validate reports them.
 	problems []Problem
+	// lines of the section ("") and of its keys, from YAML.
+	lines map[string]int
 }
 
 // FieldSpec is one mapped CRM field.
@@ -138,7 +140,7 @@ var fieldKeys = []string{"value", "if", "plan", "truncate"}
 // UnmarshalYAML implements yaml.Unmarshaler. It fails only when the node is not a mapping; other
 // problems (unknown keys, wrong shapes) are kept for Validate, with their lines.
 func (s *Spec) UnmarshalYAML(n *yaml.Node) error {
-	*s = Spec{}
+	*s = Spec{lines: map[string]int{"": n.Line}}
 	if n.Kind != yaml.MappingNode {
 		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: push: want a mapping with object, when, conflict and fields", n.Line)}}
 	}
@@ -153,6 +155,7 @@ func (s *Spec) UnmarshalYAML(n *yaml.Node) error {
 			continue
 		}
 		seen[k.Value] = true
+		s.lines[k.Value] = k.Line
 		switch k.Value {
 		case "object", "when", "conflict":
 			if v.Kind != yaml.ScalarNode {
@@ -285,15 +288,15 @@ func (s *Spec) Validate() []Problem {
 		ps = append(ps, Problem{Path: path, Line: line, Message: fmt.Sprintf(format, args...)})
 	}
 	if s.Object != "" && s.Object != connectors.ObjectDeal {
-		add("object", 0, "want deal (the only object mappings write), got %q", s.Object)
+		add("object", s.lines["object"], "want deal (the only object mappings write), got %q", s.Object)
 	}
 	switch s.Conflict {
 	case "", ConflictOverwrite, ConflictKeepCRMEdits:
 	default:
-		add("conflict", 0, "want overwrite or keep_crm_edits, got %q", s.Conflict)
+		add("conflict", s.lines["conflict"], "want overwrite or keep_crm_edits, got %q", s.Conflict)
 	}
 	if len(s.Fields) == 0 && !s.hasProblemAt("fields") {
-		add("fields", s.WhenPos.Line, "required: at least one CRM field and its expression")
+		add("fields", s.lines[""], "required: at least one CRM field and its expression")
 	}
 	seen := map[string]bool{}
 	for _, f := range s.Fields {
@@ -305,7 +308,7 @@ func (s *Spec) Validate() []Problem {
 			add(path, f.Pos.Line, "mapped twice (CRM field names are case-insensitive)")
 		}
 		seen[strings.ToLower(f.Name)] = true
-		if strings.TrimSpace(f.Value) == "" {
+		if strings.TrimSpace(f.Value) == "" && !s.hasProblemAt(path) {
 			add(path, f.Pos.Line, "empty expression")
 		}
 		switch f.If {
