@@ -16,7 +16,7 @@ func ExampleCheckInstanceURL() {
 	}
 	// Output:
 	// https://acme.my.salesforce.com <nil>
-	// <nil> auth FOREIGN_INSTANCE_URL: instance_url "https://acme.my.salesforce.com.evil.example" refused: host is not a Salesforce domain
+	// <nil> auth FOREIGN_INSTANCE_URL: instance_url "https://acme.my.salesforce.com.evil.example" refused: not a host of the Salesforce REST API (want *.my.salesforce.com, *.sandbox.my.salesforce.com and the like, or an instance host such as na123.salesforce.com; set instance_hosts for another)
 	// <nil> auth FOREIGN_INSTANCE_URL: instance_url "http://127.0.0.1:8080" refused: https is required
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -18,16 +19,55 @@ type InstancePolicy struct {
 	Sandbox bool
 }
 
-// salesforceDomains are the domains Salesforce serves its API from.
-func salesforceDomains() []string {
-	return []string{".salesforce.com", ".force.com", ".cloudforce.com", ".salesforce-sites.com"}
+// The hosts that serve a Salesforce org's REST API, per Salesforce Help ("My Domain URL Formats",
+// "Partitioned Domains"): the org's My Domain login host, MyDomainName.my.salesforce.com, which
+// in non-production orgs carries a partition word (MyDomainName--SandboxName.sandbox.my...,
+// MyDomainName.scratch.my..., MyDomainName-dev-ed.develop.my..., and demo, patch, free and
+// trailblaze), and the older instance hosts such as na123.salesforce.com, cs42.salesforce.com or
+// usa77s.salesforce.com. The org's other hosts serve pages, not the API: Lightning
+// (*.lightning.force.com), Visualforce (*.vf.force.com), files (*.file.force.com), Experience Cloud
+// and Salesforce Sites (*.my.site.com, *.force.com, *.salesforce-sites.com), Setup
+// (*.my.salesforce-setup.com). Public sites on those domains are anyone's, so a token must never go
+// there. Orgs on other clouds (e.g. Government Cloud Plus Defense) configure instance_hosts.
+const myDomainSuffix = ".my.salesforce.com"
+
+// partitions are the words of partitioned My Domain hosts (MyDomainName.<word>.my.salesforce.com).
+var partitions = []string{"sandbox", "scratch", "develop", "demo", "patch", "free", "trailblaze"}
+
+var (
+	// dnsLabel is one host name label: letters, digits and inner hyphens (My Domain names and
+	// sandbox names joined by "--" included).
+	dnsLabel = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	// instanceHost is an instance host such as na123.salesforce.com, cs42.salesforce.com or
+	// usa77s.salesforce.com (Hyperforce).
+	instanceHost = regexp.MustCompile(`^[a-z]{2,5}[0-9]{1,4}s?\.salesforce\.com$`)
+)
+
+// isAPIHost reports whether host (lower case, no port) serves the REST API of some Salesforce org.
+func isAPIHost(host string) bool {
+	if instanceHost.MatchString(host) {
+		return true
+	}
+	rest, ok := strings.CutSuffix(host, myDomainSuffix)
+	if !ok {
+		return false
+	}
+	labels := strings.Split(rest, ".")
+	switch {
+	case len(labels) == 2 && !slices.Contains(partitions, labels[1]):
+		return false
+	case len(labels) > 2:
+		return false
+	}
+	return dnsLabel.MatchString(labels[0])
 }
 
 // CheckInstanceURL vets a Salesforce instance_url before any token is sent to it: https, no user
-// info, query or fragment, a host under a Salesforce domain (*.salesforce.com, *.my.salesforce.com,
-// *.force.com, *.cloudforce.com, *.salesforce-sites.com) and not a Lightning UI host,
-// and one of p.Hosts when set. With p.Sandbox, loopback hosts over http or https are accepted as
-// well. It returns the URL with an empty path.
+// info, query or fragment, no port but 443, and one of p.Hosts when set, else a host that serves
+// a Salesforce org's REST API (see isAPIHost: *.my.salesforce.com with its partitioned forms such
+// as *.sandbox.my.salesforce.com, and instance hosts such as na123.salesforce.com), never a page,
+// site or content host. With p.Sandbox, loopback hosts over http or https are accepted as well.
+// It returns the URL with an empty path.
 func CheckInstanceURL(raw string, p InstancePolicy) (*url.URL, error) {
 	refuse := func(why string) error {
 		return &Error{Kind: KindAuth, Code: "FOREIGN_INSTANCE_URL", Message: fmt.Sprintf("instance_url %q refused: %s", redactInstance(raw), why)}
@@ -48,12 +88,12 @@ func CheckInstanceURL(raw string, p InstancePolicy) (*url.URL, error) {
 	case p.Sandbox && loopback && (u.Scheme == "http" || u.Scheme == "https"):
 	case u.Scheme != "https":
 		return nil, refuse("https is required")
-	case strings.Contains(host, ".lightning.force.com"):
-		return nil, refuse("a Lightning UI host is not an API host")
-	case !slices.ContainsFunc(salesforceDomains(), func(d string) bool { return strings.HasSuffix(host, d) }):
-		return nil, refuse("host is not a Salesforce domain")
 	case u.Port() != "" && u.Port() != "443":
 		return nil, refuse("unexpected port")
+	case len(p.Hosts) > 0:
+		// The configured hosts decide alone (checked below), so an org on another domain works.
+	case !isAPIHost(host):
+		return nil, refuse("not a host of the Salesforce REST API (want *.my.salesforce.com, *.sandbox.my.salesforce.com and the like, or an instance host such as na123.salesforce.com; set instance_hosts for another)")
 	}
 	if len(p.Hosts) > 0 && !slices.ContainsFunc(p.Hosts, func(h string) bool { return strings.EqualFold(h, u.Host) || strings.EqualFold(h, host) }) {
 		return nil, refuse("host is not the one configured for this connection")

@@ -54,7 +54,11 @@
 // # Authentication
 //
 // Every call goes to the token's instance_url, vetted by connectors.CheckInstanceURL with
-// Options.Instance before the token is attached. Tokens carry no expiry: a 401 INVALID_SESSION_ID
+// Options.Instance before the token is attached: without configured hosts only hosts that serve
+// the REST API pass (*.my.salesforce.com and its partitioned forms such as
+// *.sandbox.my.salesforce.com, and instance hosts such as na123.salesforce.com), never the
+// Lightning, Visualforce, file or public site hosts (*.force.com, *.my.site.com,
+// *.salesforce-sites.com). Tokens carry no expiry: a 401 INVALID_SESSION_ID
 // triggers one refresh and one replay (connectors.Client); invalid_grant marks the connection
 // needs_reauth through the token source.
 package salesforce
