@@ -3,6 +3,7 @@ package config
 import (
 	"time"
 
+	"github.com/mapsync/mapsync/mapping"
 	"github.com/mapsync/mapsync/secrets"
 )
 
@@ -89,6 +90,10 @@ type Connection struct {
 	Limits Limits `yaml:"limits"`
 	// Timeout is the per-request HTTP timeout (default 30s).
 	Timeout Duration `yaml:"timeout"`
+	// Push maps plan data to the CRM fields mapsync writes (object, when, conflict, fields); nil
+	// when the connection is pull-only. See package mapping for the expression language; Load
+	// compiles it and reports every problem with its line.
+	Push *mapping.Spec `yaml:"push"`
 }
 
 // OAuth holds a connection's OAuth client.

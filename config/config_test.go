@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/mapsync/mapsync/mapping"
 )
 
 func TestExampleConfigLoads(t *testing.T) {
@@ -76,6 +78,14 @@ func TestBadConfigs(t *testing.T) {
 			`connections[3].instance_hosts: is for salesforce connections`,
 		},
 		"syntax.bad.yaml": {"invalid YAML", "(line 3)"},
+		"push.bad.yaml": {
+			`connections[0].push.when: expected bool, but got string (line 7)`,
+			`connections[0].push.conflict: want overwrite or keep_crm_edits, got "keep_edits" (line 8)`,
+			`connections[0].push.fields.map_progress: plan has no field percent (column 6)`,
+			`connections[0].push.fields.map_status.if: want empty or always, got "blank" (line 11)`,
+			`connections[0].push.fields.map_next_step: plan.next_action has no field titel (line 3, column 22)`,
+			`connections[1].push: want a mapping, got a list (line 19)`,
+		},
 	}
 	for file, wants := range tests {
 		t.Run(file, func(t *testing.T) {
@@ -246,5 +256,20 @@ func TestOneProblemOneLine(t *testing.T) {
 				t.Errorf("got problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
 			}
 		})
+	}
+}
+
+func TestPushLoads(t *testing.T) {
+	t.Parallel()
+	cfg, err := LoadFile("testdata/push.good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := cfg.Connections[0].Push
+	if p == nil || p.Conflict != "keep_crm_edits" || len(p.Fields) != 3 || p.Fields[2].If != "if_empty" || p.Fields[0].Pos.Line != 9 {
+		t.Fatalf("got %+v, want the three fields with their policy and lines", p)
+	}
+	if _, err := mapping.Compile(*p); err != nil {
+		t.Errorf("compile: %v", err)
 	}
 }

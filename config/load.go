@@ -188,7 +188,10 @@ func (l *loader) expand(n *yaml.Node, path string) {
 	}
 }
 
-var textUnmarshaler = reflect.TypeOf((*encoding.TextUnmarshaler)(nil)).Elem()
+var (
+	textUnmarshaler = reflect.TypeOf((*encoding.TextUnmarshaler)(nil)).Elem()
+	yamlUnmarshaler = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
+)
 
 // check walks the node against the target type and reports unknown keys, duplicate keys and
 // values of the wrong type, each with its path and line.
@@ -207,6 +210,14 @@ func (l *loader) check(n *yaml.Node, t reflect.Type, path string) {
 	}
 	if reflect.PointerTo(t).Implements(textUnmarshaler) {
 		l.checkScalar(n, t, path)
+		return
+	}
+	if reflect.PointerTo(t).Implements(yamlUnmarshaler) {
+		// The type decodes and validates itself (mapping.Spec); validate reports its problems.
+		if n.Kind != yaml.MappingNode {
+			l.add(path, n.Line, "want a mapping, got %s", describe(n))
+			blank(n)
+		}
 		return
 	}
 	switch t.Kind() {

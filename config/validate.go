@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/mapsync/mapsync/mapping"
 )
 
 var connectionName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
@@ -137,6 +140,9 @@ func (c *Config) validate() []Problem {
 		if r := cn.Limits.DailyReservePercent; r != nil && (*r < 0 || *r >= 100) {
 			add(p+".limits.daily_reserve_percent", "want 0 to 99, got %g", *r)
 		}
+		if cn.Push != nil {
+			ps = append(ps, pushProblems(p+".push", cn.Push)...)
+		}
 	}
 	return ps
 }
@@ -162,4 +168,19 @@ func checkURL(add func(string, string, ...any), path, raw string, sandbox bool) 
 	if u.Scheme == "http" && !sandbox {
 		add(path, "plain http is allowed only with sandbox: true")
 	}
+}
+
+// pushProblems compiles a connection's push mapping and returns its problems under path, with
+// the lines the mapping found (expression problems point into the expression's line).
+func pushProblems(path string, spec *mapping.Spec) []Problem {
+	_, err := mapping.Compile(*spec)
+	var mps mapping.Problems
+	if !errors.As(err, &mps) {
+		return nil
+	}
+	out := make([]Problem, 0, len(mps))
+	for _, mp := range mps {
+		out = append(out, Problem{Path: join(path, mp.Path), Line: mp.Line, Message: mp.Message})
+	}
+	return out
 }

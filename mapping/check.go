@@ -32,7 +32,8 @@ var knownValues = map[string][]string{
 //     bool; text (or a number or bool, written as text) for text types and picklists; expressions
 //     of unknown type (deal.X) pass and are checked per record by Coerce;
 //   - a restricted picklist allows every string the expression can produce: constants in
-//     result positions (branches of ?: and ??, coalesce arguments) and the known values of
+//     result positions (branches of ?: and ??, coalesce arguments, the values of a map literal
+//     indexed, as in {"on_track": "On Track"}[plan.status]) and the known values of
 //     plan.status, plan.state and plan.last_activity.side;
 //   - such a constant fits the field's length (unless the field truncates).
 //
@@ -230,6 +231,17 @@ func resultStrings(n ast.Node) (out []resultString, complete bool) {
 			return out, complete
 		}
 	case *ast.MemberNode:
+		if mp, ok := x.Node.(*ast.MapNode); ok {
+			// {"on_track": "On Track", ...}[plan.status]: the map's values (a missing key is nil).
+			complete = true
+			for _, pn := range mp.Pairs {
+				if pair, ok := pn.(*ast.PairNode); ok {
+					s, c := resultStrings(pair.Value)
+					out, complete = append(out, s...), complete && c
+				}
+			}
+			return out, complete
+		}
 		if prop, ok := x.Property.(*ast.StringNode); ok && isPlanMember(x.Node) {
 			if vals, ok := knownValues[prop.Value]; ok {
 				for _, v := range vals {

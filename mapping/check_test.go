@@ -65,6 +65,9 @@ func TestBadMappings(t *testing.T) {
 		"list_to_number": {
 			"connection sf: fields.MAP_Progress__c: the expression gives a list; the field is a percent (a number, 45 for 45 %) (line 2)",
 		},
+		"map_value_not_in_picklist": {
+			"connection sf: fields.MAP_Status__c: \"At Risk\" (a constant) is not a value of the restricted picklist (allowed: \"on_track\", \"at_risk\", \"off_track\", \"completed\") (line 2)",
+		},
 		"missing_value": {
 			"connection sf: fields.MAP_Progress__c: value: required (the expression computing the field) (line 2)",
 			"connection sf: fields.MAP_Status__c.plan: not a template key (lowercase letters, digits, - and _), got \"Security Review\" (line 3)",

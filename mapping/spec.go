@@ -128,6 +128,14 @@ func (p Problem) Error() string {
 // Unwrap returns the underlying error.
 func (p Problem) Unwrap() error { return p.Err }
 
+// posOf returns where a scalar's text starts: a block scalar (| or >) starts on the next line.
+func posOf(n *yaml.Node) Pos {
+	if n.Kind == yaml.ScalarNode && (n.Style&(yaml.LiteralStyle|yaml.FoldedStyle)) != 0 {
+		return Pos{n.Line + 1, 0}
+	}
+	return Pos{n.Line, n.Column}
+}
+
 // fieldName is what both CRMs accept as a field's API name.
 var fieldName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,79}$`)
 
@@ -166,7 +174,7 @@ func (s *Spec) UnmarshalYAML(n *yaml.Node) error {
 			case "object":
 				s.Object = connectors.Object(v.Value)
 			case "when":
-				s.When, s.WhenPos = v.Value, Pos{v.Line, v.Column}
+				s.When, s.WhenPos = v.Value, posOf(v)
 			case "conflict":
 				s.Conflict = Conflict(v.Value)
 			}
@@ -186,7 +194,7 @@ func (s *Spec) decodeFields(n *yaml.Node, bad func(string, int, string, ...any))
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		f := FieldSpec{Name: k.Value, Pos: Pos{v.Line, v.Column}}
+		f := FieldSpec{Name: k.Value, Pos: posOf(v)}
 		path := "fields." + k.Value
 		switch v.Kind {
 		case yaml.ScalarNode:
@@ -206,7 +214,7 @@ func (s *Spec) decodeFields(n *yaml.Node, bad func(string, int, string, ...any))
 				}
 				switch fk.Value {
 				case "value":
-					f.Value, f.Pos = fv.Value, Pos{fv.Line, fv.Column}
+					f.Value, f.Pos = fv.Value, posOf(fv)
 				case "if":
 					switch fv.Value {
 					case "empty":
