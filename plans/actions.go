@@ -41,6 +41,8 @@ type ActionPatch struct {
 	Title *string `json:"title,omitempty"`
 	// Description replaces the action's description.
 	Description *string `json:"description,omitempty"`
+	// Milestone puts the action on the named milestone; a pointer to "" takes it off.
+	Milestone *string `json:"milestone,omitempty"`
 }
 
 // active returns ErrClosed unless the plan is active.
@@ -114,6 +116,21 @@ func (p *Plan) UpdateAction(c Change, actionID string, patch ActionPatch) ([]Eve
 	if t := patch.Title; t != nil && strings.TrimSpace(*t) == "" {
 		return nil, invalid("title", "required")
 	}
+	if d := patch.Due; d != nil && *d != a.Due {
+		if err := p.checkDueStart("due", *d); err != nil {
+			return nil, err
+		}
+	}
+	var milestone string
+	if m := patch.Milestone; m != nil {
+		if c.By.Side == SideBuyer {
+			return nil, &ForbiddenError{Message: "buyers cannot change milestones"}
+		}
+		var err error
+		if milestone, err = checkText("milestone", *m, MaxMilestone, false); err != nil {
+			return nil, err
+		}
+	}
 
 	r := &recorder{p: p, c: c}
 	changed := false
@@ -131,6 +148,11 @@ func (p *Plan) UpdateAction(c Change, actionID string, patch ActionPatch) ([]Eve
 		if m := p.Member(*id); m != nil {
 			a.OwnerRole = m.Role
 		}
+	}
+	if patch.Milestone != nil && milestone != a.Milestone {
+		r.add(EventActionMilestone, a, a.Milestone, milestone)
+		a.Milestone, changed = milestone, true
+		p.dropUnusedTargets()
 	}
 	dueMoved := false
 	if d := patch.Due; d != nil && (*d != a.Due || a.DueRule != nil) {

@@ -125,3 +125,59 @@ func (e *NoMatchError) Error() string {
 
 // Is reports whether target is ErrNoTemplate.
 func (e *NoMatchError) Is(target error) bool { return target == ErrNoTemplate }
+
+// PlanConflictError is a change to a plan's structure (its phases, the set of its actions, its
+// milestones) made against a version of the plan that is no longer current. It matches
+// ErrConflict.
+type PlanConflictError struct {
+	// PlanID is the plan's id.
+	PlanID string
+	// Version is the plan version the caller read.
+	Version int
+	// Current is the plan's version now.
+	Current int
+}
+
+// Error names the plan and both versions.
+func (e *PlanConflictError) Error() string {
+	return fmt.Sprintf("plan %s: version %d is stale, current is %d", e.PlanID, e.Version, e.Current)
+}
+
+// Is reports whether target is ErrConflict.
+func (e *PlanConflictError) Is(target error) bool { return target == ErrConflict }
+
+// StepError is a step an action's type does not take (acknowledging an approval, signing a
+// form), or one its current state does not allow (approving an approved action). It matches
+// ErrInvalid.
+type StepError struct {
+	// Type is the action's type.
+	Type ActionType
+	// Step is the step asked for.
+	Step Step
+	// Reason says why the step is refused, in lowercase.
+	Reason string
+}
+
+// Error names the type, the step and why.
+func (e *StepError) Error() string {
+	return fmt.Sprintf("step: %s action cannot %s: %s", e.Type, e.Step, e.Reason)
+}
+
+// Is reports whether target is ErrInvalid.
+func (e *StepError) Is(target error) bool { return target == ErrInvalid }
+
+// ForbiddenError is a change the actor's side may not make, such as a buyer editing the plan's
+// structure. It matches ErrForbidden.
+type ForbiddenError struct {
+	// Message says what is not allowed, in lowercase.
+	Message string
+}
+
+// Error returns the message.
+func (e *ForbiddenError) Error() string { return e.Message }
+
+// Is reports whether target is ErrForbidden.
+func (e *ForbiddenError) Is(target error) bool { return target == ErrForbidden }
+
+// ErrForbidden marks a change the actor's side may not make (HTTP 403).
+var ErrForbidden = errors.New("forbidden")

@@ -87,6 +87,19 @@ const (
 	EventMemberInvited        EventType = "member.invited"
 	EventMemberRoleChanged    EventType = "member.role_changed"
 	EventMemberRemoved        EventType = "member.removed"
+	EventPhaseAdded           EventType = "phase.added"
+	EventPhaseRenamed         EventType = "phase.renamed"
+	EventPhaseMoved           EventType = "phase.moved"
+	EventPhaseRemoved         EventType = "phase.removed"
+	EventActionAdded          EventType = "action.added"
+	EventActionRemoved        EventType = "action.removed"
+	EventActionTypeChanged    EventType = "action.type_changed"
+	EventActionMilestone      EventType = "action.milestone_changed"
+	EventActionInternal       EventType = "action.internal_changed"
+	EventActionOwnerRole      EventType = "action.owner_role_changed"
+	EventActionDetails        EventType = "action.details_changed"
+	EventActionStep           EventType = "action.step"
+	EventMilestoneTarget      EventType = "milestone.target_changed"
 )
 
 // Level is how much an event matters.

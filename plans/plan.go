@@ -84,6 +84,10 @@ type Plan struct {
 	Members []Member `json:"members"`
 	// Phases are the plan's phases in order.
 	Phases []Phase `json:"phases"`
+	// DueNotBeforeStart is the template's rule that no due date is before StartDate.
+	DueNotBeforeStart bool `json:"due_not_before_start,omitempty"`
+	// MilestoneTargets are the target dates set on milestones, by milestone name.
+	MilestoneTargets map[string]Date `json:"milestone_targets,omitempty"`
 	// Attachments are links on the plan itself (action links live on the action).
 	Attachments []Attachment `json:"attachments,omitempty"`
 	// CreatedAt is when the plan was created.
@@ -160,6 +164,16 @@ type Action struct {
 	Comments []Comment `json:"comments,omitempty"`
 	// Attachments are links on the action.
 	Attachments []Attachment `json:"attachments,omitempty"`
+	// Approval is an approval action's approver and decisions.
+	Approval *Approval `json:"approval,omitempty"`
+	// Acknowledged is who acknowledged an acknowledgement action, and when.
+	Acknowledged *Stamp `json:"acknowledged,omitempty"`
+	// ESign is an e_sign action's document, signer and state.
+	ESign *ESign `json:"e_sign,omitempty"`
+	// Meeting is a meeting action's time, link and whether it was held.
+	Meeting *Meeting `json:"meeting,omitempty"`
+	// Link is a web_app or file_request action's link and its delivery.
+	Link *Link `json:"link,omitempty"`
 	// CompletedAt is when the action was done or skipped; nil while open.
 	CompletedAt *time.Time `json:"completed_at,omitempty"`
 	// UpdatedAt is when the action last changed.
@@ -340,6 +354,12 @@ func (p *Plan) Clone() *Plan {
 	c.Attachments = append([]Attachment(nil), p.Attachments...)
 	c.ClosedAt = clonePtr(p.ClosedAt)
 	c.LastActivityAt = clonePtr(p.LastActivityAt)
+	if p.MilestoneTargets != nil {
+		c.MilestoneTargets = make(map[string]Date, len(p.MilestoneTargets))
+		for k, v := range p.MilestoneTargets {
+			c.MilestoneTargets[k] = v
+		}
+	}
 	c.Phases = make([]Phase, len(p.Phases))
 	for i, ph := range p.Phases {
 		ph.Actions = make([]Action, len(p.Phases[i].Actions))
@@ -375,6 +395,27 @@ func (a Action) clone() Action {
 	c.Comments = append([]Comment(nil), a.Comments...)
 	c.Attachments = append([]Attachment(nil), a.Attachments...)
 	c.CompletedAt = clonePtr(a.CompletedAt)
+	if a.Approval != nil {
+		ap := *a.Approval
+		ap.Decisions = append([]Decision(nil), ap.Decisions...)
+		c.Approval = &ap
+	}
+	c.Acknowledged = clonePtr(a.Acknowledged)
+	if a.ESign != nil {
+		es := *a.ESign
+		es.History = append([]ESignChange(nil), es.History...)
+		c.ESign = &es
+	}
+	if a.Meeting != nil {
+		m := *a.Meeting
+		m.ScheduledAt, m.Held = clonePtr(m.ScheduledAt), clonePtr(m.Held)
+		c.Meeting = &m
+	}
+	if a.Link != nil {
+		l := *a.Link
+		l.Delivered = clonePtr(l.Delivered)
+		c.Link = &l
+	}
 	return c
 }
 

@@ -93,6 +93,11 @@ type Milestone struct {
 	Reached bool `json:"reached"`
 	// ReachedAt is the latest completion among its actions, when reached.
 	ReachedAt *time.Time `json:"reached_at,omitempty"`
+	// TargetDate is the date set for the milestone on the plan (null when none).
+	TargetDate Date `json:"target_date"`
+	// Late is true when the milestone has a target date, and was reached after that day (in the
+	// plan's time zone) or is not reached and that day has ended.
+	Late bool `json:"late,omitempty"`
 }
 
 // Progress computes the plan's read model at now over the actions of p (over BuyerView(p), it is
@@ -183,6 +188,17 @@ func (p *Plan) Progress(now time.Time) Progress {
 		}
 	}
 	pr.MilestonesTotal = len(pr.Milestones)
+	for i := range pr.Milestones {
+		m := &pr.Milestones[i]
+		m.TargetDate = p.MilestoneTargets[m.Name]
+		switch {
+		case m.TargetDate.IsZero():
+		case m.Reached && m.ReachedAt != nil:
+			m.Late = m.TargetDate.Before(DateOf(*m.ReachedAt, loc))
+		default:
+			m.Late = m.TargetDate.Before(today)
+		}
+	}
 	var reached []Milestone
 	for _, m := range pr.Milestones {
 		if m.Reached {

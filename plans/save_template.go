@@ -18,6 +18,7 @@ func (p *Plan) SaveAsTemplate(c Change, key, name string) (*Template, []Event, e
 	}
 	t := &Template{
 		Key: key, Name: name, Description: p.Description, Conversation: conv, Roles: cloneRoles(p.Roles),
+		DueNotBeforeStart: p.DueNotBeforeStart,
 	}
 	keys := map[string]bool{}
 	for _, a := range p.Actions() {
@@ -36,10 +37,17 @@ func (p *Plan) SaveAsTemplate(c Change, key, name string) (*Template, []Event, e
 			}
 		}
 	}
+	phaseKeys := map[string]bool{}
+	for _, ph := range p.Phases {
+		phaseKeys[ph.Key] = true
+	}
 	for i, ph := range p.Phases {
 		pt := PhaseTemplate{Key: ph.Key, Name: ph.Name}
-		if pt.Key == "" {
-			pt.Key = fmt.Sprintf("phase-%d", i+1)
+		for n := i + 1; pt.Key == ""; n++ {
+			// Phases added on the plan have no key: make one no other phase has.
+			if k := fmt.Sprintf("phase-%d", n); !phaseKeys[k] {
+				pt.Key, phaseKeys[k] = k, true
+			}
 		}
 		for _, a := range ph.Actions {
 			at := ActionTemplate{

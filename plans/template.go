@@ -29,6 +29,9 @@ type Template struct {
 	Roles []RoleTemplate `yaml:"roles" json:"roles"`
 	// Phases are the plan's stages in order, each with its actions in order.
 	Phases []PhaseTemplate `yaml:"phases" json:"phases"`
+	// DueNotBeforeStart forbids due dates (and milestone target dates) before the day a plan
+	// starts, when people add or change them on the plan.
+	DueNotBeforeStart bool `yaml:"due_not_before_start,omitempty" json:"due_not_before_start,omitempty"`
 
 	// lines maps a document path ("phases[1].actions[2].due.after") to its line; nil for
 	// templates not parsed from a document.

@@ -73,7 +73,7 @@ func inBody(err error, kind, field string) error {
 // 404's field.
 var urlParams = map[string]string{
 	"plan": "plan", "action": "action", "sub-task": "subtask", "attachment": "attachment",
-	"member": "member", "template": "key",
+	"member": "member", "template": "key", "phase": "phase", "milestone": "milestone",
 }
 
 // classify decides the status and body of err. Statuses come from errors.Is and errors.As only.
@@ -87,6 +87,9 @@ func classify(err error) (int, APIError) {
 		ee  *plans.ExistsError
 		nf  *plans.NotFoundError
 		mbe *http.MaxBytesError
+		pce *plans.PlanConflictError
+		se  *plans.StepError
+		fe  *plans.ForbiddenError
 	)
 	switch {
 	case errors.As(err, &he):
@@ -100,6 +103,12 @@ func classify(err error) (int, APIError) {
 			body.Message += "; first: " + ve.Problems[0].String()
 		}
 		return http.StatusUnprocessableEntity, body
+	case errors.As(err, &se):
+		return http.StatusUnprocessableEntity, APIError{Code: "invalid_transition", Message: fmt.Sprintf("%s action cannot %s: %s", se.Type, se.Step, se.Reason), Field: "step"}
+	case errors.As(err, &pce):
+		return http.StatusConflict, APIError{Code: "conflict", Message: fmt.Sprintf("plan changed: version %d is stale, current is %d", pce.Version, pce.Current), Field: "plan_version"}
+	case errors.As(err, &fe):
+		return http.StatusForbidden, APIError{Code: "forbidden", Message: fe.Message}
 	case errors.As(err, &te):
 		return http.StatusUnprocessableEntity, APIError{Code: "invalid_transition", Message: fmt.Sprintf("cannot go from %s to %s", te.From, te.To), Field: "status"}
 	case errors.As(err, &ie):

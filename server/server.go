@@ -55,6 +55,8 @@ type Options struct {
 	Retries int
 	// ReadyTimeout bounds the store ping of /readyz (default 2s).
 	ReadyTimeout time.Duration
+	// Deals finds pulled deals for POST /api/v1/plans; nil answers that route with 501.
+	Deals DealSource
 }
 
 // Server is mapsync's HTTP API. It is an http.Handler; serve it with an http.Server.
@@ -88,6 +90,19 @@ type Options struct {
 //	POST   /api/v1/plans/{plan}/close[?audience=buyer]           {reason}
 //	POST   /api/v1/plans/{plan}/cancel[?audience=buyer]          {reason}
 //	POST   /api/v1/plans/{plan}/save-as-template                 {key, name}
+//
+// Creating and editing plans (server/create_handlers.go, server/edit_handlers.go):
+//
+//	POST   /api/v1/plans                                         {connection, deal_id, template?, name?, description?, welcome_message?}  201, or 200 with the existing plan
+//	POST   /api/v1/plans/{plan}/phases                           {plan_version, name, position?}
+//	PATCH  /api/v1/plans/{plan}/phases/{phase}                   {plan_version, name?, position?}
+//	DELETE /api/v1/plans/{plan}/phases/{phase}                   {plan_version, move_actions_to?}
+//	POST   /api/v1/plans/{plan}/actions                          {plan_version, phase_id, position?, title, description?, type?, owner_role?, assignee_id?, due? | due_rule?, internal?, milestone?, sub_tasks?, questions?, details?}
+//	DELETE /api/v1/plans/{plan}/actions/{action}                 {version}
+//	PUT    /api/v1/plans/{plan}/actions/{action}/type            {version, type, questions?, details?}
+//	PUT    /api/v1/plans/{plan}/actions/{action}/details         {version, approver_role?, approver_id?, document_url?, signer_id?, scheduled_at?, url?}
+//	POST   /api/v1/plans/{plan}/actions/{action}/steps           {version, step, reason?, url?}
+//	PUT    /api/v1/plans/{plan}/milestones/{milestone}           {plan_version, target_date}
 //	GET    /api/v1/templates
 //	GET    /api/v1/templates/{key}[?version=]
 //	POST   /api/v1/templates                                     a YAML or JSON template document
@@ -149,6 +164,7 @@ type Options struct {
 // A change is written whole or not at all.
 type Server struct {
 	store   Store
+	deals   DealSource
 	svc     *plans.Service
 	log     zerolog.Logger
 	now     func() time.Time
@@ -177,7 +193,7 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("new server: register metrics: %w", err)
 	}
 	s := &Server{
-		store: opts.Store, svc: svc, log: opts.Logger, now: opts.Now, metrics: m,
+		store: opts.Store, deals: opts.Deals, svc: svc, log: opts.Logger, now: opts.Now, metrics: m,
 		gather: opts.Gatherer, ready: opts.ReadyTimeout, mux: http.NewServeMux(),
 	}
 	if s.now == nil {
@@ -231,6 +247,8 @@ func (s *Server) routes() {
 	m.Handle("POST "+plan+"/members", s.api(s.inviteMember))
 	m.Handle("PATCH "+plan+"/members/{member}", s.api(s.changeMember))
 	m.Handle("DELETE "+plan+"/members/{member}", s.api(s.removeMember))
+
+	s.editRoutes(plan, action)
 
 	m.Handle("GET /api/v1/templates", s.api(s.listTemplates))
 	m.Handle("GET /api/v1/templates/{key}", s.api(s.getTemplate, "version"))

@@ -99,7 +99,7 @@ func (in *Instantiator) Deal(ctx context.Context, dealID string) (plans.Deal, er
 		return plans.Deal{}, err
 	}
 	if b.Deal.Deleted {
-		return plans.Deal{}, fmt.Errorf("deal %s is deleted in the CRM", dealID)
+		return plans.Deal{}, fmt.Errorf("deal %s is deleted in the CRM: %w", dealID, plans.ErrNotFound)
 	}
 	return v.deal(in.opts.Connection, in.opts.Kind, b), nil
 }

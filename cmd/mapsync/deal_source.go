@@ -1,0 +1,34 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/mapsync/mapsync/plans"
+)
+
+// dealSource is the server's DealSource over the configured connections: a deal as
+// sync/instantiate reads it from the store, with its connection's time zone.
+type dealSource struct{ rt *runtime }
+
+// Deal implements server.DealSource.
+func (d dealSource) Deal(ctx context.Context, connection, dealID string) (plans.Deal, *time.Location, error) {
+	cn, ok := d.rt.cfg.Connection(connection)
+	if !ok {
+		return plans.Deal{}, nil, &plans.NotFoundError{Kind: "connection", ID: connection}
+	}
+	loc, err := time.LoadLocation(cn.TimeZone)
+	if err != nil {
+		return plans.Deal{}, nil, err
+	}
+	in, err := d.rt.instantiator(ctx, connection)
+	if err != nil {
+		return plans.Deal{}, nil, err
+	}
+	deal, err := in.Deal(ctx, dealID)
+	if errors.Is(err, plans.ErrNotFound) {
+		return plans.Deal{}, nil, &plans.NotFoundError{Kind: "deal", ID: dealID}
+	}
+	return deal, loc, err
+}
