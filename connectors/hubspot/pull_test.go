@@ -303,7 +303,7 @@ func TestFullPullReportsArchivedDeals(t *testing.T) {
 func TestPullDealContactRoles(t *testing.T) {
 	t.Parallel()
 	c, tb := setup(t, sandbox.Options{Deals: 250, Seed: 8}, nil)
-	lonely, err := tb.sb.CreateDeal(map[string]string{"dealname": "No contacts", "dealstage": "prospecting"})
+	lonely, err := tb.sb.CreateDeal(map[string]string{"dealname": "No contacts", "dealstage": "appointmentscheduled"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -558,7 +558,7 @@ func TestFullDealContactPullCoversEveryLiveDeal(t *testing.T) {
 func TestPullDealContactsFollowsAssociationPaging(t *testing.T) {
 	t.Parallel()
 	c, tb := setup(t, sandbox.Options{Deals: 300, Seed: 27}, nil)
-	deal, err := tb.sb.CreateDeal(map[string]string{"dealname": "Big committee", "dealstage": "prospecting"})
+	deal, err := tb.sb.CreateDeal(map[string]string{"dealname": "Big committee", "dealstage": "appointmentscheduled"})
 	if err != nil {
 		t.Fatal(err)
 	}

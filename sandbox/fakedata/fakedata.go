@@ -80,7 +80,10 @@ type Stage struct {
 }
 
 // Pipelines names the sales pipelines and their stages, in order. Every generated deal belongs to
-// one; both sandboxes expose the same stage names.
+// one. The default pipeline's stages are Salesforce's standard opportunity stages, which the
+// Salesforce sandbox uses as they are; the HubSpot sandbox maps them onto a fresh portal's Sales
+// Pipeline (appointmentscheduled ... closedlost) and keeps the renewals stages in a pipeline of
+// their own.
 var Pipelines = map[string][]Stage{
 	"default": {
 		{Name: "Prospecting", Probability: 10},

@@ -85,8 +85,8 @@ func TestBatch(t *testing.T) {
 	})
 	t.Run("create and archive", func(t *testing.T) {
 		r := b.do(t, "POST", "/crm/v3/objects/deals/batch/create", map[string]any{"inputs": []any{
-			map[string]any{"properties": map[string]any{"dealname": "A", "dealstage": "prospecting"}},
-			map[string]any{"properties": map[string]any{"dealname": "B", "dealstage": "prospecting"}},
+			map[string]any{"properties": map[string]any{"dealname": "A", "dealstage": "appointmentscheduled"}},
+			map[string]any{"properties": map[string]any{"dealname": "B", "dealstage": "appointmentscheduled"}},
 		}})
 		wantStatus(t, r, 201)
 		var in []any
@@ -115,7 +115,7 @@ func TestPropertiesAPI(t *testing.T) {
 		readOnly       bool
 		options        int
 	}{
-		"dealstage":           {"enumeration", "radio", false, 12},
+		"dealstage":           {"enumeration", "radio", false, 11},
 		"map_status":          {"enumeration", "select", false, 5},
 		"map_progress":        {"number", "number", false, 0},
 		"hs_lastmodifieddate": {"datetime", "date", true, 0},
@@ -169,7 +169,7 @@ func TestAssociationsV4(t *testing.T) {
 		t.Errorf("no contact of deal %s carries the primary label", deal)
 	}
 
-	lonely, err := b.sb.CreateDeal(map[string]string{"dealname": "No contacts", "dealstage": "prospecting"})
+	lonely, err := b.sb.CreateDeal(map[string]string{"dealname": "No contacts", "dealstage": "appointmentscheduled"})
 	if err != nil {
 		t.Fatal(err)
 	}

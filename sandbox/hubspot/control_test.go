@@ -176,11 +176,11 @@ func TestWebhooks(t *testing.T) {
 			map[string]any{"subscriptionType": "contact.propertyChange"},
 		}})
 	wantStatus(t, r, 200)
-	r = b.do(t, "POST", "/__sandbox/deals", map[string]any{"properties": map[string]string{"dealname": "Hooked", "dealstage": "prospecting"}})
+	r = b.do(t, "POST", "/__sandbox/deals", map[string]any{"properties": map[string]string{"dealname": "Hooked", "dealstage": "appointmentscheduled"}})
 	wantStatus(t, r, 201)
 	id := r.json(t)["id"].(string)
 	waitEvents(t, b, 1)
-	wantStatus(t, b.do(t, "PATCH", "/__sandbox/deals/"+id, map[string]any{"properties": map[string]string{"dealstage": "qualification", "amount": "5"}}), 200)
+	wantStatus(t, b.do(t, "PATCH", "/__sandbox/deals/"+id, map[string]any{"properties": map[string]string{"dealstage": "qualifiedtobuy", "amount": "5"}}), 200)
 	wantStatus(t, b.do(t, "PATCH", "/crm/v3/objects/deals/"+id, map[string]any{"properties": map[string]string{"dealstage": "closedwon"}}), 200)
 	wantStatus(t, b.do(t, "DELETE", "/crm/v3/objects/deals/"+id, nil), 204)
 	waitEvents(t, b, 4)
@@ -192,7 +192,7 @@ func TestWebhooks(t *testing.T) {
 		strconv.FormatInt(ev[0].ObjectID, 10) != id || ev[0].PortalID != PortalID || ev[0].ChangeSource != "CRM_UI" {
 		t.Errorf("got first event %+v, want creation delivered on attempt 2", ev[0])
 	}
-	if ev[1].SubscriptionType != "deal.propertyChange" || ev[1].PropertyName != "dealstage" || *ev[1].PropertyValue != "qualification" {
+	if ev[1].SubscriptionType != "deal.propertyChange" || ev[1].PropertyName != "dealstage" || *ev[1].PropertyValue != "qualifiedtobuy" {
 		t.Errorf("got %+v", ev[1])
 	}
 	if ev[2].ChangeSource != "INTEGRATION" || *ev[2].PropertyValue != "closedwon" || ev[3].SubscriptionType != "deal.deletion" || ev[3].ChangeFlag != "DELETED" {
@@ -255,7 +255,7 @@ func TestTraps(t *testing.T) {
 		b.clock.Advance(time.Minute)
 		cursor := b.clock.Now()
 		r := b.do(t, "POST", "/__sandbox/traps/late-record", map[string]any{"objectType": "deals", "lag": "30s",
-			"properties": map[string]string{"dealname": "Committed late", "dealstage": "prospecting"}})
+			"properties": map[string]string{"dealname": "Committed late", "dealstage": "appointmentscheduled"}})
 		wantStatus(t, r, 201)
 		id := r.json(t)["id"].(string)
 		wantStatus(t, b.do(t, "GET", "/crm/v3/objects/deals/"+id, nil), 404)

@@ -122,22 +122,63 @@ type pipelineInfo struct {
 	stages    []stageInfo
 }
 
-// pipelines maps fakedata's pipelines onto HubSpot ones: slugified stage names as stage ids.
-func pipelines() []pipelineInfo {
-	labels := map[string]string{"default": "Sales Pipeline", "renewals": "Renewals"}
-	var out []pipelineInfo
-	for _, id := range []string{"default", "renewals"} {
-		p := pipelineInfo{id: id, label: labels[id]}
-		for i, st := range fakedata.Pipelines[id] {
-			p.stages = append(p.stages, stageInfo{id: stageID(st.Name), label: st.Name, pipeline: id, order: i,
-				probability: st.Probability / 100, closed: st.Closed, won: st.Won})
-		}
-		out = append(out, p)
-	}
-	return out
+// salesPipeline is the deal pipeline of a fresh HubSpot portal: id "default", label "Sales
+// Pipeline", and HubSpot's own internal stage ids, labels, display order, probabilities and closed
+// flags (HubSpot's "Set up and customize your deal pipelines and deal stages"; the pipelines API
+// reports them with metadata.probability "0.2" and metadata.isClosed "false"). An integration
+// written against a real portal sends these ids.
+var salesPipeline = []stageInfo{
+	{id: "appointmentscheduled", label: "Appointment Scheduled", probability: 0.2},
+	{id: "qualifiedtobuy", label: "Qualified To Buy", probability: 0.4},
+	{id: "presentationscheduled", label: "Presentation Scheduled", probability: 0.6},
+	{id: "decisionmakerboughtin", label: "Decision Maker Bought-In", probability: 0.8},
+	{id: "contractsent", label: "Contract Sent", probability: 0.9},
+	{id: "closedwon", label: "Closed Won", probability: 1, closed: true, won: true},
+	{id: "closedlost", label: "Closed Lost", probability: 0, closed: true},
 }
 
-// stageID slugifies a stage name: "Proposal/Price Quote" -> "proposalpricequote".
+// salesStageOf maps fakedata's default-pipeline stages (Salesforce's standard opportunity stages)
+// onto the Sales Pipeline's, so that generated deals fill every stage.
+var salesStageOf = map[string]string{
+	"Prospecting":          "appointmentscheduled",
+	"Qualification":        "qualifiedtobuy",
+	"Needs Analysis":       "presentationscheduled",
+	"Value Proposition":    "decisionmakerboughtin",
+	"Proposal/Price Quote": "decisionmakerboughtin",
+	"Negotiation/Review":   "contractsent",
+	"Closed Won":           "closedwon",
+	"Closed Lost":          "closedlost",
+}
+
+// pipelines returns the sandbox's deal pipelines: the Sales Pipeline of a fresh portal, then
+// "renewals" (label Renewals) with fakedata's renewal stages, whose ids are the slugified names
+// ("renewaldue", "renewalnegotiation", "renewed", "churned"). A real portal gives the pipelines
+// and stages it creates generated numeric ids; the sandbox keeps readable ones so that the example
+// templates can name the pipeline.
+func pipelines() []pipelineInfo {
+	out := []pipelineInfo{{id: "default", label: "Sales Pipeline"}}
+	for i, st := range salesPipeline {
+		st.pipeline, st.order = "default", i
+		out[0].stages = append(out[0].stages, st)
+	}
+	ren := pipelineInfo{id: "renewals", label: "Renewals"}
+	for i, st := range fakedata.Pipelines["renewals"] {
+		ren.stages = append(ren.stages, stageInfo{id: stageID(st.Name), label: st.Name, pipeline: ren.id, order: i,
+			probability: st.Probability / 100, closed: st.Closed, won: st.Won})
+	}
+	return append(out, ren)
+}
+
+// dealStage returns the stage id of a generated deal.
+func dealStage(d fakedata.Deal) string {
+	name := fakedata.Pipelines[d.Pipeline][d.Stage].Name
+	if d.Pipeline == "default" {
+		return salesStageOf[name]
+	}
+	return stageID(name)
+}
+
+// stageID slugifies a stage name: "Renewal Due" -> "renewaldue".
 func stageID(name string) string {
 	var b strings.Builder
 	for _, c := range strings.ToLower(name) {
@@ -297,7 +338,7 @@ func (s *Sandbox) seed(opts Options) {
 	di := func(name string) int { return deals.propIdx[name] }
 	for _, d := range ds.Deals {
 		v := deals.newVals()
-		st := s.stages[stageID(fakedata.Pipelines[d.Pipeline][d.Stage].Name)]
+		st := s.stages[dealStage(d)]
 		v[di("dealname")] = d.Name
 		v[di("amount")] = strconv.FormatFloat(d.Amount, 'f', -1, 64)
 		v[di("dealstage")], v[di("pipeline")] = st.id, d.Pipeline

@@ -9,8 +9,12 @@
 //
 // New fills the sandbox from sandbox/fakedata: owners (ids from 70000001, userIds from
 // 9000001), contacts (ids from 20000000001) and deals (ids from 10000000001) with
-// pipelines "default" (Sales Pipeline) and "renewals", whose stage ids are the slugified
-// fakedata stage names ("proposalpricequote", "closedwon", ...) and whose labels are the names.
+// pipelines "default" and "renewals". "default" is a fresh portal's Sales Pipeline, with
+// HubSpot's internal stage ids, labels, order, probabilities and closed flags (appointmentscheduled
+// 20%, qualifiedtobuy 40%, presentationscheduled 60%, decisionmakerboughtin 80%, contractsent 90%,
+// closedwon 100% and closedlost 0%, both closed); fakedata's stages map onto it. "renewals"
+// (Renewals) holds fakedata's renewal stages, ids slugified from the names ("renewaldue",
+// "renewalnegotiation", "renewed", "churned"; a real portal would give them numeric ids).
 // Each deal's contacts are associated with HUBSPOT_DEFINED type 3 (contact to deal: 4) plus a
 // USER_DEFINED label per role (fakedata.ContactRoles, type ids 28, 30, ... with inverses 29,
 // 31, ...); the primary contact also carries the label PrimaryContactLabel (type 44), since

@@ -121,7 +121,7 @@ func TestObjectCRUD(t *testing.T) {
 	}
 
 	r = b.do(t, "POST", "/crm/v3/objects/deals", map[string]any{"properties": map[string]any{
-		"dealname": "New one", "dealstage": "qualification", "amount": 1200, "map_status": "on_track"}})
+		"dealname": "New one", "dealstage": "qualifiedtobuy", "amount": 1200, "map_status": "on_track"}})
 	wantStatus(t, r, 201)
 	created := r.json(t)
 	id := created["id"].(string)
@@ -271,10 +271,10 @@ func TestDealStageMustBelongToPipeline(t *testing.T) {
 		}
 		wantStatus(t, create(map[string]any{"dealname": "Default", "dealstage": "closedwon"}), 201)
 		r = b.do(t, "POST", "/crm/v3/objects/deals/batch/create", map[string]any{"inputs": []any{
-			map[string]any{"properties": map[string]any{"dealname": "ok", "dealstage": "prospecting"}},
-			map[string]any{"properties": map[string]any{"dealname": "bad", "pipeline": "renewals", "dealstage": "prospecting"}},
+			map[string]any{"properties": map[string]any{"dealname": "ok", "dealstage": "appointmentscheduled"}},
+			map[string]any{"properties": map[string]any{"dealname": "bad", "pipeline": "renewals", "dealstage": "appointmentscheduled"}},
 		}})
-		wantStageError(t, r, "prospecting", "renewals")
+		wantStageError(t, r, "appointmentscheduled", "renewals")
 	})
 	t.Run("patch", func(t *testing.T) {
 		path := "/crm/v3/objects/deals/" + def
@@ -290,7 +290,7 @@ func TestDealStageMustBelongToPipeline(t *testing.T) {
 		if p := dig(r.json(t), "properties"); dig(p, "pipeline") != "renewals" || dig(p, "dealstage") != "renewalnegotiation" {
 			t.Fatalf("got %s", r.body)
 		}
-		wantStatus(t, b.do(t, "PATCH", path, map[string]any{"properties": map[string]any{"pipeline": "default", "dealstage": "qualification"}}), 200)
+		wantStatus(t, b.do(t, "PATCH", path, map[string]any{"properties": map[string]any{"pipeline": "default", "dealstage": "qualifiedtobuy"}}), 200)
 		// The control API (a person in the CRM) is held to the same rule.
 		r = b.do(t, "PATCH", "/__sandbox/deals/"+def, map[string]any{"properties": map[string]string{"dealstage": "churned"}}, "-")
 		wantStatus(t, r, 400)

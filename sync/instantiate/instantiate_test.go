@@ -129,10 +129,15 @@ func TestCatchUpGivesEveryOpenDealOnePlan(t *testing.T) {
 					t.Fatalf("stored plans: got %d (%v), want %d", len(list), err, sum.Created)
 				}
 				mainPlans, reviews := map[string]int{}, map[string]int{}
+				byTemplate := map[string]int{}
 				for _, ps := range list {
 					deal, err := in.Deal(ctx, ps.DealID)
 					if err != nil {
 						t.Fatal(err)
+					}
+					byTemplate[ps.TemplateKey]++
+					if ps.TemplateKey == "mid-market" && (deal.Stage == "Prospecting" || deal.Stage == "appointmentscheduled") {
+						t.Errorf("deal %s in its pipeline's first stage %s got the mid-market plan", deal.ID, deal.Stage)
 					}
 					if deal.IsClosed {
 						t.Fatalf("closed deal %s got plan %s", deal.ID, ps.TemplateKey)
@@ -187,6 +192,13 @@ func TestCatchUpGivesEveryOpenDealOnePlan(t *testing.T) {
 				}
 				if large == 0 || sum.Created != open+large || sum.NoMatch != deals-open {
 					t.Errorf("catch-up %+v; %d open deals, %d of them large: want created = open + large, no_match = closed", sum, open, large)
+				}
+				// The example rules read both CRMs' stages: each main template finds its deals (for
+				// HubSpot, mid-market by the Sales Pipeline's internal stage ids).
+				for _, key := range []string{"enterprise-new-business", "renewal", "mid-market", "default"} {
+					if byTemplate[key] == 0 {
+						t.Errorf("no %s deal got the %s plan: %v", kind, key, byTemplate)
+					}
 				}
 				p, err := s.Plan(ctx, list[0].ID)
 				if err != nil || len(p.Phases) == 0 || len(p.Members) == 0 {

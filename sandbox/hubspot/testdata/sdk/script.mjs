@@ -75,7 +75,7 @@ out.labels = labels.results.map((l) => l.label).filter(Boolean);
 const owners = await client.crm.owners.ownersApi.getPage(undefined, undefined, 100);
 out.ownerCount = owners.results.length;
 
-const created = await client.crm.deals.basicApi.create({ properties: { dealname: 'SDK deal', dealstage: 'prospecting' }, associations: [] });
+const created = await client.crm.deals.basicApi.create({ properties: { dealname: 'SDK deal', dealstage: 'appointmentscheduled' }, associations: [] });
 await client.crm.deals.basicApi.update(created.id, { properties: { amount: '1234' } });
 await client.crm.deals.basicApi.archive(created.id);
 out.createdArchived = true;
