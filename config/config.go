@@ -94,6 +94,24 @@ type Connection struct {
 	// when the connection is pull-only. See package mapping for the expression language; Load
 	// compiles it and reports every problem with its line.
 	Push *mapping.Spec `yaml:"push"`
+	// Webhooks configures the webhook receivers of the connection (/webhooks/.../NAME); a
+	// receiver whose setting is absent refuses every request.
+	Webhooks Webhooks `yaml:"webhooks"`
+}
+
+// Webhooks holds what the receivers of one connection verify requests with.
+type Webhooks struct {
+	// ClientSecret is the HubSpot app's client secret, which signs its requests
+	// (X-HubSpot-Signature-v3). Default: oauth.client_secret of a HubSpot connection.
+	ClientSecret secrets.Secret `yaml:"client_secret"`
+	// OrganizationID is the Salesforce org id (15 or 18 characters) outbound messages must carry;
+	// Salesforce does not sign them. Empty refuses outbound messages.
+	OrganizationID string `yaml:"organization_id"`
+	// Secrets sign requests to /webhooks/generic/NAME per the Standard Webhooks spec: each
+	// "whsec_" and base64 of the key. Several are accepted at once while a key is rotated.
+	Secrets []secrets.Secret `yaml:"secrets"`
+	// Tolerance is how old (or how far ahead) a signed timestamp may be (default 5m).
+	Tolerance Duration `yaml:"tolerance"`
 }
 
 // OAuth holds a connection's OAuth client.
@@ -210,6 +228,12 @@ func (c *Config) applyDefaults() {
 		}
 		if cn.Timeout == 0 {
 			cn.Timeout = Duration(30 * time.Second)
+		}
+		if cn.Webhooks.ClientSecret == "" && cn.Kind == KindHubSpot {
+			cn.Webhooks.ClientSecret = cn.OAuth.ClientSecret
+		}
+		if cn.Webhooks.Tolerance == 0 {
+			cn.Webhooks.Tolerance = Duration(5 * time.Minute)
 		}
 	}
 }

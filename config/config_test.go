@@ -86,6 +86,13 @@ func TestBadConfigs(t *testing.T) {
 			`connections[0].push.fields.map_next_step: plan.next_action has no field titel (line 3, column 22)`,
 			`connections[1].push: want a mapping, got a list (line 19)`,
 		},
+		"webhooks.bad.yaml": {
+			`connections[0].webhooks.organization_id: want a Salesforce org id`,
+			`connections[0].webhooks.secrets[0]: want "whsec_" followed by the key in base64 (the value is not shown)`,
+			`connections[0].webhooks.secrets[1]: the part after "whsec_" is not valid base64`,
+			`connections[0].webhooks.secrets[2]: the key is 5 bytes; want at least 16`,
+			`connections[0].webhooks.tolerance: want between 1s and 1h, got 2h0m0s`,
+		},
 	}
 	for file, wants := range tests {
 		t.Run(file, func(t *testing.T) {
@@ -164,6 +171,7 @@ connections:
   - name: hs
     kind: hubspot
     private_app_token: pat-token-4
+    webhooks: {client_secret: app-secret-5, secrets: ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]}
 `
 	cfg, err := Load("inline", []byte(doc))
 	if err != nil {
@@ -172,7 +180,7 @@ connections:
 	js, _ := json.Marshal(cfg)
 	ys, _ := yaml.Marshal(cfg)
 	for _, out := range []string{string(js), string(ys), fmt.Sprintf("%v %+v %#v", cfg, cfg, cfg)} {
-		for _, secret := range []string{"pg-password-1", "client-secret-2", "refresh-token-3", "pat-token-4"} {
+		for _, secret := range []string{"pg-password-1", "client-secret-2", "refresh-token-3", "pat-token-4", "app-secret-5", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"} {
 			if strings.Contains(out, secret) {
 				t.Fatalf("secret %q printed in %s", secret, out)
 			}

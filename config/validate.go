@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -15,6 +16,26 @@ import (
 )
 
 var connectionName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// orgID is a Salesforce organization id, 15 or 18 characters.
+var orgID = regexp.MustCompile(`^00D[A-Za-z0-9]{12}([A-Za-z0-9]{3})?$`)
+
+// DecodeWebhookSecret returns the key of a Standard Webhooks secret: "whsec_" followed by the
+// key in base64. The error says what is wrong without showing the value.
+func DecodeWebhookSecret(s string) ([]byte, error) {
+	rest, ok := strings.CutPrefix(s, "whsec_")
+	if !ok {
+		return nil, errors.New(`want "whsec_" followed by the key in base64 (the value is not shown)`)
+	}
+	key, err := base64.StdEncoding.DecodeString(rest)
+	if err != nil {
+		return nil, errors.New(`the part after "whsec_" is not valid base64 (the value is not shown)`)
+	}
+	if len(key) < 16 {
+		return nil, fmt.Errorf("the key is %d bytes; want at least 16 (24 to 64 is usual)", len(key))
+	}
+	return key, nil
+}
 
 // hostName is a bare host, optionally with a port (for sandbox endpoints).
 var hostName = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$`)
@@ -133,6 +154,17 @@ func (c *Config) validate() []Problem {
 			if !fieldObjects[obj] {
 				add(p+".fields."+obj, "unknown object (want deal, contact, deal_contact or owner)")
 			}
+		}
+		if id := cn.Webhooks.OrganizationID; id != "" && !orgID.MatchString(id) {
+			add(p+".webhooks.organization_id", "want a Salesforce org id (00D followed by 12 or 15 letters and digits), got %q", id)
+		}
+		for j, sec := range cn.Webhooks.Secrets {
+			if _, err := DecodeWebhookSecret(sec.Reveal()); err != nil {
+				add(fmt.Sprintf("%s.webhooks.secrets[%d]", p, j), "%v", err)
+			}
+		}
+		if t := cn.Webhooks.Tolerance.D(); t < time.Second || t > time.Hour {
+			add(p+".webhooks.tolerance", "want between 1s and 1h, got %s", t)
 		}
 		if cn.Limits.RequestsPerSecond < 0 {
 			add(p+".limits.requests_per_second", "must not be negative")

@@ -57,6 +57,8 @@ type Options struct {
 	ReadyTimeout time.Duration
 	// Deals finds pulled deals for POST /api/v1/plans; nil answers that route with 501.
 	Deals DealSource
+	// Webhooks, when set, serves the CRM webhook receivers under /webhooks (see Webhooks).
+	Webhooks *Webhooks
 }
 
 // Server is mapsync's HTTP API. It is an http.Handler; serve it with an http.Server.
@@ -173,6 +175,7 @@ type Server struct {
 	ready   time.Duration
 	mux     *http.ServeMux
 	handler http.Handler
+	hooks   *Webhooks
 }
 
 // New returns the server for opts.
@@ -194,7 +197,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{
 		store: opts.Store, deals: opts.Deals, svc: svc, log: opts.Logger, now: opts.Now, metrics: m,
-		gather: opts.Gatherer, ready: opts.ReadyTimeout, mux: http.NewServeMux(),
+		gather: opts.Gatherer, ready: opts.ReadyTimeout, mux: http.NewServeMux(), hooks: opts.Webhooks,
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -254,6 +257,9 @@ func (s *Server) routes() {
 	m.Handle("GET /api/v1/templates/{key}", s.api(s.getTemplate, "version"))
 	m.Handle("POST /api/v1/templates", s.api(s.importTemplate))
 
+	if s.hooks != nil {
+		s.hooks.register(m)
+	}
 	m.HandleFunc("/", s.notFound)
 }
 

@@ -16,6 +16,10 @@ import (
 	sfsandbox "github.com/mapsync/mapsync/sandbox/salesforce"
 )
 
+// SandboxWebhookSecret is the Standard Webhooks secret of the sandbox connections' generic
+// receivers in the config `mapsync sandbox` writes (a test value, like the sandboxes' own).
+const SandboxWebhookSecret = "whsec_bWFwc3luYy1zYW5kYm94LXdlYmhvb2sta2V5" // "mapsync-sandbox-webhook-key"
+
 // sandboxes are the running CRM simulators of `mapsync sandbox` and `mapsync demo`.
 type sandboxes struct {
 	SalesforceURL string
@@ -122,7 +126,12 @@ connections:
     time_zone: Europe/Berlin
     fields:
       deal: [MAP_Progress__c, MAP_Status__c]
-`, sb.SalesforceURL, sfsandbox.ClientID, sfsandbox.ClientSecret, sfsandbox.RefreshToken)
+    # /webhooks/salesforce/sandbox-salesforce accepts the sandbox org's outbound messages;
+    # /webhooks/generic/sandbox-salesforce requests signed with this Standard Webhooks secret.
+    webhooks:
+      organization_id: %s
+      secrets: [%s]
+`, sb.SalesforceURL, sfsandbox.ClientID, sfsandbox.ClientSecret, sfsandbox.RefreshToken, sb.Salesforce.OrgID(), SandboxWebhookSecret)
 	}
 	if sb.HubSpotURL != "" {
 		s += fmt.Sprintf(`  - name: sandbox-hubspot
@@ -133,7 +142,12 @@ connections:
     time_zone: America/New_York
     fields:
       deal: [map_progress, map_status]
-`, sb.HubSpotURL, hssandbox.PrivateAppToken)
+    # /webhooks/hubspot/sandbox-hubspot verifies the sandbox app's v3 signatures with its client
+    # secret; /webhooks/generic/sandbox-hubspot requests signed with this secret.
+    webhooks:
+      client_secret: %s
+      secrets: [%s]
+`, sb.HubSpotURL, hssandbox.PrivateAppToken, hssandbox.ClientSecret, SandboxWebhookSecret)
 	}
 	return s
 }

@@ -77,7 +77,11 @@ HTTP API until interrupted. API requests need "Authorization: Bearer TOKEN" (map
 					return fmt.Errorf("templates.dir: %w", err)
 				}
 			}
-			h, err := server.New(server.Options{Store: rt.store, Logger: a.log, Registerer: rt.reg, Gatherer: rt.reg, Deals: dealSource{rt}})
+			hooks, err := rt.webhooks(ctx, nil)
+			if err != nil {
+				return err
+			}
+			h, err := server.New(server.Options{Store: rt.store, Logger: a.log, Registerer: rt.reg, Gatherer: rt.reg, Deals: dealSource{rt}, Webhooks: hooks})
 			if err != nil {
 				return err
 			}

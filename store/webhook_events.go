@@ -1,0 +1,183 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Webhook event sources and statuses.
+const (
+	WebhookHubSpot    = "hubspot"
+	WebhookSalesforce = "salesforce"
+	WebhookGeneric    = "generic"
+
+	// WebhookPending events are stored and wait for (or are in) processing.
+	WebhookPending = "pending"
+	// WebhookDone events were processed.
+	WebhookDone = "done"
+	// WebhookDead events failed their last attempt: a dead letter, retryable by an admin.
+	WebhookDead = "dead"
+)
+
+// NewWebhookEvent is one received event to store.
+type NewWebhookEvent struct {
+	ConnectionID int64
+	Source       string
+	// Key identifies the event at its source (dedupe): HubSpot eventId, Salesforce notification
+	// Id, Standard Webhooks webhook-id.
+	Key        string
+	Type       string
+	Object     string
+	CRMID      string
+	OccurredAt *time.Time
+	Payload    string
+}
+
+// WebhookEvent is a stored webhook event.
+type WebhookEvent struct {
+	ID           int64      `db:"id" json:"id"`
+	ConnectionID int64      `db:"connection_id" json:"connection_id"`
+	Source       string     `db:"source" json:"source"`
+	Key          string     `db:"event_key" json:"event_key"`
+	Type         string     `db:"event_type" json:"event_type"`
+	Object       string     `db:"object" json:"object"`
+	CRMID        string     `db:"crm_id" json:"crm_id"`
+	OccurredAt   *time.Time `db:"occurred_at" json:"occurred_at,omitempty"`
+	ReceivedAt   time.Time  `db:"received_at" json:"received_at"`
+	Payload      string     `db:"payload" json:"payload"`
+	Status       string     `db:"status" json:"status"`
+	Attempts     int        `db:"attempts" json:"attempts"`
+	LastError    string     `db:"last_error" json:"last_error,omitempty"`
+	ProcessedAt  *time.Time `db:"processed_at" json:"processed_at,omitempty"`
+}
+
+const webhookEventColumns = `id, connection_id, source, event_key, event_type, object, crm_id, occurred_at, received_at, payload, status, attempts, last_error, processed_at`
+
+// OnWebhookEventsStored runs inside the transaction that stored new events, with their ids (in
+// the order given, duplicates left out): to enqueue their processing atomically with them.
+type OnWebhookEventsStored func(ctx context.Context, tx *sql.Tx, ids []int64) error
+
+// StoreWebhookEvents stores events in one transaction; an event already stored (same connection,
+// source and key) is skipped: a redelivery changes nothing. It returns the ids of the events it
+// stored, and calls onStored (when not nil) with them before committing.
+func (s *Store) StoreWebhookEvents(ctx context.Context, events []NewWebhookEvent, onStored OnWebhookEventsStored) ([]int64, error) {
+	var ids []int64
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		now := s.Now()
+		q := tx.Rebind(`
+			INSERT INTO webhook_events (connection_id, source, event_key, event_type, object, crm_id, occurred_at, received_at, payload, status)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (connection_id, source, event_key) DO NOTHING
+			RETURNING id`)
+		for _, e := range events {
+			var occurred any
+			if e.OccurredAt != nil {
+				occurred = e.OccurredAt.UTC()
+			}
+			var id int64
+			err := tx.GetContext(ctx, &id, q, e.ConnectionID, e.Source, e.Key, e.Type, e.Object, e.CRMID, occurred, now, e.Payload, WebhookPending)
+			if err != nil {
+				if err = interpretError(err); err == ErrNotFound {
+					continue // stored before: a redelivery
+				}
+				return fmt.Errorf("store webhook event %s/%s: %w", e.Source, e.Key, err)
+			}
+			ids = append(ids, id)
+		}
+		if onStored != nil && len(ids) > 0 {
+			return onStored(ctx, tx.Tx, ids)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// WebhookEventByID returns one stored event, or ErrNotFound.
+func (s *Store) WebhookEventByID(ctx context.Context, id int64) (*WebhookEvent, error) {
+	var e WebhookEvent
+	if err := s.db.GetContext(ctx, &e, s.rebind(`SELECT `+webhookEventColumns+` FROM webhook_events WHERE id = ?`), id); err != nil {
+		return nil, fmt.Errorf("webhook event %d: %w", id, interpretError(err))
+	}
+	return &e, nil
+}
+
+// FinishWebhookEvent records an attempt's outcome: status done or dead with the error, or
+// pending (to be retried) with the error of the failed attempt.
+func (s *Store) FinishWebhookEvent(ctx context.Context, id int64, status, lastError string) error {
+	var processed any
+	if status != WebhookPending {
+		processed = s.Now()
+	}
+	res, err := s.db.ExecContext(ctx, s.rebind(`UPDATE webhook_events SET status = ?, attempts = attempts + 1, last_error = ?, processed_at = ? WHERE id = ?`),
+		status, lastError, processed, id)
+	if err != nil {
+		return fmt.Errorf("finish webhook event %d: %w", id, interpretError(err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("finish webhook event %d: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// WebhookEventFilter selects events for WebhookEvents.
+type WebhookEventFilter struct {
+	// ConnectionID limits to one connection (0: all).
+	ConnectionID int64
+	// Statuses limits to these statuses (empty: all).
+	Statuses []string
+	// After lists events with a greater id (paging).
+	After int64
+	// Limit caps the list (default 100).
+	Limit int
+}
+
+// WebhookEvents lists stored events by id.
+func (s *Store) WebhookEvents(ctx context.Context, f WebhookEventFilter) ([]WebhookEvent, error) {
+	where := []string{"id > ?"}
+	args := []any{f.After}
+	if f.ConnectionID != 0 {
+		where = append(where, "connection_id = ?")
+		args = append(args, f.ConnectionID)
+	}
+	if len(f.Statuses) > 0 {
+		where = append(where, "status IN (?"+strings.Repeat(", ?", len(f.Statuses)-1)+")")
+		for _, st := range f.Statuses {
+			args = append(args, st)
+		}
+	}
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	args = append(args, f.Limit)
+	var out []WebhookEvent
+	q := `SELECT ` + webhookEventColumns + ` FROM webhook_events WHERE ` + strings.Join(where, " AND ") + ` ORDER BY id LIMIT ?`
+	if err := s.db.SelectContext(ctx, &out, s.rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("list webhook events: %w", interpretError(err))
+	}
+	return out, nil
+}
+
+// CountWebhookEvents counts a connection's events (0: all connections) by status.
+func (s *Store) CountWebhookEvents(ctx context.Context, connectionID int64) (map[string]int, error) {
+	var rows []struct {
+		Status string `db:"status"`
+		N      int    `db:"n"`
+	}
+	err := s.db.SelectContext(ctx, &rows, s.rebind(`SELECT status, COUNT(*) AS n FROM webhook_events WHERE (? = 0 OR connection_id = ?) GROUP BY status`), connectionID, connectionID)
+	if err != nil {
+		return nil, fmt.Errorf("count webhook events: %w", interpretError(err))
+	}
+	out := map[string]int{}
+	for _, r := range rows {
+		out[r.Status] = r.N
+	}
+	return out, nil
+}
