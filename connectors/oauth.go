@@ -17,7 +17,8 @@ import (
 // tokens at rest; MarshalToken and UnmarshalToken give it a serialisation that keeps the extra
 // fields connectors need (Salesforce instance_url).
 type TokenStore interface {
-	// LoadToken returns the connection's token; an error when there is none.
+	// LoadToken returns the connection's token; an error when there is none. Its errors name
+	// the connection (the token source returns them as they are).
 	LoadToken(ctx context.Context, connection string) (*oauth2.Token, error)
 	// SaveToken replaces the connection's token.
 	SaveToken(ctx context.Context, connection string, tok *oauth2.Token) error
@@ -145,7 +146,7 @@ func (s *TokenSource) Refresh(ctx context.Context, stale *oauth2.Token) (*oauth2
 func (s *TokenSource) load(ctx context.Context) error {
 	tok, err := s.opts.Store.LoadToken(ctx, s.opts.Connection)
 	if err != nil {
-		return fmt.Errorf("load token of connection %s: %w", s.opts.Connection, err)
+		return err // the store's error names the operation and the connection
 	}
 	if tok == nil || (tok.AccessToken == "" && tok.RefreshToken == "") {
 		return &Error{Kind: KindNeedsReauth, Message: fmt.Sprintf("connection %s has no token: connect it first", s.opts.Connection)}

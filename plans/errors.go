@@ -3,6 +3,7 @@ package plans
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Sentinels callers branch on with errors.Is; the typed errors below match them.
@@ -110,17 +111,34 @@ type NoMatchError struct {
 	Connection string
 	// DealID is the deal's CRM id.
 	DealID string
+	// Misses says, for every template with a selection rule, why it did not match, highest
+	// priority first; empty when no template has a selection rule.
+	Misses []Miss
 	// RuleErrors are the rules that failed to evaluate for the deal (each counted as no match).
 	RuleErrors []error
 }
 
-// Error names the deal and any rule that failed to evaluate.
+// Miss is why one template's selection rule did not choose a deal.
+type Miss struct {
+	// Template is the template's key.
+	Template string
+	// Reason is the first term of the rule that is false for the deal, with the values it read
+	// (`deal.amount >= 100000 is false (deal.amount = 50000)`), the rule's evaluation error, or
+	// the connections the template is limited to.
+	Reason string
+}
+
+// Error names the deal and, on one line, why each template did not match.
 func (e *NoMatchError) Error() string {
 	msg := fmt.Sprintf("deal %s on %s: no template matches", e.DealID, e.Connection)
-	if len(e.RuleErrors) > 0 {
-		msg += " (" + errors.Join(e.RuleErrors...).Error() + ")"
+	if len(e.Misses) == 0 {
+		return msg + " (no template has a selection rule: import one, or name a template)"
 	}
-	return msg
+	parts := make([]string, len(e.Misses))
+	for i, m := range e.Misses {
+		parts[i] = m.Template + ": " + m.Reason
+	}
+	return msg + " (" + strings.Join(parts, "; ") + ")"
 }
 
 // Is reports whether target is ErrNoTemplate.

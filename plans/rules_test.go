@@ -3,8 +3,11 @@ package plans
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/expr-lang/expr/file"
 )
 
 func TestSelectorMatch(t *testing.T) {
@@ -123,4 +126,81 @@ func TestSelectorRules(t *testing.T) {
 			t.Errorf("got nil, want a compile error")
 		}
 	})
+}
+
+// TestNoMatchSaysWhy: a deal no template matches gets, for each template tried, the first term of
+// its rule that is false and the values that term read.
+func TestNoMatchSaysWhy(t *testing.T) {
+	t.Parallel()
+	ex := loadExamples(t)
+	now := time.Date(2025, 3, 7, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name      string
+		templates []string
+		deal      Deal
+		want      []Miss
+	}{
+		{
+			name:      "open deal too small and too early",
+			templates: []string{"enterprise-new-business", "mid-market"},
+			deal:      Deal{ConnectionName: "sf", ID: "7", Pipeline: "default", Stage: "Prospecting", Type: "New Business", Amount: 50000},
+			want: []Miss{
+				{"enterprise-new-business", "deal.amount >= 100000 is false (deal.amount = 50000)"},
+				{"mid-market", `deal.stage in ["Qualification", "Needs Analysis", "Value Proposition", "Proposal/Price Quote", "Negotiation/Review"] is false (deal.stage = "Prospecting")`},
+			},
+		},
+		{
+			name:      "closed deal",
+			templates: []string{"default", "renewal"},
+			deal:      Deal{ConnectionName: "sf", ID: "8", Pipeline: "renewals", Stage: "Closed Won", IsClosed: true},
+			want: []Miss{
+				{"renewal", "!deal.is_closed is false (deal.is_closed = true)"},
+				{"default", "!deal.is_closed is false (deal.is_closed = true)"},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var ts []*Template
+			for _, k := range tt.templates {
+				ts = append(ts, ex[k+".yaml"])
+			}
+			sel, err := NewSelector(ts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = sel.Match(tt.deal, now)
+			var nm *NoMatchError
+			if !errors.As(err, &nm) {
+				t.Fatalf("got %v, want a *NoMatchError", err)
+			}
+			if !slices.Equal(nm.Misses, tt.want) {
+				t.Errorf("misses:\n got %q\nwant %q", nm.Misses, tt.want)
+			}
+			for _, m := range tt.want {
+				if !strings.Contains(err.Error(), m.Template+": "+m.Reason) {
+					t.Errorf("message %q lacks %q", err, m.Template+": "+m.Reason)
+				}
+			}
+		})
+	}
+}
+
+// TestCompileRuleKeepsPosition: a rule that does not compile keeps expr's *file.Error reachable,
+// so its line and column can be shown.
+func TestCompileRuleKeepsPosition(t *testing.T) {
+	t.Parallel()
+	_, err := CompileRule("deal.amount > 10 &&\n  deal.nope")
+	var fe *file.Error
+	if !errors.As(err, &fe) {
+		t.Fatalf("got %v, want expr's *file.Error reachable", err)
+	}
+	if fe.Line != 2 {
+		t.Errorf("line: got %d, want 2", fe.Line)
+	}
+	var ee *ExprError
+	if !errors.As(err, &ee) || ee.Line != 2 || ee.Column == 0 {
+		t.Errorf("got %#v, want an *ExprError at line 2 with a column", ee)
+	}
 }

@@ -141,12 +141,16 @@ func (s *Store) Template(ctx context.Context, key string, version int) (*plans.T
 		err = s.db.GetContext(ctx, &body, s.rebind(`
 			SELECT body FROM templates WHERE key = ? AND version = ?`), key, version)
 	}
+	name := "template " + key // version 0 is "the latest", not a version to name
+	if version != 0 {
+		name += fmt.Sprintf(" version %d", version)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("template %s version %d: %w", key, version, interpretError(err))
+		return nil, fmt.Errorf("%s: %w", name, interpretError(err))
 	}
 	t, err := decodeTemplate(body)
 	if err != nil {
-		return nil, fmt.Errorf("template %s version %d: %w", key, version, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return t, nil
 }

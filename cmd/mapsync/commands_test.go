@@ -127,7 +127,16 @@ func TestSandboxSyncTemplatesPlansTokens(t *testing.T) {
 			if !strings.Contains(text, "succeeded") || !strings.Contains(text, "OBJECT") {
 				t.Fatalf("text summary: %s", text)
 			}
-			code, _, errOut := runCLI(t, "--config", cfg, "sync", "run", "--connection", "nope")
+			// A wrong MAPSYNC_SECRET_KEY: one mention of the token, the ways out named.
+			other, _ := secrets.GenerateKey()
+			t.Setenv(secrets.EnvKey, other)
+			code, _, errOut := runCLI(t, "--config", cfg, "--log-level", "error", "sync", "run", "--connection", "sandbox-salesforce")
+			if code != 1 || strings.Count(errOut, "load token") != 1 || !strings.Contains(errOut, "MAPSYNC_SECRET_KEY differs") ||
+				!strings.Contains(errOut, "`mapsync connections reauth sandbox-salesforce`") {
+				t.Fatalf("wrong key: exit %d, stderr %q; want 1, the token named once, the key and `connections reauth` named", code, errOut)
+			}
+			t.Setenv(secrets.EnvKey, key)
+			code, _, errOut = runCLI(t, "--config", cfg, "sync", "run", "--connection", "nope")
 			if code != 1 || !strings.Contains(errOut, `no connection named "nope"`) || !strings.Contains(errOut, "sandbox-hubspot") {
 				t.Fatalf("unknown connection: %d %q", code, errOut)
 			}
@@ -147,6 +156,14 @@ func TestSandboxSyncTemplatesPlansTokens(t *testing.T) {
 			if out := mustRun(t, "templates", "validate", exported); !strings.Contains(out, "ok  default") {
 				t.Fatalf("exported template does not validate: %s", out)
 			}
+			// validate, like import, reads templates.dir when given no file.
+			if out := mustRun(t, "--config", cfg, "templates", "validate"); !strings.Contains(out, "ok  enterprise-new-business") {
+				t.Fatalf("validate without arguments: %s", out)
+			}
+			if code, _, errOut := runCLI(t, "--config", cfg, "templates", "export", "nope"); code != 1 ||
+				strings.Contains(errOut, "version 0") || !strings.Contains(errOut, "template nope: not found") {
+				t.Fatalf("export of an unknown template: exit %d, stderr %q; want 1 and `template nope: not found`", code, errOut)
+			}
 
 			// plans create: the first deal of the HubSpot sandbox (open deals match the default template).
 			dealID := firstOpenDeal(t, cfg)
@@ -165,8 +182,17 @@ func TestSandboxSyncTemplatesPlansTokens(t *testing.T) {
 			if out := mustRun(t, "--config", cfg, "plans", "create", "--connection", "sandbox-hubspot", "--deal", dealID, "--template", "default"); !strings.HasPrefix(out, "existing plan "+plan.ID) {
 				t.Fatalf("second create: %s", out)
 			}
-			if code, _, errOut := runCLI(t, "--config", cfg, "plans", "create", "--connection", "sandbox-hubspot", "--deal", "424242"); code != 1 || !strings.Contains(errOut, "not found") {
-				t.Fatalf("unknown deal: %d %q", code, errOut)
+			if code, _, errOut := runCLI(t, "--config", cfg, "plans", "create", "--connection", "sandbox-hubspot", "--deal", "424242"); code != 1 ||
+				!strings.Contains(errOut, "deal 424242 is not among the deals pulled from sandbox-hubspot") ||
+				!strings.Contains(errOut, "`mapsync sync run --connection sandbox-hubspot`") {
+				t.Fatalf("unknown deal: exit %d, stderr %q; want 1 and the pull to run first", code, errOut)
+			}
+			// A closed deal: each template's rule, and why it passed the deal over, once.
+			closed := firstDeal(t, cfg, true)
+			code, _, errOut = runCLI(t, "--config", cfg, "plans", "create", "--connection", "sandbox-hubspot", "--deal", closed)
+			if code != 1 || strings.Count(errOut, "no template") != 1 || !strings.Contains(errOut, "\n  default: !deal.is_closed is false (deal.is_closed = true)\n") ||
+				!strings.Contains(errOut, "--template KEY") {
+				t.Fatalf("closed deal: exit %d, stderr:\n%s\nwant 1, one line per template with the reason", code, errOut)
 			}
 
 			// tokens: the token alone on stdout; it authenticates against serve.
@@ -193,6 +219,12 @@ func TestSandboxSyncTemplatesPlansTokens(t *testing.T) {
 // firstOpenDeal returns the id of a pulled HubSpot deal that is still open.
 func firstOpenDeal(t *testing.T, cfg string) string {
 	t.Helper()
+	return firstDeal(t, cfg, false)
+}
+
+// firstDeal returns the id of a pulled HubSpot deal that is closed, or open.
+func firstDeal(t *testing.T, cfg string, closed bool) string {
+	t.Helper()
 	ctx := context.Background()
 	a := &app{stdout: &strings.Builder{}, stderr: &strings.Builder{}, configPath: cfg}
 	rt, err := a.newRuntime(ctx)
@@ -217,11 +249,11 @@ func firstOpenDeal(t *testing.T, cfg string) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !d.IsClosed {
+		if d.IsClosed == closed {
 			return id
 		}
 	}
-	t.Fatal("no open deal pulled")
+	t.Fatalf("no deal pulled with closed %v", closed)
 	return ""
 }
 
@@ -278,17 +310,56 @@ func readAll(resp *http.Response) string {
 func TestDemo(t *testing.T) {
 	t.Setenv(secrets.EnvKey, "")
 	t.Setenv(config.EnvDatabaseURL, "")
-	code, out, errOut := runCLI(t, "demo", "--deals", "30", "--database", "sqlite:"+filepath.Join(t.TempDir(), "demo.db"))
+	db := filepath.Join(t.TempDir(), "demo.db")
+	code, out, errOut := runCLI(t, "demo", "--deals", "30", "--database", "sqlite:"+db)
 	if code != 0 {
 		t.Fatalf("demo exit %d\n%s\n%s", code, out, errOut)
 	}
-	for _, want := range []string{"pulling sandbox-salesforce", "pulling sandbox-hubspot", "plans created", "sample plan", "done: ", "events recorded"} {
+	for _, want := range []string{"pulling sandbox-salesforce", "pulling sandbox-hubspot", "(full, first pull): succeeded",
+		"deals evaluated: ", " got new plans", "plans created (", "sample plan", "done: ", "events recorded"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
 	}
 	if strings.Contains(errOut, "ERR") {
 		t.Errorf("demo logged errors:\n%s", errOut)
+	}
+	if _, err := os.Stat(db); err != nil {
+		t.Errorf("--database %s: %v; want the database kept", db, err)
+	}
+}
+
+// TestDemoLeavesNothingBehind: without --database the demo's temporary database is removed.
+func TestDemoLeavesNothingBehind(t *testing.T) {
+	t.Setenv(secrets.EnvKey, "")
+	t.Setenv(config.EnvDatabaseURL, "")
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	if code, out, errOut := runCLI(t, "demo", "--deals", "10"); code != 0 {
+		t.Fatalf("demo exit %d\n%s\n%s", code, out, errOut)
+	}
+	left, _ := os.ReadDir(tmp)
+	for _, e := range left {
+		t.Errorf("the demo left %s in the temporary folder", e.Name())
+	}
+}
+
+// TestDemoServeBusyPort: --serve on an address in use fails at once, before the story runs.
+func TestDemoServeBusyPort(t *testing.T) {
+	t.Setenv(secrets.EnvKey, "")
+	t.Setenv(config.EnvDatabaseURL, "")
+	t.Setenv("TMPDIR", t.TempDir())
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	code, out, errOut := runCLI(t, "demo", "--deals", "10", "--serve", "--addr", ln.Addr().String())
+	if code != 1 || !strings.Contains(errOut, "--addr: listen on "+ln.Addr().String()) {
+		t.Fatalf("got exit %d, stderr %q; want 1 naming the busy address", code, errOut)
+	}
+	if strings.Contains(out, "sandboxes") || strings.Contains(out, "pulling") {
+		t.Fatalf("the story ran before the address was checked:\n%s", out)
 	}
 }
 

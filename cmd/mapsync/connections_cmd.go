@@ -81,7 +81,6 @@ out of shell history), else taken from the connection's oauth.refresh_token in t
 			if err := s.Reconnect(cmd.Context(), cn.Name, &oauth2.Token{RefreshToken: refresh}); err != nil {
 				return err
 			}
-			a.log.Info().Str("connection", cn.Name).Msg("connection authorised again")
 			fmt.Fprintf(a.stdout, "connection %s is active; the next pull logs in with the new refresh token\n", cn.Name)
 			return nil
 		}),

@@ -22,20 +22,17 @@ import (
 )
 
 func newDemoCmd(a *app) *cobra.Command {
-	var (
-		deals    int
-		seed     uint64
-		database string
-		serve    bool
-		addr     string
-	)
+	var o demoOptions
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run mapsync end to end on the embedded database against the built-in CRM sandboxes",
 		Long: `Demo needs no account and no setup. It starts the Salesforce and HubSpot sandboxes on loopback,
 creates an embedded database, imports the example templates, pulls both CRMs, gives every open
 deal its mutual action plan, moves one plan forward as a seller would, and prints what happened.
-With --serve it then serves the plan API and prints a token and curl commands to try.`,
+With --serve it then serves the plan API and prints a token and curl commands to try.
+
+The database is a temporary SQLite file, removed when the demo ends, unless --database names one
+to keep (e.g. --database sqlite:demo.db). --serve checks that --addr is free before it starts.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := a.validateLogFlags(); err != nil {
@@ -47,15 +44,15 @@ With --serve it then serves the plan API and prints a token and curl commands to
 			if a.logLevel == "" {
 				a.logLevel = "warn"
 			}
-			return a.runDemo(cmd.Context(), demoOptions{deals: deals, seed: seed, database: database, serve: serve, addr: addr})
+			return a.runDemo(cmd.Context(), o)
 		},
 	}
 	f := cmd.Flags()
-	f.IntVar(&deals, "deals", 200, "deals per sandbox")
-	f.Uint64Var(&seed, "seed", 1, "dataset seed")
-	f.StringVar(&database, "database", "", "database URL (default: a new SQLite file in a temporary folder)")
-	f.BoolVar(&serve, "serve", false, "serve the plan API afterwards until interrupted")
-	f.StringVar(&addr, "addr", "127.0.0.1:8080", "listen address with --serve")
+	f.IntVar(&o.deals, "deals", 200, "deals per sandbox")
+	f.Uint64Var(&o.seed, "seed", 1, "dataset seed")
+	f.StringVar(&o.database, "database", "", "database URL to create and keep, e.g. sqlite:demo.db (default: a temporary SQLite file, removed at the end)")
+	f.BoolVar(&o.serve, "serve", false, "serve the plan API afterwards until interrupted")
+	f.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address with --serve")
 	return cmd
 }
 
@@ -67,11 +64,55 @@ type demoOptions struct {
 	addr     string
 }
 
+// demo is one run of the demo story: what its steps share.
+type demo struct {
+	a   *app
+	o   demoOptions
+	cfg *config.Config
+	sb  *sandboxes
+	rt  *runtime
+	// sample is the plan the story shows and moves forward.
+	sample *plans.Plan
+}
+
+// demoStep is one chapter of the story: a heading, then what it does and prints.
+type demoStep struct {
+	title string
+	run   func(ctx context.Context) error
+}
+
+// steps is the story, in order. A new chapter (webhooks, push) is one more entry here and one
+// method on demo.
+func (d *demo) steps() []demoStep {
+	var steps []demoStep
+	steps = append(steps, demoStep{"importing the example templates", d.importTemplates})
+	for _, cn := range d.cfg.Connections {
+		steps = append(steps, demoStep{"pulling " + cn.Name, func(ctx context.Context) error { return d.pull(ctx, cn.Name) }})
+	}
+	steps = append(steps,
+		demoStep{"one of the plans", d.showSample},
+		demoStep{"the seller completes the first two actions", d.completeActions},
+	)
+	return steps
+}
+
+func (d *demo) printf(format string, args ...any) { fmt.Fprintf(d.a.stdout, format, args...) }
+
+func (d *demo) step(format string, args ...any) { d.printf("\n==> "+format+"\n", args...) }
+
 func (a *app) runDemo(ctx context.Context, o demoOptions) error {
 	a.setupLogger()
-	out := a.stdout
-	step := func(format string, args ...any) { fmt.Fprintf(out, "\n==> "+format+"\n", args...) }
+	d := &demo{a: a, o: o}
 
+	// --serve: take the address first, so a busy port fails now, not after the whole story.
+	var ln net.Listener
+	if o.serve {
+		var err error
+		if ln, err = net.Listen("tcp", o.addr); err != nil {
+			return fmt.Errorf("--addr: listen on %s: %w", o.addr, err)
+		}
+		defer ln.Close()
+	}
 	if os.Getenv(secrets.EnvKey) == "" {
 		key, err := secrets.GenerateKey()
 		if err != nil {
@@ -79,31 +120,32 @@ func (a *app) runDemo(ctx context.Context, o demoOptions) error {
 		}
 		os.Setenv(secrets.EnvKey, key) // this process only: the demo's tokens are throwaway
 	}
-	if o.database == "" {
+	if d.o.database == "" {
 		dir, err := os.MkdirTemp("", "mapsync-demo-")
 		if err != nil {
 			return err
 		}
-		o.database = "sqlite:" + filepath.Join(dir, "demo.db")
+		defer os.RemoveAll(dir) // runs last, after the store is closed
+		d.o.database = "sqlite:" + filepath.Join(dir, "demo.db")
 	}
 
-	step("starting the CRM sandboxes (%d deals each, seed %d)", o.deals, o.seed)
+	d.step("starting the CRM sandboxes (%d deals each, seed %d)", o.deals, o.seed)
 	sb, err := a.startSandboxes(sandboxOptions{sfAddr: "127.0.0.1:0", hsAddr: "127.0.0.1:0", deals: o.deals, seed: o.seed})
 	if err != nil {
 		return err
 	}
 	defer sb.Close()
-	fmt.Fprintf(out, "    Salesforce %s\n    HubSpot    %s\n", sb.SalesforceURL, sb.HubSpotURL)
+	d.sb = sb
+	d.printf("    Salesforce %s\n    HubSpot    %s\n", sb.SalesforceURL, sb.HubSpotURL)
 
-	cfg, err := config.Load("demo", []byte(sb.configYAML(o.database)))
-	if err != nil {
+	if d.cfg, err = config.Load("demo", []byte(sb.configYAML(d.o.database))); err != nil {
 		return fmt.Errorf("demo config: %w", err)
 	}
-	cfg.Templates.Dir = ""
-	a.cfg = cfg
+	d.cfg.Templates.Dir = ""
+	a.cfg = d.cfg
 	a.setupLogger()
 
-	step("creating the database %s", o.database)
+	d.step("creating the database %s", d.o.database)
 	s, err := a.openStore(ctx, false)
 	if err != nil {
 		return err
@@ -113,15 +155,27 @@ func (a *app) runDemo(ctx context.Context, o demoOptions) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "    %d migration(s) applied\n", len(applied))
+	d.printf("    %d migration(s) applied\n", len(applied))
 
-	rt, err := a.newRuntime(ctx)
-	if err != nil {
+	if d.rt, err = a.newRuntime(ctx); err != nil {
 		return err
 	}
-	defer rt.Close()
+	defer d.rt.Close()
 
-	step("importing the example templates")
+	for _, st := range d.steps() {
+		d.step("%s", st.title)
+		if err := st.run(ctx); err != nil {
+			return err
+		}
+	}
+	if !o.serve {
+		d.printf("\nDone. Run `mapsync demo --serve` to explore the plan API, or `mapsync sandbox --help` to serve the CRM sandboxes alone.\n")
+		return nil
+	}
+	return d.serve(ctx, ln)
+}
+
+func (d *demo) importTemplates(ctx context.Context) error {
 	files, err := fs.Glob(exampletemplates.FS, "*.yaml")
 	if err != nil {
 		return err
@@ -130,77 +184,62 @@ func (a *app) runDemo(ctx context.Context, o demoOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := importSources(ctx, rt.store, srcs, func(t *plans.Template, v int, _ bool) {
+	return importSources(ctx, d.rt.store, srcs, func(t *plans.Template, v int, _ bool) {
 		how := selectionLabel(t)
 		if t.Selection != nil && !t.Selection.Additive {
 			how = fmt.Sprintf("priority %3d", t.Selection.Priority)
 		}
-		fmt.Fprintf(out, "    %-26s v%d  %-12s  %s\n", t.Key, v, how, t.Name)
-	}); err != nil {
+		d.printf("    %-26s v%d  %-12s  %s\n", t.Key, v, how, t.Name)
+	})
+}
+
+// pull runs a connection's first pull with its plan catch-up, as `sync run` does, then a second
+// pull to show what an idle incremental run costs.
+func (d *demo) pull(ctx context.Context, connection string) error {
+	first, err := d.rt.pullOnce(ctx, connection, pull.Request{Trigger: store.TriggerManual}, 0, nil)
+	if err != nil {
 		return err
 	}
+	printSummary(d.a, first.Pull)
+	printPlans(d.a, first)
 
-	var samplePlan *plans.Plan
-	for _, cn := range cfg.Connections {
-		step("pulling %s", cn.Name)
-		p, err := rt.puller(ctx, cn.Name, nil)
-		if err != nil {
-			return err
-		}
-		sum, err := p.Run(ctx, pull.Request{Trigger: store.TriggerManual})
-		if err != nil {
-			return err
-		}
-		printSummary(a, sum)
-
-		in, err := rt.instantiator(ctx, cn.Name)
-		if err != nil {
-			return err
-		}
-		is, err := in.CatchUp(ctx)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "    plans: %d deals evaluated, %d plans created, %d already had one, %d closed or matching no template\n",
-			is.Evaluated, is.Created, is.Existing, is.NoMatch)
-
-		again, err := p.Run(ctx, pull.Request{Trigger: store.TriggerManual})
-		if err != nil {
-			return err
-		}
-		changed := 0
-		for _, os := range again.Objects {
-			changed += os.Inserted + os.Updated
-		}
-		fmt.Fprintf(out, "    a second pull right after: %d API calls, %d records changed, %s\n", again.APICalls, changed, again.Took)
-
-		if samplePlan == nil {
-			if samplePlan, err = pickSample(ctx, rt.store, cn.Name); err != nil {
-				return err
-			}
-		}
+	again, err := d.rt.pullOnce(ctx, connection, pull.Request{Trigger: store.TriggerManual}, 0, nil)
+	if err != nil {
+		return err
 	}
-	if samplePlan == nil {
+	changed := 0
+	for _, os := range again.Pull.Objects {
+		changed += os.Inserted + os.Updated
+	}
+	d.printf("\na second pull right after: %d API calls, %d records changed, %s\n", again.Pull.APICalls, changed, again.Pull.Took)
+	if d.sample == nil {
+		d.sample, err = pickSample(ctx, d.rt.store, connection)
+	}
+	return err
+}
+
+func (d *demo) showSample(context.Context) error {
+	if d.sample == nil {
 		return errors.New("no plan was created: no open deal matched a template")
 	}
+	printPlan(d.a, "sample", d.sample)
+	return nil
+}
 
-	step("one of the plans")
-	printPlan(a, "sample", samplePlan)
-
-	step("the seller completes the first two actions")
-	svc, err := plans.NewService(rt.store, plans.ServiceOptions{})
+func (d *demo) completeActions(ctx context.Context) error {
+	svc, err := plans.NewService(d.rt.store, plans.ServiceOptions{})
 	if err != nil {
 		return err
 	}
 	seller := plans.Actor{ID: "demo-seller", Name: "Demo Seller", Side: plans.SideSeller}
 	done := 0
-	for _, ph := range samplePlan.Phases {
+	for _, ph := range d.sample.Phases {
 		for _, ac := range ph.Actions {
 			if done == 2 {
 				break
 			}
 			status := plans.StatusDone
-			if _, _, err := svc.Change(ctx, samplePlan.ID, seller, func(p *plans.Plan, c plans.Change) ([]plans.Event, error) {
+			if _, _, err := svc.Change(ctx, d.sample.ID, seller, func(p *plans.Plan, c plans.Change) ([]plans.Event, error) {
 				cur, err := actionVersion(p, ac.ID)
 				if err != nil {
 					return nil, err
@@ -209,42 +248,42 @@ func (a *app) runDemo(ctx context.Context, o demoOptions) error {
 			}); err != nil {
 				return fmt.Errorf("complete %q: %w", ac.Title, err)
 			}
-			fmt.Fprintf(out, "    done: %s\n", ac.Title)
+			d.printf("    done: %s\n", ac.Title)
 			done++
 		}
 	}
-	updated, err := rt.store.Plan(ctx, samplePlan.ID)
+	updated, err := d.rt.store.Plan(ctx, d.sample.ID)
 	if err != nil {
 		return err
 	}
 	pr := updated.Progress(time.Now())
-	fmt.Fprintf(out, "    progress %d%% (buyer view %d%%), status %s, next: %s\n", pr.PercentComplete, pr.BuyerPercentComplete, pr.Status, pr.NextActionTitle)
-	events, err := rt.store.Events(ctx, samplePlan.ID, "", 100)
+	d.printf("    progress %d%% (buyer view %d%%), status %s, next: %s\n", pr.PercentComplete, pr.BuyerPercentComplete, pr.Status, pr.NextActionTitle)
+	events, err := d.rt.store.Events(ctx, d.sample.ID, "", 100)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "    %d events recorded for this plan (GET /api/v1/plans/%s/events)\n", len(events), samplePlan.ID)
+	d.printf("    %d events recorded for this plan (GET /api/v1/plans/%s/events)\n", len(events), d.sample.ID)
+	return nil
+}
 
-	if !o.serve {
-		fmt.Fprintf(out, "\nDone. Run `mapsync demo --serve` to explore the plan API, or `mapsync sandbox --help` to serve the CRM sandboxes alone.\n")
-		return nil
-	}
-	tok, err := rt.store.CreateAPIToken(ctx, fmt.Sprintf("demo-%d", time.Now().Unix()))
+// serve serves the plan API on the listener taken at the start until ctx ends.
+func (d *demo) serve(ctx context.Context, ln net.Listener) error {
+	tok, err := d.rt.store.CreateAPIToken(ctx, fmt.Sprintf("demo-%d", time.Now().Unix()))
 	if err != nil {
 		return err
 	}
-	h, err := server.New(server.Options{Store: rt.store, Logger: a.log, Registerer: rt.reg, Gatherer: rt.reg})
+	h, err := server.New(server.Options{Store: d.rt.store, Logger: d.a.log, Registerer: d.rt.reg, Gatherer: d.rt.reg})
 	if err != nil {
 		return err
 	}
-	return a.serveHTTP(ctx, o.addr, h, func(ad net.Addr) {
+	return d.a.serveListener(ctx, ln, h, func(ad net.Addr) {
 		base := "http://" + ad.String()
-		step("serving the plan API on %s (Ctrl-C stops)", base)
-		fmt.Fprintf(out, "    export TOKEN=%s\n", tok)
-		fmt.Fprintf(out, "    curl -s -H \"Authorization: Bearer $TOKEN\" %s/api/v1/plans?limit=5\n", base)
-		fmt.Fprintf(out, "    curl -s -H \"Authorization: Bearer $TOKEN\" %s/api/v1/plans/%s\n", base, samplePlan.ID)
-		fmt.Fprintf(out, "    curl -s -H \"Authorization: Bearer $TOKEN\" '%s/api/v1/plans/%s?audience=buyer'\n", base, samplePlan.ID)
-		fmt.Fprintf(out, "    curl -s %s/metrics | grep mapsync_\n", base)
+		d.step("serving the plan API on %s (Ctrl-C stops)", base)
+		d.printf("    export TOKEN=%s\n", tok)
+		d.printf("    curl -s -H \"Authorization: Bearer $TOKEN\" %s/api/v1/plans?limit=5\n", base)
+		d.printf("    curl -s -H \"Authorization: Bearer $TOKEN\" %s/api/v1/plans/%s\n", base, d.sample.ID)
+		d.printf("    curl -s -H \"Authorization: Bearer $TOKEN\" '%s/api/v1/plans/%s?audience=buyer'\n", base, d.sample.ID)
+		d.printf("    curl -s %s/metrics | grep mapsync_\n", base)
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -57,9 +58,15 @@ plan first. Exits 1 when the deal is unknown or matches no template.`,
 				return err
 			}
 			results, err := in.ForDeal(cmd.Context(), deal, template)
-			var nm *plans.NoMatchError
-			if errors.As(err, &nm) {
-				return &exitError{code: 1, err: fmt.Errorf("deal %s matches no template: %w", deal, err)}
+			var (
+				nm *plans.NoMatchError
+				ud *instantiate.UnknownDealError
+			)
+			switch {
+			case errors.As(err, &nm):
+				return &exitError{code: 1, err: noMatchMessage(nm)}
+			case errors.As(err, &ud):
+				return fmt.Errorf("%w: pull it first with `mapsync sync run --connection %s`", err, connection)
 			}
 			// Plans made before a failure are stored: show them, then the error.
 			for _, res := range results {
@@ -85,6 +92,21 @@ plan first. Exits 1 when the deal is unknown or matches no template.`,
 	create.MarkFlagRequired("deal")
 	cmd.AddCommand(create)
 	return cmd
+}
+
+// noMatchMessage lists, one line each, why every template with a selection rule passed the deal
+// over, and the way out.
+func noMatchMessage(nm *plans.NoMatchError) error {
+	if len(nm.Misses) == 0 {
+		return nm
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "deal %s on %s matches no template's selection rule:", nm.DealID, nm.Connection)
+	for _, m := range nm.Misses {
+		fmt.Fprintf(&b, "\n  %s: %s", m.Template, m.Reason)
+	}
+	b.WriteString("\nname one with --template KEY to make its plan anyway")
+	return errors.New(b.String())
 }
 
 // planJSON is a plan exactly as GET /api/v1/plans/{plan} returns it to the seller side.

@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/mapsync/mapsync/scheduler"
+	"github.com/mapsync/mapsync/secrets"
+	"github.com/mapsync/mapsync/sync/instantiate"
 	"github.com/mapsync/mapsync/sync/pull"
 )
 
@@ -43,16 +47,47 @@ func (rt *runtime) pullOnce(ctx context.Context, name string, req pull.Request, 
 	if err != nil {
 		return nil, err
 	}
-	return scheduler.PullAndInstantiate(ctx, l, sc.ID, p, in, req, wait)
+	out, err := scheduler.PullAndInstantiate(ctx, l, sc.ID, p, in, req, wait)
+	if errors.Is(err, secrets.ErrDecrypt) {
+		// The key is wrong, or the one the token was sealed with is lost: say both ways out.
+		err = fmt.Errorf("%w; export the key the token was sealed with or, if it is lost, store a new refresh token under this key with `mapsync connections reauth %s`", err, name)
+	}
+	return out, err
 }
 
 // printPlans says how many plans a run's catch-up made.
 func printPlans(a *app, out *scheduler.PullOutcome) {
 	switch {
 	case out.Plans != nil:
-		fmt.Fprintf(a.stdout, "plans: %d created (%d deals evaluated, %d already had theirs, %d matched no template)\n",
-			out.Plans.Created, out.Plans.Evaluated, out.Plans.Existing, out.Plans.NoMatch)
+		fmt.Fprintf(a.stdout, "plans: %s\n", describePlans(*out.Plans))
 	case out.PlansSkipped != "":
 		fmt.Fprintf(a.stdout, "plans: none made: %s\n", out.PlansSkipped)
 	}
+}
+
+// describePlans says what a catch-up did, deals and plans apart: "200 deals evaluated: 142 got
+// new plans, 58 matched no template; 156 plans created (142 main, 14 additive)".
+func describePlans(s instantiate.Summary) string {
+	if s.Evaluated == 0 {
+		return "no new or changed deals to evaluate"
+	}
+	var deals []string
+	if s.DealsPlanned > 0 {
+		deals = append(deals, fmt.Sprintf("%d got new plans", s.DealsPlanned))
+	}
+	if had := s.Evaluated - s.DealsPlanned - s.NoMatch; had > 0 {
+		deals = append(deals, fmt.Sprintf("%d had their plans already", had))
+	}
+	if s.NoMatch > 0 {
+		deals = append(deals, fmt.Sprintf("%d matched no template", s.NoMatch))
+	}
+	out := fmt.Sprintf("%d deals evaluated", s.Evaluated)
+	if len(deals) > 0 {
+		out += ": " + strings.Join(deals, ", ")
+	}
+	out += fmt.Sprintf("; %d plans created", s.Created)
+	if s.Created > 0 {
+		out += fmt.Sprintf(" (%d main, %d additive)", s.Created-s.Additive, s.Additive)
+	}
+	return out
 }

@@ -20,6 +20,12 @@ func (a *app) serveHTTP(ctx context.Context, addr string, handler http.Handler, 
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
+	return a.serveListener(ctx, ln, handler, ready)
+}
+
+// serveListener is serveHTTP on a listener already open (the demo takes its address before its
+// story runs); it closes ln.
+func (a *app) serveListener(ctx context.Context, ln net.Listener, handler http.Handler, ready func(net.Addr)) error {
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,

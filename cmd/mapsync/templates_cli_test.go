@@ -116,7 +116,7 @@ func TestPlansCreateNoMatch(t *testing.T) {
 		t.Fatalf("large deal got plans from %v, want its main template then security-review", keys)
 	}
 	code, out, errOut := runCLI(t, "--config", cfg, "plans", "create", "--connection", "sandbox-hubspot", "--deal", closed)
-	if code != 1 || !strings.Contains(errOut, "deal "+closed+" matches no template") {
+	if code != 1 || !strings.Contains(errOut, "deal "+closed+" on sandbox-hubspot matches no template") {
 		t.Fatalf("closed deal: exit %d\nstdout: %s\nstderr: %s\nwant 1, matches no template", code, out, errOut)
 	}
 	if out := mustRun(t, "--config", cfg, "--log-level", "error", "plans", "create", "--connection", "sandbox-hubspot", "--deal", closed, "--template", "default"); !strings.HasPrefix(out, "created plan ") || !strings.Contains(out, "template default v1) for deal "+closed) {

@@ -131,10 +131,13 @@ func importSources(ctx context.Context, s *store.Store, srcs []templateSource, r
 func newTemplatesCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{Use: "templates", Short: "Validate, import, export and list plan templates"}
 	cmd.AddCommand(&cobra.Command{
-		Use:   "validate FILE|DIR...",
-		Short: "Validate template files and print every problem with its path and line",
-		Args:  cobra.MinimumNArgs(1),
+		Use:   "validate [FILE|DIR...]",
+		Short: "Validate template files (default: templates.dir) and print every problem with its path and line",
 		RunE: func(cmd *cobra.Command, args []string) error {
+			args, err := a.templateArgs(args)
+			if err != nil {
+				return err
+			}
 			files, err := templateFiles(args)
 			if err != nil {
 				return err
@@ -157,15 +160,9 @@ func newTemplatesCmd(a *app) *cobra.Command {
 		Use:   "import [FILE|DIR...]",
 		Short: "Import templates (default: templates.dir); a changed template becomes a new version",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := a.loadConfig()
+			args, err := a.templateArgs(args)
 			if err != nil {
 				return err
-			}
-			if len(args) == 0 {
-				if cfg.Templates.Dir == "" {
-					return usageError{errors.New("give files or folders, or set templates.dir in the configuration")}
-				}
-				args = []string{cfg.Templates.Dir}
 			}
 			s, err := a.openStore(cmd.Context(), true)
 			if err != nil {
@@ -199,6 +196,9 @@ func newTemplatesCmd(a *app) *cobra.Command {
 			}
 			defer s.Close()
 			t, err := s.Template(cmd.Context(), args[0], version)
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("%w (`mapsync templates list` shows the stored templates)", err)
+			}
 			if err != nil {
 				return err
 			}
@@ -232,6 +232,22 @@ func newTemplatesCmd(a *app) *cobra.Command {
 		}),
 	})
 	return cmd
+}
+
+// templateArgs returns the files and folders a templates command reads: its arguments, else the
+// configuration's templates.dir.
+func (a *app) templateArgs(args []string) ([]string, error) {
+	if len(args) > 0 {
+		return args, nil
+	}
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Templates.Dir == "" {
+		return nil, usageError{errors.New("give files or folders, or set templates.dir in the configuration")}
+	}
+	return []string{cfg.Templates.Dir}, nil
 }
 
 // selectionLabel says how a template is chosen: its priority, "additive" for one that makes a plan

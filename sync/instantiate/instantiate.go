@@ -91,10 +91,30 @@ const (
 	NoMatch  = "no_match"
 )
 
-// Deal loads a stored deal as plans see it.
+// UnknownDealError is a deal the store does not have: not pulled yet, or a wrong id. It matches
+// store.ErrNotFound.
+type UnknownDealError struct {
+	// Connection is the connection's name.
+	Connection string
+	// DealID is the id asked for.
+	DealID string
+}
+
+// Error names the deal and the connection.
+func (e *UnknownDealError) Error() string {
+	return fmt.Sprintf("deal %s is not among the deals pulled from %s (not pulled yet, or a wrong id)", e.DealID, e.Connection)
+}
+
+// Is reports whether target is store.ErrNotFound.
+func (e *UnknownDealError) Is(target error) bool { return target == store.ErrNotFound }
+
+// Deal loads a stored deal as plans see it; an unknown deal is an *UnknownDealError.
 func (in *Instantiator) Deal(ctx context.Context, dealID string) (plans.Deal, error) {
 	v := views[in.opts.Kind]
 	b, err := in.opts.Store.DealBundle(ctx, in.opts.ConnectionID, dealID, v.ownerField)
+	if errors.Is(err, store.ErrNotFound) {
+		return plans.Deal{}, &UnknownDealError{Connection: in.opts.Connection, DealID: dealID}
+	}
 	if err != nil {
 		return plans.Deal{}, err
 	}
@@ -167,15 +187,20 @@ func (in *Instantiator) create(ctx context.Context, t *plans.Template, deal plan
 	return &Result{DealID: deal.ID, Outcome: out, Plan: stored}, nil
 }
 
-// Summary counts what CatchUp did.
+// Summary counts what CatchUp did. Evaluated, DealsPlanned and NoMatch count deals; Created,
+// Additive and Existing count plans (a deal may get several: its main plan and additive ones).
 type Summary struct {
 	// Evaluated deals were matched against the templates.
 	Evaluated int `json:"evaluated"`
-	// Created and Existing count plans (a deal may get several: its main plan and additive ones).
-	Created  int `json:"created"`
-	Existing int `json:"existing"`
-	// NoMatch counts deals no template chose.
+	// DealsPlanned counts the deals that got at least one new plan.
+	DealsPlanned int `json:"deals_planned"`
+	// NoMatch counts deals no template chose (closed deals, with the example templates).
 	NoMatch int `json:"no_match"`
+	// Created counts the plans created; Additive of them came from additive templates.
+	Created  int `json:"created"`
+	Additive int `json:"additive"`
+	// Existing counts plans that a chosen template had made already.
+	Existing int `json:"existing"`
 }
 
 // CatchUp handles every deal pulls stored since the last CatchUp: each gets the plans its
@@ -197,6 +222,10 @@ func (in *Instantiator) CatchUp(ctx context.Context) (Summary, error) {
 	sel, err := plans.NewSelector(ts)
 	if err != nil {
 		return sum, err
+	}
+	additive := map[string]bool{}
+	for _, t := range ts {
+		additive[t.Key] = t.Selection != nil && t.Selection.Additive
 	}
 	for {
 		ids, next, err := in.opts.Store.DealsSyncedAfter(ctx, in.opts.ConnectionID, cur, 500)
@@ -253,11 +282,17 @@ func (in *Instantiator) CatchUp(ctx context.Context) (Summary, error) {
 				return sum, err
 			}
 			created := 0
+			planned := map[string]bool{}
 			for _, r := range res {
 				if r.Created {
 					created++
+					planned[r.Plan.DealID] = true
+					if additive[r.Plan.TemplateKey] {
+						sum.Additive++
+					}
 				}
 			}
+			sum.DealsPlanned += len(planned)
 			sum.Created += created
 			sum.Existing += len(res) - created
 			in.log.Info().Int("plans", created).Msg("plans created")

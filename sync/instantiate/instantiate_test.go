@@ -200,6 +200,10 @@ func TestCatchUpGivesEveryOpenDealOnePlan(t *testing.T) {
 						t.Errorf("no %s deal got the %s plan: %v", kind, key, byTemplate)
 					}
 				}
+				// Deals and plans are counted apart: every open deal got plans, large ones an additive one.
+				if sum.DealsPlanned != open || sum.Additive != large || sum.DealsPlanned+sum.NoMatch != sum.Evaluated {
+					t.Errorf("catch-up %+v; want deals_planned %d (the open deals), additive %d (the large ones)", sum, open, large)
+				}
 				p, err := s.Plan(ctx, list[0].ID)
 				if err != nil || len(p.Phases) == 0 || len(p.Members) == 0 {
 					t.Fatalf("plan %s: %+v, %v; want phases and members from the CRM", list[0].ID, p, err)
