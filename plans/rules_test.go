@@ -132,41 +132,53 @@ func TestSelectorRules(t *testing.T) {
 // its rule that is false and the values that term read.
 func TestNoMatchSaysWhy(t *testing.T) {
 	t.Parallel()
-	ex := loadExamples(t)
 	now := time.Date(2025, 3, 7, 12, 0, 0, 0, time.UTC)
+	tpl := func(key, rule string, priority int, connections ...string) *Template {
+		return &Template{Key: key, Selection: &Selection{Rule: rule, Priority: priority, Connections: connections}}
+	}
+	big := tpl("big", `deal.pipeline == "default" && !deal.is_closed && deal.amount >= 100000`, 100)
+	mid := tpl("mid", "!deal.is_closed and deal.stage in [\"qualification\", \"proposal\"]", 50)
+	open := tpl("open", "!deal.is_closed", 0)
+	custom := tpl("custom", `deal.fields["Tier__c"] == "gold" || deal.amount > 1000000`, 10)
+	elsewhere := tpl("elsewhere", "true", 5, "hs", "hs2")
 	tests := []struct {
 		name      string
-		templates []string
+		templates []*Template
 		deal      Deal
 		want      []Miss
 	}{
 		{
 			name:      "open deal too small and too early",
-			templates: []string{"enterprise-new-business", "mid-market"},
-			deal:      Deal{ConnectionName: "sf", ID: "7", Pipeline: "default", Stage: "Prospecting", Type: "New Business", Amount: 50000},
+			templates: []*Template{big, mid},
+			deal:      Deal{ConnectionName: "sf", ID: "7", Pipeline: "default", Stage: "prospecting", Amount: 50000},
 			want: []Miss{
-				{"enterprise-new-business", "deal.amount >= 100000 is false (deal.amount = 50000)"},
-				{"mid-market", `deal.stage in ["Qualification", "Needs Analysis", "Value Proposition", "Proposal/Price Quote", "Negotiation/Review"] is false (deal.stage = "Prospecting")`},
+				{"big", "deal.amount >= 100000 is false (deal.amount = 50000)"},
+				{"mid", `deal.stage in ["qualification", "proposal"] is false (deal.stage = "prospecting")`},
 			},
 		},
 		{
 			name:      "closed deal",
-			templates: []string{"default", "renewal"},
-			deal:      Deal{ConnectionName: "sf", ID: "8", Pipeline: "renewals", Stage: "Closed Won", IsClosed: true},
+			templates: []*Template{open, big},
+			deal:      Deal{ConnectionName: "sf", ID: "8", Pipeline: "default", Stage: "closedwon", IsClosed: true, Amount: 200000},
 			want: []Miss{
-				{"renewal", "!deal.is_closed is false (deal.is_closed = true)"},
-				{"default", "!deal.is_closed is false (deal.is_closed = true)"},
+				{"big", "!deal.is_closed is false (deal.is_closed = true)"},
+				{"open", "!deal.is_closed is false (deal.is_closed = true)"},
+			},
+		},
+		{
+			name:      "a rule that is not a conjunction, and one for other connections",
+			templates: []*Template{custom, elsewhere},
+			deal:      Deal{ConnectionName: "sf", ID: "9", Amount: 10, Fields: map[string]any{"Tier__c": "silver"}},
+			want: []Miss{
+				{"custom", `deal.fields.Tier__c == "gold" || deal.amount > 1000000 is false (deal.fields.Tier__c = "silver", deal.amount = 10)`},
+				{"elsewhere", "only for connections hs, hs2"},
 			},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var ts []*Template
-			for _, k := range tt.templates {
-				ts = append(ts, ex[k+".yaml"])
-			}
-			sel, err := NewSelector(ts)
+			sel, err := NewSelector(tt.templates)
 			if err != nil {
 				t.Fatal(err)
 			}
