@@ -69,6 +69,7 @@ Configuration comes from --config, else $MAPSYNC_CONFIG, else ./mapsync.yaml if 
 		newConnectionsCmd(a),
 		newServeCmd(a),
 		newDemoCmd(a),
+		newMappingsCmd(a),
 	)
 	return root
 }

@@ -102,6 +102,35 @@ func (sb *sandboxes) Close() {
 	}
 }
 
+// The push mappings of the sandbox connections, to the custom fields the sandboxes declare
+// (sfsandbox.DefaultCustomFields, hssandbox.DefaultCustomProperties); `mapsync mappings validate`
+// passes on them.
+const (
+	sandboxPushSalesforce = `    push:
+      object: deal
+      when: plan.state != "cancelled"
+      fields:
+        MAP_Progress__c: plan.percent_complete
+        MAP_Status__c: '{"on_track": "On Track", "at_risk": "At Risk", "off_track": "Off Track", "completed": "Completed", "cancelled": "Cancelled"}[plan.status]'
+        MAP_Next_Step__c:
+          value: 'plan.next_action == nil ? "" : plan.next_action.title + (plan.next_action.due == nil ? "" : " (due " + date(plan.next_action.due) + ")")'
+          truncate: true
+        MAP_Security_Review_Date__c: {value: 'plan.milestones["Security approved"].reached_at', if: empty}
+        MAP_Plan_URL__c: plan.url
+`
+	sandboxPushHubSpot = `    push:
+      object: deal
+      when: plan.state != "cancelled"
+      conflict: keep_crm_edits
+      fields:
+        map_progress: plan.percent_complete
+        map_status: plan.status
+        map_next_step: {value: 'plan.next_action?.title ?? ""', truncate: true}
+        map_security_review_date: {value: 'plan.milestones["Security approved"].reached_at', if: empty}
+        map_plan_url: plan.url
+`
+)
+
 // configYAML renders a mapsync configuration whose connections point at the sandboxes.
 func (sb *sandboxes) configYAML(databaseURL string) string {
 	s := fmt.Sprintf(`# Written by mapsync sandbox: connections to the built-in CRM sandboxes.
@@ -125,13 +154,14 @@ connections:
       refresh_token: %s
     time_zone: Europe/Berlin
     fields:
-      deal: [MAP_Progress__c, MAP_Status__c]
+      # The mapped fields, so pushes compare with the CRM's values (if: empty needs them).
+      deal: [MAP_Progress__c, MAP_Status__c, MAP_Next_Step__c, MAP_Security_Review_Date__c, MAP_Plan_URL__c]
     # /webhooks/salesforce/sandbox-salesforce accepts the sandbox org's outbound messages;
     # /webhooks/generic/sandbox-salesforce requests signed with this Standard Webhooks secret.
     webhooks:
       organization_id: %s
       secrets: [%s]
-`, sb.SalesforceURL, sfsandbox.ClientID, sfsandbox.ClientSecret, sfsandbox.RefreshToken, sb.Salesforce.OrgID(), SandboxWebhookSecret)
+%s`, sb.SalesforceURL, sfsandbox.ClientID, sfsandbox.ClientSecret, sfsandbox.RefreshToken, sb.Salesforce.OrgID(), SandboxWebhookSecret, sandboxPushSalesforce)
 	}
 	if sb.HubSpotURL != "" {
 		s += fmt.Sprintf(`  - name: sandbox-hubspot
@@ -141,13 +171,14 @@ connections:
     private_app_token: %s
     time_zone: America/New_York
     fields:
-      deal: [map_progress, map_status]
+      # The mapped properties, so pushes compare with the CRM's values (keep_crm_edits needs them).
+      deal: [map_progress, map_status, map_next_step, map_security_review_date, map_plan_url]
     # /webhooks/hubspot/sandbox-hubspot verifies the sandbox app's v3 signatures with its client
     # secret; /webhooks/generic/sandbox-hubspot requests signed with this secret.
     webhooks:
       client_secret: %s
       secrets: [%s]
-`, sb.HubSpotURL, hssandbox.PrivateAppToken, hssandbox.ClientSecret, SandboxWebhookSecret)
+%s`, sb.HubSpotURL, hssandbox.PrivateAppToken, hssandbox.ClientSecret, SandboxWebhookSecret, sandboxPushHubSpot)
 	}
 	return s
 }

@@ -116,7 +116,7 @@ func TestPropertiesAPI(t *testing.T) {
 		options        int
 	}{
 		"dealstage":           {"enumeration", "radio", false, 11},
-		"map_status":          {"enumeration", "select", false, 5},
+		"map_status":          {"enumeration", "select", false, 6},
 		"map_progress":        {"number", "number", false, 0},
 		"hs_lastmodifieddate": {"datetime", "date", true, 0},
 		"closedate":           {"datetime", "date", false, 0},

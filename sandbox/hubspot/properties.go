@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Property declares one CRM property (a field) of an object type, as
@@ -39,6 +40,9 @@ type Property struct {
 	ReferencedObjectType string
 }
 
+// MaxValueLength is the most characters a text property value may hold, as in HubSpot (65,536).
+const MaxValueLength = 65536
+
 // Option is one allowed value of an enumeration property.
 type Option struct {
 	Label        string `json:"label"`
@@ -49,12 +53,13 @@ type Option struct {
 }
 
 // DefaultCustomProperties returns the custom deal properties mapsync mappings write to:
-// map_progress (number), map_status (enumeration), map_next_step and map_plan_url (strings).
+// map_progress (number), map_status (enumeration), map_next_step and map_plan_url (strings) and
+// map_security_review_date (date).
 func DefaultCustomProperties() []Property {
 	status := []Option{}
 	for i, v := range []struct{ value, label string }{
 		{"not_started", "Not started"}, {"on_track", "On track"}, {"at_risk", "At risk"},
-		{"off_track", "Off track"}, {"completed", "Completed"},
+		{"off_track", "Off track"}, {"completed", "Completed"}, {"cancelled", "Cancelled"},
 	} {
 		status = append(status, Option{Label: v.label, Value: v.value, DisplayOrder: i})
 	}
@@ -64,6 +69,7 @@ func DefaultCustomProperties() []Property {
 		{ObjectType: "deals", Name: "map_status", Label: "MAP status", Type: "enumeration", FieldType: "select", Options: status},
 		{ObjectType: "deals", Name: "map_next_step", Label: "MAP next step", Type: "string", FieldType: "text"},
 		{ObjectType: "deals", Name: "map_plan_url", Label: "MAP plan URL", Type: "string", FieldType: "text"},
+		{ObjectType: "deals", Name: "map_security_review_date", Label: "MAP security review date", Type: "date", FieldType: "date"},
 	}
 }
 
@@ -198,6 +204,10 @@ func (ot *objectType) normalize(name, value string) (int, string, *propertyError
 		return -1, "", &propertyError{Message: msg, Error: code, Name: name}
 	}
 	switch p.Type {
+	case "string", "phone_number":
+		if n := utf8.RuneCountInString(value); n > MaxValueLength {
+			return bad("INVALID_LENGTH", fmt.Sprintf("%s is %d characters long; values can be at most %d characters.", name, n, MaxValueLength))
+		}
 	case "number":
 		f, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
 		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {

@@ -105,7 +105,7 @@ func TestSDKCompatibility(t *testing.T) {
 		{"read back count", len(got.ReadBack), 3},
 		{"partial read errors", got.PartialNumErrors, 1},
 		{"invalid update rejected", got.InvalidUpdate, float64(400)},
-		{"map_status options", got.MapStatusOptions, []string{"not_started", "on_track", "at_risk", "off_track", "completed"}},
+		{"map_status options", got.MapStatusOptions, []string{"not_started", "on_track", "at_risk", "off_track", "completed", "cancelled"}},
 		{"map_status writable", got.MapStatusReadOnly, false},
 		{"association categories", got.AssocCategories, []string{"HUBSPOT_DEFINED", "USER_DEFINED"}},
 		{"association type 3 first", len(got.AssocTypeIDs) > 1 && got.AssocTypeIDs[0] == 3, true},

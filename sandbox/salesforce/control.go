@@ -74,6 +74,7 @@ type controlState struct {
 	latency    time.Duration
 	faults     []*Fault
 	writeFails map[string]saveError
+	rules      []ValidationRule
 	nPending   atomic.Int32
 }
 

@@ -19,6 +19,8 @@ import (
 //	                                      {"kind":"fail_write","id":"006...","statusCode":"UNABLE_TO_LOCK_ROW","message":"..."}
 //	DELETE /faults
 //	POST   /limits                        {"used":99990,"max":100000}
+//	POST   /validation-rules              {"object":"Opportunity","field":"MAP_Status__c","value":"Off Track","errorField":"MAP_Status__c","message":"..."}
+//	DELETE /validation-rules
 //	GET    /records/{object}              live ids, oldest first
 //	POST   /records/{object}              {"fields":{...}} create as a person
 //	GET    /records/{object}/{id}         every field
@@ -73,6 +75,8 @@ func (s *Sandbox) controlHandler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]int{"ms": body.MS})
 	})
 	m.HandleFunc("POST /faults", s.controlFault)
+	m.HandleFunc("POST /validation-rules", s.controlValidationRules)
+	m.HandleFunc("DELETE /validation-rules", s.controlValidationRules)
 	m.HandleFunc("DELETE /faults", func(w http.ResponseWriter, r *http.Request) {
 		s.ClearFaults()
 		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})

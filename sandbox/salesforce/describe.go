@@ -42,11 +42,12 @@ type Field struct {
 }
 
 // MAPStatusValues are the values of the restricted picklist MAP_Status__c.
-var MAPStatusValues = []string{"Not Started", "On Track", "At Risk", "Off Track", "Completed"}
+var MAPStatusValues = []string{"Not Started", "On Track", "At Risk", "Off Track", "Completed", "Cancelled"}
 
 // DefaultCustomFields returns the custom fields on Opportunity that mapsync mappings write:
 // MAP_Progress__c (percent 3,0), MAP_Status__c (restricted picklist of MAPStatusValues),
-// MAP_Next_Step__c (string 255) and MAP_Plan_URL__c (url 255).
+// MAP_Next_Step__c (string 255), MAP_Plan_URL__c (url 255) and MAP_Security_Review_Date__c
+// (date).
 func DefaultCustomFields() []Field {
 	return []Field{
 		{Object: "Opportunity", Name: "MAP_Progress__c", Label: "MAP Progress", Type: "percent", Precision: 3, Scale: 0},
@@ -54,6 +55,7 @@ func DefaultCustomFields() []Field {
 			Picklist: append([]string(nil), MAPStatusValues...), Restricted: true},
 		{Object: "Opportunity", Name: "MAP_Next_Step__c", Label: "MAP Next Step", Type: "string", Length: 255},
 		{Object: "Opportunity", Name: "MAP_Plan_URL__c", Label: "MAP Plan URL", Type: "url", Length: 255},
+		{Object: "Opportunity", Name: "MAP_Security_Review_Date__c", Label: "MAP Security Review Date", Type: "date"},
 	}
 }
 

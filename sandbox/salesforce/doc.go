@@ -22,7 +22,7 @@
 // Contacts belong to the owner of the deal they were generated for. Opportunity carries
 // TotalOpportunityQuantity (double 18,2), set on the deals fakedata gives a quantity.
 // Options.CustomFields declares custom fields; nil means DefaultCustomFields (MAP_Progress__c,
-// MAP_Status__c, MAP_Next_Step__c, MAP_Plan_URL__c on Opportunity).
+// MAP_Status__c, MAP_Next_Step__c, MAP_Plan_URL__c, MAP_Security_Review_Date__c on Opportunity).
 //
 // # SOQL
 //

@@ -297,6 +297,9 @@ func (s *Sandbox) prepareUpdate(o *object, rawID string, body map[string]any) (*
 		errs = s.checkRefs(o, vals)
 	}
 	if len(errs) == 0 {
+		errs = s.checkRules(o, r, vals)
+	}
+	if len(errs) == 0 {
 		if fe := s.ctl.takeWriteFailure(r.id); fe != nil {
 			errs = []saveError{*fe}
 		}
@@ -317,6 +320,9 @@ func (s *Sandbox) prepareCreate(o *object, body map[string]any) (map[int]value, 
 	vals, errs := s.coerce(o, body, true)
 	if len(errs) == 0 {
 		errs = append(checkRequired(o, vals), s.checkRefs(o, vals)...)
+	}
+	if len(errs) == 0 {
+		errs = s.checkRules(o, nil, vals)
 	}
 	return vals, errs
 }
