@@ -61,6 +61,14 @@ type PullPage struct {
 	// began (a first load): the stored stamps are not read, and every record counts as
 	// inserted. The upsert still never lets an older stamp overwrite a newer one.
 	Fresh bool
+	// Reconcile marks a page of a full pass: the CRM's current version of a record replaces the
+	// stored one whenever their content (fields or deleted flag) differs, even when its stamp is
+	// older (a stamp that went backwards: a restored backup, a clock fix, a record rewritten by a
+	// data load). Without it an older stamp never overwrites a newer one. A stored row written
+	// after ReadAt (by a webhook fetch or another page, which knows better) is kept.
+	Reconcile bool
+	// ReadAt is when the page was read from the CRM (the store's clock); zero means now.
+	ReadAt time.Time
 }
 
 // ApplyPullPage stores a page in one transaction and reports what changed.
@@ -76,7 +84,15 @@ func (s *Store) ApplyPullPage(ctx context.Context, p PullPage) (UpsertStats, err
 			}
 		}
 		var err error
-		stats, err = s.upsertRecords(ctx, tx, p.ConnectionID, p.Object, p.Records, p.Seen, p.Fresh)
+		var reconcileBefore *time.Time
+		if p.Reconcile {
+			at := p.ReadAt.UTC()
+			if at.IsZero() {
+				at = s.Now()
+			}
+			reconcileBefore = &at
+		}
+		stats, err = s.upsertRecords(ctx, tx, p.ConnectionID, p.Object, p.Records, p.Seen, p.Fresh, reconcileBefore)
 		if err != nil {
 			return err
 		}
@@ -111,6 +127,7 @@ type storedStamp struct {
 	ModifiedAt time.Time `db:"modified_at"`
 	Deleted    bool      `db:"deleted"`
 	FieldsHash string    `db:"fields_hash"`
+	SyncedAt   time.Time `db:"synced_at"`
 }
 
 type recordRow struct {
@@ -122,8 +139,10 @@ type recordRow struct {
 }
 
 // upsertRecords dedupes by (id, stamp) against what is stored and writes only what changed, in
-// one statement per chunk. A record older than the stored one never overwrites it.
-func (s *Store) upsertRecords(ctx context.Context, tx *sqlx.Tx, connID int64, object connectors.Object, records []connectors.Record, seen, fresh bool) (UpsertStats, error) {
+// one statement per chunk. A record older than the stored one never overwrites it, except in a
+// reconcile (reconcileBefore set): there a record whose content differs from the stored one
+// replaces it, stamp included, unless the stored row was written after *reconcileBefore.
+func (s *Store) upsertRecords(ctx context.Context, tx *sqlx.Tx, connID int64, object connectors.Object, records []connectors.Record, seen, fresh bool, reconcileBefore *time.Time) (UpsertStats, error) {
 	var stats UpsertStats
 	if len(records) == 0 {
 		return stats, nil
@@ -156,6 +175,7 @@ func (s *Store) upsertRecords(ctx context.Context, tx *sqlx.Tx, connID int64, ob
 			}
 		}
 		rows := make([]recordRow, 0, len(ids))
+		var repairs []recordRow // older stamp, other content: the CRM's version wins (reconcile)
 		var unchangedIDs []string
 		for _, id := range ids {
 			r := records[latest[id]]
@@ -177,12 +197,20 @@ func (s *Store) upsertRecords(ctx context.Context, tx *sqlx.Tx, connID int64, ob
 					row.hash = old.FieldsHash
 				}
 			}
+			differs := r.Deleted != old.Deleted || row.hash != old.FieldsHash
 			switch {
 			case !exists:
 				stats.Inserted++
 				if r.Deleted {
 					stats.Deleted++
 				}
+			case row.stamp.Before(old.ModifiedAt.UTC()) && differs && reconcileBefore != nil && !old.SyncedAt.After(*reconcileBefore):
+				stats.Updated++
+				if r.Deleted && !old.Deleted {
+					stats.Deleted++
+				}
+				repairs = append(repairs, row)
+				continue
 			case row.stamp.Before(old.ModifiedAt.UTC()),
 				row.stamp.Equal(old.ModifiedAt.UTC()) && r.Deleted == old.Deleted && row.hash == old.FieldsHash:
 				stats.Unchanged++
@@ -196,7 +224,10 @@ func (s *Store) upsertRecords(ctx context.Context, tx *sqlx.Tx, connID int64, ob
 			}
 			rows = append(rows, row)
 		}
-		if err := s.writeRecords(ctx, tx, connID, object, rows, now); err != nil {
+		if err := s.writeRecords(ctx, tx, connID, object, rows, now, nil); err != nil {
+			return stats, err
+		}
+		if err := s.writeRecords(ctx, tx, connID, object, repairs, now, reconcileBefore); err != nil {
 			return stats, err
 		}
 		if seen && len(unchangedIDs) > 0 {
@@ -211,7 +242,7 @@ func (s *Store) upsertRecords(ctx context.Context, tx *sqlx.Tx, connID int64, ob
 var emptyFieldsHash = func() string { sum := sha256.Sum256([]byte("{}")); return hex.EncodeToString(sum[:]) }()
 
 func (s *Store) storedStamps(ctx context.Context, tx *sqlx.Tx, connID int64, object connectors.Object, ids []string) (map[string]storedStamp, error) {
-	const cols = `SELECT crm_id, modified_at, deleted, fields_hash FROM crm_records WHERE connection_id = ? AND object = ? AND `
+	const cols = `SELECT crm_id, modified_at, deleted, fields_hash, synced_at FROM crm_records WHERE connection_id = ? AND object = ? AND `
 	var (
 		q    string
 		args []any
@@ -237,11 +268,13 @@ const upsertConflict = ` ON CONFLICT (connection_id, object, crm_id) DO UPDATE S
 		fields = CASE WHEN excluded.fields_hash = crm_records.fields_hash THEN crm_records.fields ELSE excluded.fields END,
 		fields_hash = excluded.fields_hash,
 		modified_at = excluded.modified_at, deleted = excluded.deleted, synced_at = excluded.synced_at
-		WHERE crm_records.modified_at <= excluded.modified_at`
+		WHERE `
 
 // writeRecords upserts rows in one statement: on PostgreSQL through unnest over six arrays (a
-// handful of parameters however many rows), on SQLite through a multi-row VALUES list.
-func (s *Store) writeRecords(ctx context.Context, tx *sqlx.Tx, connID int64, object connectors.Object, rows []recordRow, now time.Time) error {
+// handful of parameters however many rows), on SQLite through a multi-row VALUES list. A stored
+// row is replaced only by a version at least as new, or, with syncedBefore (a reconcile's
+// repairs), only when it was written no later than *syncedBefore, whatever the stamps.
+func (s *Store) writeRecords(ctx context.Context, tx *sqlx.Tx, connID int64, object connectors.Object, rows []recordRow, now time.Time, syncedBefore *time.Time) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -264,6 +297,12 @@ func (s *Store) writeRecords(ctx context.Context, tx *sqlx.Tx, connID int64, obj
 			SELECT $1, $2, u.crm_id, u.fields, u.fields_hash, u.modified_at, u.deleted, $8
 			FROM unnest($3::text[], $4::jsonb[], $5::text[], $6::timestamptz[], $7::bool[]) AS u(crm_id, fields, fields_hash, modified_at, deleted)` + upsertConflict
 		args = []any{connID, string(object), pq.Array(ids), pq.Array(fields), pq.Array(hashes), pq.Array(stamps), pq.Array(deleted), now}
+		if syncedBefore != nil {
+			q += `crm_records.synced_at <= $9`
+			args = append(args, *syncedBefore)
+		} else {
+			q += `crm_records.modified_at <= excluded.modified_at`
+		}
 	} else {
 		var b strings.Builder
 		b.WriteString(`INSERT INTO crm_records (connection_id, object, crm_id, fields, fields_hash, modified_at, deleted, synced_at) VALUES `)
@@ -276,6 +315,12 @@ func (s *Store) writeRecords(ctx context.Context, tx *sqlx.Tx, connID int64, obj
 			args = append(args, connID, string(object), r.id, string(r.fields), r.hash, r.stamp, r.deleted, now)
 		}
 		b.WriteString(upsertConflict)
+		if syncedBefore != nil {
+			b.WriteString(`crm_records.synced_at <= ?`)
+			args = append(args, *syncedBefore)
+		} else {
+			b.WriteString(`crm_records.modified_at <= excluded.modified_at`)
+		}
 		q = tx.Rebind(b.String())
 	}
 	if _, err := tx.ExecContext(ctx, q, args...); err != nil {

@@ -346,7 +346,7 @@ func (p *Puller) pullObject(ctx context.Context, log zerolog.Logger, obj connect
 	}
 	seq := 0
 	err = p.opts.Connector.Pull(pctx, req, func(pg connectors.Page) error {
-		q := queued{seq: seq, page: pg}
+		q := queued{seq: seq, page: pg, readAt: p.opts.Store.Now()}
 		seq++
 		if full {
 			o.mu.Lock()
@@ -456,10 +456,11 @@ type objectPull struct {
 	maxSeen connectors.Cursor
 }
 
-// queued is a page with its number in the pull's order.
+// queued is a page with its number in the pull's order and when it was read.
 type queued struct {
-	seq  int
-	page connectors.Page
+	seq    int
+	page   connectors.Page
+	readAt time.Time
 }
 
 // coalesceRecords is how many records a writer gathers from pages already waiting before it
@@ -499,7 +500,11 @@ func coalesce(pages <-chan queued, max int) <-chan []queued {
 // connector's position after the unbroken prefix of committed pages.
 func (p *Puller) storePages(ctx context.Context, o *objectPull, batch []queued) error {
 	last := batch[len(batch)-1].page
-	page := store.PullPage{ConnectionID: p.opts.ConnectionID, Object: o.obj, Records: last.Records, Roles: last.Roles, Seen: o.full, Fresh: o.fresh}
+	// A full pass reconciles: the CRM's current version of a record wins over a stored one with
+	// other content even when its stamp is older, unless the stored row was written after the
+	// batch's first page was read.
+	page := store.PullPage{ConnectionID: p.opts.ConnectionID, Object: o.obj, Records: last.Records, Roles: last.Roles, Seen: o.full, Fresh: o.fresh,
+		Reconcile: o.full, ReadAt: batch[0].readAt}
 	if len(batch) > 1 {
 		page.Records, page.Roles = nil, nil
 		for _, q := range batch {
@@ -515,6 +520,9 @@ func (p *Puller) storePages(ctx context.Context, o *objectPull, batch []queued) 
 	seqs := make([]int, len(batch))
 	for i, q := range batch {
 		seqs[i] = q.seq
+		if q.readAt.Before(page.ReadAt) {
+			page.ReadAt = q.readAt
+		}
 	}
 	// The greatest (stamp, id) of the batch, found once for the pass's state and for maxSeen.
 	var greatest connectors.Cursor
