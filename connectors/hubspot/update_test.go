@@ -181,3 +181,32 @@ func TestScanPropertyErrorsFromTruncatedMessage(t *testing.T) {
 		t.Errorf("got %+v, want dealstage recovered", got)
 	}
 }
+
+func TestUpdateIsolatesTooLongValue(t *testing.T) {
+	t.Parallel()
+	c, tb := setup(t, sandbox.Options{Deals: 10, CustomProperties: sandbox.DefaultCustomProperties()}, nil)
+	ids := tb.sb.IDs("deals")
+	var changes []connectors.Change
+	for _, id := range ids {
+		changes = append(changes, connectors.Change{ID: id, Fields: map[string]any{"map_next_step": "Sign", "map_status": "at_risk"}})
+	}
+	changes[6].Fields["map_next_step"] = strings.Repeat("x", sandbox.MaxValueLength+1)
+	results, err := c.Update(t.Context(), connectors.ObjectDeal, changes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range results {
+		if i == 6 {
+			if r.OK || r.Err == nil || r.Err.Kind != connectors.KindPermanent || r.Err.Code != "INVALID_LENGTH" {
+				t.Errorf("too long: got %+v, want a permanent INVALID_LENGTH", r.Err)
+			}
+			continue
+		}
+		if !r.OK {
+			t.Errorf("result %d: got %+v, want ok", i, r.Err)
+		}
+	}
+	if got := objectValue(t, tb.sb, "deals", ids[0], "map_status"); got != "at_risk" {
+		t.Errorf("good input not written: map_status %q", got)
+	}
+}

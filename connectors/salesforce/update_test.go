@@ -156,3 +156,27 @@ func TestDescribe(t *testing.T) {
 		}
 	}
 }
+
+func TestUpdateValidationRule(t *testing.T) {
+	t.Parallel()
+	c, b := setup(t, sandbox.Options{Deals: 3}, nil, nil)
+	ids := b.sb.IDs("Opportunity")
+	if err := b.sb.AddValidationRule(sandbox.ValidationRule{Object: "Opportunity", Field: "MAP_Status__c", Value: "Off Track",
+		ErrorField: "MAP_Status__c", Message: "Off Track needs a risk reason"}); err != nil {
+		t.Fatal(err)
+	}
+	results, err := c.Update(t.Context(), connectors.ObjectDeal, []connectors.Change{
+		{ID: ids[0], Fields: map[string]any{"MAP_Status__c": "Off Track"}},
+		{ID: ids[1], Fields: map[string]any{"MAP_Status__c": "At Risk", "MAP_Security_Review_Date__c": "2026-11-20"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := results[0]; r.OK || r.Err.Kind != connectors.KindPermanent || r.Err.Code != "FIELD_CUSTOM_VALIDATION_EXCEPTION" ||
+		r.Err.Message != "Off Track needs a risk reason" || len(r.Err.Fields) != 1 || r.Err.Fields[0] != "MAP_Status__c" {
+		t.Errorf("rule broken: got %+v", r.Err)
+	}
+	if !results[1].OK {
+		t.Errorf("other record: got %+v, want ok", results[1].Err)
+	}
+}
