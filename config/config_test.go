@@ -85,6 +85,7 @@ func TestBadConfigs(t *testing.T) {
 			`connections[0].push.fields.map_status.if: want empty or always, got "blank" (line 11)`,
 			`connections[0].push.fields.map_next_step: plan.next_action has no field titel (line 3, column 22)`,
 			`connections[1].push: want a mapping, got a list (line 19)`,
+			`connections[2].push.fields.map_date: if: empty compares with the CRM's value, which is not pulled: add map_date to connections[2].fields.deal (line 28)`,
 		},
 		"webhooks.bad.yaml": {
 			`connections[0].webhooks.organization_id: want a Salesforce org id`,
@@ -274,7 +275,7 @@ func TestPushLoads(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := cfg.Connections[0].Push
-	if p == nil || p.Conflict != "keep_crm_edits" || len(p.Fields) != 3 || p.Fields[2].If != "if_empty" || p.Fields[0].Pos.Line != 9 {
+	if p == nil || p.Conflict != "keep_crm_edits" || len(p.Fields) != 3 || p.Fields[2].If != "if_empty" || p.Fields[0].Pos.Line != 11 {
 		t.Fatalf("got %+v, want the three fields with their policy and lines", p)
 	}
 	if _, err := mapping.Compile(*p); err != nil {

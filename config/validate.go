@@ -174,6 +174,7 @@ func (c *Config) validate() []Problem {
 		}
 		if cn.Push != nil {
 			ps = append(ps, pushProblems(p+".push", cn.Push)...)
+			ps = append(ps, unpulledProblems(p, cn)...)
 		}
 	}
 	return ps
@@ -213,6 +214,34 @@ func pushProblems(path string, spec *mapping.Spec) []Problem {
 	out := make([]Problem, 0, len(mps))
 	for _, mp := range mps {
 		out = append(out, Problem{Path: join(path, mp.Path), Line: mp.Line, Message: mp.Message})
+	}
+	return out
+}
+
+// unpulledProblems reports mapped fields whose write depends on the CRM's value (if: empty, and
+// every field under conflict: keep_crm_edits) but that the connection does not pull: the push
+// would see them as empty and write over what a person entered.
+func unpulledProblems(path string, cn Connection) []Problem {
+	pulled := map[string]bool{}
+	for _, f := range cn.Fields["deal"] {
+		pulled[strings.ToLower(f)] = true
+	}
+	var out []Problem
+	for _, f := range cn.Push.Fields {
+		if pulled[strings.ToLower(f.Name)] {
+			continue
+		}
+		var why string
+		switch {
+		case f.If == mapping.PolicyIfEmpty:
+			why = "if: empty"
+		case cn.Push.Conflict == mapping.ConflictKeepCRMEdits:
+			why = "conflict: keep_crm_edits"
+		default:
+			continue
+		}
+		out = append(out, Problem{Path: join(path+".push.fields", f.Name), Line: f.Pos.Line,
+			Message: fmt.Sprintf("%s compares with the CRM's value, which is not pulled: add %s to %s.fields.deal", why, f.Name, path)})
 	}
 	return out
 }

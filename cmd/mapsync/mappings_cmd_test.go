@@ -103,6 +103,7 @@ func TestMappingsCommands(t *testing.T) {
 	t.Run("validate reports every problem and exits 1", func(t *testing.T) {
 		data, _ := os.ReadFile(cfg)
 		bad := strings.Replace(string(data), "        map_status: plan.status\n", "        map_status: '\"At Risk\"'\n        map_stage: plan.status\n        hs_object_id: plan.id\n", 1)
+		bad = strings.Replace(bad, "map_plan_url]", "map_plan_url, map_stage, hs_object_id]", 1)
 		path := filepath.Join(t.TempDir(), "bad.yaml")
 		os.WriteFile(path, []byte(bad), 0o600)
 		code, out, errOut := runCLI(t, "--config", path, "--log-level", "error", "mappings", "validate", "--connection", "sandbox-hubspot")
