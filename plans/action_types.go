@@ -202,12 +202,19 @@ const MaxURL = 2048
 // ParseMeetingTime reads a meeting time: RFC 3339 with an offset, or a local "YYYY-MM-DDTHH:MM"
 // (or with ":SS") read in loc. The result is in loc.
 func ParseMeetingTime(s string, loc *time.Location) (time.Time, error) {
+	inRange := func(t time.Time) (time.Time, error) {
+		// Zones had odd local-mean-time offsets before 1900 that RFC 3339 cannot write back.
+		if y := t.Year(); y < 1970 || y > 9999 {
+			return time.Time{}, fmt.Errorf("want a time between 1970 and 9999, got %q", firstN(s, 40))
+		}
+		return t, nil
+	}
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t.In(loc), nil
+		return inRange(t.In(loc))
 	}
 	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05"} {
 		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
-			return t, nil
+			return inRange(t)
 		}
 	}
 	return time.Time{}, fmt.Errorf(`want RFC 3339 ("2026-03-05T10:00:00+01:00") or a local time in %s ("2026-03-05T10:00"), got %q`, loc, firstN(s, 40))
