@@ -52,6 +52,9 @@ type WebhookOptions struct {
 	// OnStored runs in the transaction that stores new events, with their ids: enqueue their
 	// processing there, so an acknowledged event always has its job. Nil: none.
 	OnStored store.OnWebhookEventsStored
+	// Stored, when set, is called after new events are committed, with their ids (to wake the
+	// processing).
+	Stored func(ids []int64)
 	// Registerer receives mapsync_webhook_requests_total{source,outcome} and
 	// mapsync_webhook_events_total{source,outcome}. Nil: a private registry.
 	Registerer prometheus.Registerer
@@ -182,6 +185,9 @@ func (h *Webhooks) save(ctx context.Context, source string, events []store.NewWe
 	ids, err := h.opts.Store.StoreWebhookEvents(ctx, events, h.opts.OnStored)
 	if err != nil {
 		return 0, err
+	}
+	if h.opts.Stored != nil && len(ids) > 0 {
+		h.opts.Stored(ids)
 	}
 	h.events.WithLabelValues(source, "stored").Add(float64(len(ids)))
 	h.events.WithLabelValues(source, "duplicate").Add(float64(len(events) - len(ids)))

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-
-	"github.com/mapsync/mapsync/server"
 )
 
 // serveHTTP serves handler on addr until ctx ends, then shuts down gracefully. ready, when not
@@ -57,19 +55,35 @@ func (a *app) serveListener(ctx context.Context, ln net.Listener, handler http.H
 }
 
 func newServeCmd(a *app) *cobra.Command {
-	var addr string
+	var (
+		addr    string
+		migrate bool
+		grace   time.Duration
+	)
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Serve the plan API (/api/v1), /metrics, /healthz and /readyz",
-		Long: `Serve opens the store (refusing a schema that is behind), imports templates.dir, and serves the
-HTTP API until interrupted. API requests need "Authorization: Bearer TOKEN" (mapsync tokens create NAME).
-/metrics, /healthz and /readyz need no token: bind the listener accordingly.`,
+		Short: "Run the daemon: the API, webhooks, schedules and their processing, until stopped",
+		Long: `Serve opens the store (refusing a schema that is behind unless --migrate applies the migrations
+first), imports templates.dir, and runs in one process until SIGTERM or Ctrl-C: the HTTP API (/api/v1),
+the webhook receivers (/webhooks/{hubspot,salesforce,generic}/CONNECTION), /metrics, /healthz and
+/readyz; each connection's schedule (incremental pulls) and full_schedule (reconciles), in its time
+zone, once across replicas; and the processing of stored webhook events (deletions at once, other
+changes by an incremental pull). Every pull is followed by the plan catch-up. On SIGTERM it stops
+taking requests, then schedules, then gives work in flight --shutdown-timeout to finish (what is cut
+short stays pending or resumes on the next run) and exits 0.
+API requests need "Authorization: Bearer TOKEN" (mapsync tokens create NAME).
+/metrics, /healthz, /readyz and /webhooks need no token: bind the listener accordingly.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := a.validateLogFlags(); err != nil {
 				return err
 			}
 			ctx := cmd.Context()
+			if migrate {
+				if err := a.migrateFirst(ctx); err != nil {
+					return err
+				}
+			}
 			rt, err := a.newRuntime(ctx)
 			if err != nil {
 				return err
@@ -83,17 +97,11 @@ HTTP API until interrupted. API requests need "Authorization: Bearer TOKEN" (map
 					return fmt.Errorf("templates.dir: %w", err)
 				}
 			}
-			hooks, err := rt.webhooks(ctx, nil)
-			if err != nil {
-				return err
-			}
-			h, err := server.New(server.Options{Store: rt.store, Logger: a.log, Registerer: rt.reg, Gatherer: rt.reg, Deals: dealSource{rt}, Webhooks: hooks})
-			if err != nil {
-				return err
-			}
-			return a.serveHTTP(ctx, addr, h, nil)
+			return rt.daemon(ctx, addr, grace, nil)
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "", "listen address (default server.addr from the configuration)")
+	cmd.Flags().BoolVar(&migrate, "migrate", false, "apply pending migrations before starting")
+	cmd.Flags().DurationVar(&grace, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long work in flight may take to finish")
 	return cmd
 }

@@ -10,8 +10,8 @@ import (
 )
 
 // webhooks builds the webhook receivers of every configured connection; onStored runs in the
-// transaction that stores new events (their processing is enqueued there).
-func (rt *runtime) webhooks(ctx context.Context, onStored store.OnWebhookEventsStored) (*server.Webhooks, error) {
+// transaction that stores new events (their processing is enqueued there), stored after it.
+func (rt *runtime) webhooks(ctx context.Context, onStored store.OnWebhookEventsStored, stored func([]int64)) (*server.Webhooks, error) {
 	var conns []server.WebhookConnection
 	for i := range rt.cfg.Connections {
 		cn := &rt.cfg.Connections[i]
@@ -35,6 +35,6 @@ func (rt *runtime) webhooks(ctx context.Context, onStored store.OnWebhookEventsS
 	}
 	return server.NewWebhooks(server.WebhookOptions{
 		Store: rt.store, Connections: conns, PublicURL: strings.TrimRight(rt.cfg.Server.PublicURL, "/"),
-		OnStored: onStored, Registerer: rt.reg, Logger: rt.a.log,
+		OnStored: onStored, Stored: stored, Registerer: rt.reg, Logger: rt.a.log,
 	})
 }

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/mapsync/mapsync/config"
+	"github.com/mapsync/mapsync/scheduler"
+	"github.com/mapsync/mapsync/server"
+	"github.com/mapsync/mapsync/store"
+	"github.com/mapsync/mapsync/sync/inbox"
+	"github.com/mapsync/mapsync/sync/pull"
+)
+
+// daemonMetrics are the figures of the daemon's own work.
+type daemonMetrics struct {
+	plans *prometheus.CounterVec
+	runs  *prometheus.CounterVec
+}
+
+func newDaemonMetrics(reg prometheus.Registerer) (*daemonMetrics, error) {
+	m := &daemonMetrics{
+		plans: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mapsync_plans_instantiated_total",
+			Help: "Plans created by the catch-up after pulls, by connection."}, []string{"connection"}),
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mapsync_daemon_runs_total",
+			Help: "Pulls the daemon started, by connection, trigger (schedule, webhook) and outcome (succeeded, failed, skipped)."},
+			[]string{"connection", "trigger", "outcome"}),
+	}
+	for _, c := range []prometheus.Collector{m.plans, m.runs} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// daemonPull runs one pull with its catch-up for the daemon and counts it.
+func (rt *runtime) daemonPull(ctx context.Context, m *daemonMetrics, name string, req pull.Request, wait time.Duration) error {
+	out, err := rt.pullOnce(ctx, name, req, wait, nil)
+	outcome := "succeeded"
+	switch {
+	case errors.Is(err, store.ErrLocked):
+		outcome = "skipped"
+	case err != nil:
+		outcome = "failed"
+	}
+	m.runs.WithLabelValues(name, req.Trigger, outcome).Inc()
+	if out != nil && out.Plans != nil {
+		m.plans.WithLabelValues(name).Add(float64(out.Plans.Created))
+	}
+	return err
+}
+
+// scheduleEntries are the configured schedules of every connection.
+func (rt *runtime) scheduleEntries(ctx context.Context) ([]scheduler.Entry, error) {
+	var out []scheduler.Entry
+	for i := range rt.cfg.Connections {
+		cn := &rt.cfg.Connections[i]
+		_, sc, err := rt.connection(ctx, cn.Name)
+		if err != nil {
+			return nil, err
+		}
+		loc, err := time.LoadLocation(cn.TimeZone)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range []struct {
+			expr *string
+			full bool
+		}{{cn.Schedule, false}, {cn.FullSchedule, true}} {
+			if s.expr == nil || *s.expr == "" {
+				continue
+			}
+			sched, err := config.CronParser.Parse(*s.expr)
+			if err != nil {
+				return nil, fmt.Errorf("connection %s schedule %q: %w", cn.Name, *s.expr, err)
+			}
+			out = append(out, scheduler.Entry{Connection: cn.Name, ConnectionID: sc.ID, Full: s.full, Schedule: sched, Location: loc})
+		}
+	}
+	return out, nil
+}
+
+// daemon runs `mapsync serve`: the HTTP server (API, webhooks, metrics), the schedules and the
+// webhook processing, until ctx ends. It then stops in order, HTTP first, then schedules, then
+// the workers, each within grace; work cut short by grace stays pending (events) or is resumed
+// by the next run (pulls commit page by page).
+func (rt *runtime) daemon(ctx context.Context, addr string, grace time.Duration, ready func(net.Addr)) error {
+	a := rt.a
+	m, err := newDaemonMetrics(rt.reg)
+	if err != nil {
+		return err
+	}
+	names := map[int64]string{}
+	for i := range rt.cfg.Connections {
+		_, sc, err := rt.connection(ctx, rt.cfg.Connections[i].Name)
+		if err != nil {
+			return err
+		}
+		names[sc.ID] = sc.Name
+	}
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	takeCtx, stopTaking := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopTaking()
+	proc, err := inbox.New(inbox.Options{
+		Store: rt.store, Registerer: rt.reg, Logger: a.log, Work: workCtx,
+		Pull: func(ctx context.Context, id int64) error {
+			name, ok := names[id]
+			if !ok {
+				return fmt.Errorf("connection %d is not in the configuration", id)
+			}
+			// Behind a run in progress (a schedule, another replica), then pull what it missed.
+			return rt.daemonPull(ctx, m, name, pull.Request{Trigger: store.TriggerWebhook}, 10*time.Minute)
+		},
+	})
+	if err != nil {
+		return err
+	}
+	entries, err := rt.scheduleEntries(ctx)
+	if err != nil {
+		return err
+	}
+	sched, err := scheduler.New(scheduler.Config{
+		Entries: entries, Logger: a.log,
+		Claim: func(ctx context.Context, e scheduler.Entry, tick time.Time) (bool, error) {
+			mode := store.RunIncremental
+			if e.Full {
+				mode = store.RunFull
+			}
+			return rt.store.ClaimScheduleTick(ctx, e.ConnectionID, mode, tick)
+		},
+		Run: func(ctx context.Context, e scheduler.Entry, tick time.Time) error {
+			return rt.daemonPull(ctx, m, e.Connection, pull.Request{Full: e.Full, Trigger: store.TriggerSchedule}, 0)
+		},
+	})
+	if err != nil {
+		return err
+	}
+	hooks, err := rt.webhooks(ctx, nil, func([]int64) { proc.Notify() })
+	if err != nil {
+		return err
+	}
+	h, err := server.New(server.Options{Store: rt.store, Logger: a.log, Registerer: rt.reg, Gatherer: rt.reg, Deals: dealSource{rt}, Webhooks: hooks})
+	if err != nil {
+		return err
+	}
+
+	schedCtx, stopSched := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSched()
+	var workers, schedules errgroup.Group
+	workers.Go(func() error { return proc.Run(takeCtx) })
+	schedules.Go(func() error { return sched.Run(schedCtx) })
+	a.log.Info().Int("schedules", len(entries)).Int("connections", len(names)).Msg("daemon started")
+
+	httpErr := a.serveHTTP(ctx, addr, h, ready) // returns once ctx ends and HTTP has shut down
+	a.log.Info().Msg("stopping schedules")
+	stopSched()
+	_ = schedules.Wait()
+	a.log.Info().Dur("grace", grace).Msg("stopping workers")
+	stopTaking()
+	done := make(chan struct{})
+	go func() { _ = workers.Wait(); close(done) }()
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
+	stopWork()
+	<-done
+	a.log.Info().Msg("daemon stopped")
+	return httpErr
+}
+
+// migrateFirst applies pending migrations (serve --migrate).
+func (a *app) migrateFirst(ctx context.Context) error {
+	s, err := a.openStore(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	_, err = s.MigrateUp(ctx)
+	return err
+}

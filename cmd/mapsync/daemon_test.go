@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	hssandbox "github.com/mapsync/mapsync/sandbox/hubspot"
+	"github.com/mapsync/mapsync/store"
+)
+
+// waitFor polls cond until it holds or the deadline passes, then fails with what was last seen.
+func waitFor(t *testing.T, within time.Duration, what string, cond func() (bool, string)) time.Duration {
+	t.Helper()
+	start := time.Now()
+	last := ""
+	for time.Since(start) < within {
+		ok, seen := cond()
+		if ok {
+			return time.Since(start)
+		}
+		last = seen
+		time.Sleep(20 * time.Millisecond) //nolint:forbidigo // polling an outside process's effect until a deadline
+	}
+	t.Fatalf("%s: not within %s; last seen: %s", what, within, last)
+	return 0
+}
+
+func httpGet(url string) (int, string) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestServeDaemon runs `serve` on the sandboxes: a deal created in the HubSpot sandbox gets its
+// plan through the signed webhook, an archived deal is marked deleted by its webhook, a schedule
+// runs pulls, /metrics shows the figures, and an interrupt stops it with exit 0.
+func TestServeDaemon(t *testing.T) {
+	cfg, sb := migratedSandbox(t, 20, func(s string) string {
+		return strings.Replace(s, "    time_zone: America/New_York\n", "    time_zone: America/New_York\n    schedule: \"@every 2s\"\n", 1)
+	})
+	addr := freeAddr(t)
+	base := "http://" + addr
+	sb.HubSpot.ConfigureWebhooks(hssandbox.WebhookConfig{TargetURL: base + "/webhooks/hubspot/sandbox-hubspot", MaxRetries: 3,
+		RetryBase: hssandbox.Duration(100 * time.Millisecond), RetryMax: hssandbox.Duration(time.Second),
+		Subscriptions: []hssandbox.Subscription{{Type: "deal.creation"}, {Type: "deal.deletion"}}})
+	var out strings.Builder
+	stop := startCLI(t, &out, "--config", cfg, "--log-level", "warn", "serve", "--addr", addr, "--shutdown-timeout", "5s")
+	waitFor(t, 20*time.Second, "serve ready", func() (bool, string) {
+		code, body := httpGet(base + "/readyz")
+		return code == 200, body
+	})
+
+	ctx := context.Background()
+	db := ""
+	for _, l := range strings.Split(readFile(t, cfg), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "url: sqlite:") {
+			db = strings.TrimPrefix(strings.TrimSpace(l), "url: ")
+		}
+	}
+	s, err := store.Open(ctx, db, store.Options{Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	hasPlan := func(deal string) func() (bool, string) {
+		return func() (bool, string) {
+			keys, err := s.PlanKeys(ctx, "sandbox-hubspot", []string{deal})
+			return err == nil && len(keys) > 0, fmt.Sprintf("plans %v, %v", keys, err)
+		}
+	}
+
+	first, err := sb.HubSpot.CreateDeal(map[string]string{"dealname": "Webhook deal one", "amount": "25000", "pipeline": "default", "dealstage": "appointmentscheduled"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "plan of the first webhook deal (first pull included)", hasPlan(first))
+	second, err := sb.HubSpot.CreateDeal(map[string]string{"dealname": "Webhook deal two", "amount": "40000", "pipeline": "default", "dealstage": "appointmentscheduled"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	took := waitFor(t, 2*time.Second, "plan of a webhook deal within 2s", hasPlan(second))
+	t.Logf("webhook deal to plan: %s", took)
+
+	if err := sb.HubSpot.ArchiveObject("deals", second); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.ConnectionByName(ctx, "sandbox-hubspot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "archived deal marked deleted", func() (bool, string) {
+		r, err := s.Record(ctx, c.ID, "deal", second)
+		return err == nil && r.Deleted, fmt.Sprintf("%+v, %v", r, err)
+	})
+	waitFor(t, 10*time.Second, "a scheduled pull", func() (bool, string) {
+		runs, err := s.Runs(ctx, c.ID, 50)
+		for _, r := range runs {
+			if r.Trigger == store.TriggerSchedule && r.Status == store.RunSucceeded {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("%d runs, %v", len(runs), err)
+	})
+	for _, want := range []string{`mapsync_webhook_events_total{outcome="stored",source="hubspot"}`, `mapsync_plans_instantiated_total{connection="sandbox-hubspot"}`,
+		`mapsync_daemon_runs_total{connection="sandbox-hubspot",outcome="succeeded",trigger="schedule"}`, `mapsync_webhook_events_processed_total{outcome="done"}`} {
+		waitFor(t, 10*time.Second, "/metrics shows "+want, func() (bool, string) {
+			_, metrics := httpGet(base + "/metrics")
+			return strings.Contains(metrics, want), ""
+		})
+	}
+	if code := stop(); code != 0 {
+		t.Fatalf("serve exit code after interrupt: got %d, want 0\n%s", code, out.String())
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

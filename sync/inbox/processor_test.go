@@ -1,0 +1,154 @@
+package inbox_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/mapsync/mapsync/connectors"
+	"github.com/mapsync/mapsync/store"
+	"github.com/mapsync/mapsync/store/storetest"
+	"github.com/mapsync/mapsync/sync/inbox"
+)
+
+type testBundle struct {
+	store *store.Store
+	conn  int64
+	pulls int
+	fail  error
+	proc  *inbox.Processor
+}
+
+func setup(t *testing.T, s *store.Store) *testBundle {
+	t.Helper()
+	c, err := s.EnsureConnection(t.Context(), "hs", "hubspot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &testBundle{store: s, conn: c.ID}
+	now := time.Now().UTC()
+	var recs []connectors.Record
+	for _, id := range []string{"1", "2", "3", "4"} {
+		recs = append(recs, connectors.Record{Object: connectors.ObjectDeal, ID: id, ModifiedAt: now, Fields: map[string]any{"dealname": "d" + id}})
+	}
+	if _, err := s.UpsertRecords(t.Context(), c.ID, recs); err != nil {
+		t.Fatal(err)
+	}
+	b.proc, err = inbox.New(inbox.Options{Store: s, MaxAttempts: 2, Backoff: func(int) time.Duration { return 0 }, Logger: zerolog.Nop(),
+		Pull: func(ctx context.Context, id int64) error {
+			if id != c.ID {
+				t.Errorf("pulled connection %d, want %d", id, c.ID)
+			}
+			b.pulls++
+			return b.fail
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func (b *testBundle) store1(t *testing.T, source, key, typ, object, id, payload string) int64 {
+	t.Helper()
+	ids, err := b.store.StoreWebhookEvents(t.Context(), []store.NewWebhookEvent{{ConnectionID: b.conn, Source: source, Key: key, Type: typ, Object: object, CRMID: id, Payload: payload}}, nil)
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("store event: %v, %v", ids, err)
+	}
+	return ids[0]
+}
+
+func (b *testBundle) status(t *testing.T, id int64) *store.WebhookEvent {
+	t.Helper()
+	e, err := b.store.WebhookEventByID(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func (b *testBundle) deleted(t *testing.T, id string) bool {
+	t.Helper()
+	r, err := b.store.Record(t.Context(), b.conn, connectors.ObjectDeal, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.Deleted
+}
+
+func TestProcessor(t *testing.T) {
+	t.Parallel()
+	t.Run("deletion marks the deal deleted without a pull", func(t *testing.T) {
+		t.Parallel()
+		storetest.Each(t, func(t *testing.T, s *store.Store) {
+			b := setup(t, s)
+			id := b.store1(t, store.WebhookHubSpot, "9/1/2", "deal.deletion", "deal", "2",
+				`{"eventId":9,"subscriptionId":1,"subscriptionType":"deal.deletion","objectId":2,"changeFlag":"DELETED"}`)
+			pass, err := b.proc.ProcessConnection(t.Context(), b.conn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b.pulls != 0 || pass.Pulled || len(pass.Deleted) != 1 || !b.deleted(t, "2") || b.deleted(t, "1") {
+				t.Fatalf("got pass %+v, %d pulls, deal 2 deleted %v; want deal 2 (only) deleted and no pull", pass, b.pulls, b.deleted(t, "2"))
+			}
+			if e := b.status(t, id); e.Status != store.WebhookDone || e.Attempts != 1 {
+				t.Fatalf("event after processing: %+v", e)
+			}
+		})
+	})
+	t.Run("a burst of changes costs one pull", func(t *testing.T) {
+		t.Parallel()
+		storetest.Each(t, func(t *testing.T, s *store.Store) {
+			b := setup(t, s)
+			ids := []int64{
+				b.store1(t, store.WebhookHubSpot, "1/1/5", "deal.creation", "deal", "5", `{"eventId":1,"subscriptionId":1,"subscriptionType":"deal.creation","objectId":5}`),
+				b.store1(t, store.WebhookHubSpot, "2/1/1", "deal.propertyChange", "deal", "1", `{"eventId":2,"subscriptionId":1,"subscriptionType":"deal.propertyChange","objectId":1,"propertyName":"amount"}`),
+				b.store1(t, store.WebhookGeneric, "msg_1", "deal", "deal", "3", `{"object":"deal","id":"3"}`),
+				b.store1(t, store.WebhookHubSpot, "3/1/3", "deal.merge", "deal", "3", `{"eventId":3,"subscriptionId":1,"subscriptionType":"deal.merge","objectId":3,"primaryObjectId":3,"mergedObjectIds":[3,4],"newObjectId":3}`),
+			}
+			if _, err := b.proc.ProcessConnection(t.Context(), b.conn); err != nil {
+				t.Fatal(err)
+			}
+			if b.pulls != 1 {
+				t.Fatalf("got %d pulls, want 1 for 4 events", b.pulls)
+			}
+			if !b.deleted(t, "4") || b.deleted(t, "3") {
+				t.Fatalf("merge: deal 4 deleted %v, deal 3 deleted %v; want the merged-away 4 deleted, the survivor 3 live", b.deleted(t, "4"), b.deleted(t, "3"))
+			}
+			for _, id := range ids {
+				if e := b.status(t, id); e.Status != store.WebhookDone {
+					t.Fatalf("event %d: %+v, want done", id, e)
+				}
+			}
+			// Nothing pending: no pull.
+			if _, err := b.proc.ProcessConnection(t.Context(), b.conn); err != nil || b.pulls != 1 {
+				t.Fatalf("second pass: %v, %d pulls; want nothing done", err, b.pulls)
+			}
+		})
+	})
+	t.Run("failures retry then make a dead letter", func(t *testing.T) {
+		t.Parallel()
+		storetest.Each(t, func(t *testing.T, s *store.Store) {
+			b := setup(t, s)
+			b.fail = errors.New("crm unreachable")
+			id := b.store1(t, store.WebhookSalesforce, "04l1", "Opportunity", "deal", "1", "<Notification/>")
+			if _, err := b.proc.ProcessConnection(t.Context(), b.conn); err == nil {
+				t.Fatal("failing pull: got no error")
+			}
+			if e := b.status(t, id); e.Status != store.WebhookPending || e.Attempts != 1 || e.LastError != "pull: crm unreachable" {
+				t.Fatalf("after one failure: %+v; want pending, 1 attempt, the reason", e)
+			}
+			b.proc.RunOnce(t.Context())
+			if e := b.status(t, id); e.Status != store.WebhookDead || e.Attempts != 2 {
+				t.Fatalf("after the last attempt: %+v; want dead", e)
+			}
+			b.fail = nil
+			b.proc.RunOnce(t.Context())
+			if b.pulls != 2 {
+				t.Fatalf("a dead event was processed again: %d pulls", b.pulls)
+			}
+		})
+	})
+}
