@@ -49,21 +49,22 @@ const (
 //	    MAP_Review_Progress__c: {value: plan.percent_complete, plan: security-review}
 //
 // A field is `NAME: EXPR` or `NAME: {value: EXPR, if: empty, plan: TEMPLATE_KEY, truncate: true}`.
-// Field order is kept. UnmarshalYAML records problems instead of failing, so that a configuration
+// Field order is kept. Its JSON form (for the API) has the same keys, fields as a list of
+// {name, value, if, plan, truncate}. UnmarshalYAML records problems instead of failing, so that a configuration
 // loader can report every problem at once: call Validate (Compile does) to see them.
 type Spec struct {
 	// Object is the kind of record written; only "deal" (the default) is supported.
-	Object connectors.Object
+	Object connectors.Object `json:"object,omitempty"`
 	// When is a boolean expression; a record (for the plan a field reads) where it is false is
 	// not written (SkipWhenFalse). Empty means always.
-	When string
+	When string `json:"when,omitempty"`
 	// Conflict is overwrite (the default when empty) or keep_crm_edits.
-	Conflict Conflict
+	Conflict Conflict `json:"conflict,omitempty"`
 	// Fields are the written fields in the order written.
-	Fields []FieldSpec
+	Fields []FieldSpec `json:"fields"`
 
 	// WhenPos is where When is in the YAML source (zero when built in Go).
-	WhenPos Pos
+	WhenPos Pos `json:"-"`
 	// problems found while decoding YAML; Validate reports them.
 	problems []Problem
 	// lines of the section ("") and of its keys, from YAML.
@@ -73,17 +74,17 @@ type Spec struct {
 // FieldSpec is one mapped CRM field.
 type FieldSpec struct {
 	// Name is the CRM's API name of the field (MAP_Progress__c, map_progress).
-	Name string
+	Name string `json:"name"`
 	// Value is the expr-lang expression computing the value.
-	Value string
+	Value string `json:"value"`
 	// If is the write policy; empty reads as PolicyAlways.
-	If Policy
+	If Policy `json:"if,omitempty"`
 	// Plan is the template key of the plan the field reads; empty reads the deal's main plan.
-	Plan string
+	Plan string `json:"plan,omitempty"`
 	// Truncate cuts a string longer than the CRM field's length instead of failing the record.
-	Truncate bool
+	Truncate bool `json:"truncate,omitempty"`
 	// Pos is where the field's value is in the YAML source (zero when built in Go).
-	Pos Pos
+	Pos Pos `json:"-"`
 }
 
 // Pos is a position in a YAML source: 1-based line and column, zero when unknown.
