@@ -11,10 +11,11 @@ import (
 
 // Metrics are the pull pipeline's Prometheus series. A nil *Metrics records nothing.
 type Metrics struct {
-	records  *prometheus.CounterVec
-	runs     *prometheus.CounterVec
-	duration *prometheus.HistogramVec
-	cursor   *prometheus.GaugeVec
+	records      *prometheus.CounterVec
+	runs         *prometheus.CounterVec
+	duration     *prometheus.HistogramVec
+	cursor       *prometheus.GaugeVec
+	storeRetries *prometheus.CounterVec
 }
 
 // NewMetrics creates the pull metrics and registers them on reg (nil: unregistered).
@@ -37,9 +38,13 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "mapsync_pull_cursor_timestamp_seconds",
 			Help: "The CRM modification stamp the pull cursor has reached, per connection and object (time() minus this is the sync lag).",
 		}, []string{"connection", "object"}),
+		storeRetries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mapsync_pull_store_retries_total",
+			Help: "Store calls of pulls repeated because the database was briefly unreachable, by connection and operation.",
+		}, []string{"connection", "op"}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.records, m.runs, m.duration, m.cursor} {
+		for _, c := range []prometheus.Collector{m.records, m.runs, m.duration, m.cursor, m.storeRetries} {
 			if err := reg.Register(c); err != nil {
 				return nil, err
 			}
@@ -70,4 +75,11 @@ func (m *Metrics) observeCursor(conn string, obj connectors.Object, stamp time.T
 		return
 	}
 	m.cursor.WithLabelValues(conn, string(obj)).Set(float64(stamp.Unix()))
+}
+
+func (m *Metrics) observeStoreRetry(conn, op string) {
+	if m == nil {
+		return
+	}
+	m.storeRetries.WithLabelValues(conn, op).Inc()
 }

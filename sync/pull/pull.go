@@ -56,6 +56,9 @@ type Options struct {
 	Calls func() (requests, retries int64)
 	// Progress, when set, is called after every committed page.
 	Progress func(Progress)
+	// StoreRetry bounds the retries of store calls that fail because the database is briefly
+	// unreachable (see StoreRetry).
+	StoreRetry StoreRetry
 	// Metrics records pull metrics; nil for none.
 	Metrics *Metrics
 	// Logger receives one line per run and a debug line per page.
@@ -91,7 +94,9 @@ func New(opts Options) (*Puller, error) {
 			return nil, fmt.Errorf("pull: unknown object %q", o)
 		}
 	}
-	return &Puller{opts: opts, log: opts.Logger.With().Str("connection", opts.Connection).Logger()}, nil
+	log := opts.Logger.With().Str("connection", opts.Connection).Logger()
+	opts.Store = &retryingStore{Store: opts.Store, policy: opts.StoreRetry.withDefaults(), log: log, metrics: opts.Metrics, conn: opts.Connection}
+	return &Puller{opts: opts, log: log}, nil
 }
 
 // Request says what one run does.
