@@ -181,3 +181,17 @@ func (s *Store) CountWebhookEvents(ctx context.Context, connectionID int64) (map
 	}
 	return out, nil
 }
+
+// RetryWebhookEvent puts a dead event back to pending (attempts reset) for the processing to
+// pick up again; ErrNotFound if no dead event has that id.
+func (s *Store) RetryWebhookEvent(ctx context.Context, id int64) error {
+	res, err := s.db.ExecContext(ctx, s.rebind(`UPDATE webhook_events SET status = ?, attempts = 0, processed_at = NULL WHERE id = ? AND status = ?`),
+		WebhookPending, id, WebhookDead)
+	if err != nil {
+		return fmt.Errorf("retry webhook event %d: %w", id, interpretError(err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("retry webhook event %d: no dead event with that id: %w", id, ErrNotFound)
+	}
+	return nil
+}

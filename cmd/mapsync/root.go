@@ -70,6 +70,7 @@ Configuration comes from --config, else $MAPSYNC_CONFIG, else ./mapsync.yaml if 
 		newServeCmd(a),
 		newDemoCmd(a),
 		newMappingsCmd(a),
+		newWebhooksCmd(a),
 	)
 	return root
 }
