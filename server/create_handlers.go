@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mapsync/mapsync/plans"
+	"github.com/mapsync/mapsync/sync/instantiate"
 )
 
 // DealSource finds the stored (pulled) deals plans are made for; cmd implements it over the
@@ -16,6 +17,9 @@ type DealSource interface {
 	// An unknown connection is a *plans.NotFoundError of kind "connection", an unknown (or
 	// deleted) deal one of kind "deal".
 	Deal(ctx context.Context, connection, dealID string) (plans.Deal, *time.Location, error)
+	// Deals returns one page of the live deals connection has pulled, matching q, and the
+	// cursor of the next page ("" on the last). An unknown connection is as for Deal.
+	Deals(ctx context.Context, connection string, q instantiate.ListQuery) ([]instantiate.Listing, string, error)
 }
 
 type createPlanRequest struct {

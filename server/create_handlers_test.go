@@ -10,21 +10,37 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/mapsync/mapsync/plans"
+	"github.com/mapsync/mapsync/sync/instantiate"
 )
 
-// fakeDeals is a DealSource holding the deals of connection "sf", in Paris time.
-type fakeDeals map[string]plans.Deal
+// fakeDeals is a DealSource holding the deals of connection "sf", in Paris time; it lists the
+// deal records stored for "sf" with sync/instantiate, as the daemon does.
+type fakeDeals struct {
+	deals map[string]plans.Deal
+	st    *faultStore
+}
 
 func (f fakeDeals) Deal(_ context.Context, connection, dealID string) (plans.Deal, *time.Location, error) {
 	if connection != "sf" {
 		return plans.Deal{}, nil, &plans.NotFoundError{Kind: "connection", ID: connection}
 	}
-	d, ok := f[dealID]
+	d, ok := f.deals[dealID]
 	if !ok {
 		return plans.Deal{}, nil, &plans.NotFoundError{Kind: "deal", ID: dealID}
 	}
 	loc, err := time.LoadLocation("Europe/Paris")
 	return d, loc, err
+}
+
+func (f fakeDeals) Deals(ctx context.Context, connection string, q instantiate.ListQuery) ([]instantiate.Listing, string, error) {
+	if connection != "sf" {
+		return nil, "", &plans.NotFoundError{Kind: "connection", ID: connection}
+	}
+	c, err := f.st.EnsureConnection(ctx, "sf", "salesforce")
+	if err != nil {
+		return nil, "", err
+	}
+	return instantiate.List(ctx, f.st, "sf", c.ID, "salesforce", q)
 }
 
 // withDeals serves b's store again with a DealSource knowing deals 006B and 006C, and points b's
@@ -33,7 +49,7 @@ func withDeals(t *testing.T, b *testBundle) {
 	t.Helper()
 	srv, err := New(Options{
 		Store: b.store, Logger: zerolog.Nop(), Now: func() time.Time { return testNow },
-		Deals: fakeDeals{"006B": testDeal("006B"), "006C": testDeal("006C")},
+		Deals: fakeDeals{deals: map[string]plans.Deal{"006B": testDeal("006B"), "006C": testDeal("006C")}, st: b.store},
 	})
 	if err != nil {
 		t.Fatal(err)

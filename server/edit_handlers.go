@@ -220,10 +220,11 @@ func (s *Server) setMilestone(w http.ResponseWriter, r *http.Request, by plans.A
 	return nil
 }
 
-// editRoutes registers the routes of this file and POST /api/v1/plans.
+// editRoutes registers the routes of this file, POST /api/v1/plans and GET /api/v1/deals.
 func (s *Server) editRoutes(plan, action string) {
 	m := s.mux
 	m.Handle("POST /api/v1/plans", s.api(s.createPlan))
+	m.Handle("GET /api/v1/deals", s.api(s.listDeals, "connection", "q", "stage", "owner", "has_plan", "after", "limit"))
 	m.Handle("POST "+plan+"/phases", s.api(s.addPhase))
 	m.Handle("PATCH "+plan+"/phases/{phase}", s.api(s.updatePhase))
 	m.Handle("DELETE "+plan+"/phases/{phase}", s.api(s.removePhase, "audience"))

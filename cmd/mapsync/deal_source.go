@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mapsync/mapsync/plans"
+	"github.com/mapsync/mapsync/sync/instantiate"
 )
 
 // dealSource is the server's DealSource over the configured connections: a deal as
@@ -31,4 +32,16 @@ func (d dealSource) Deal(ctx context.Context, connection, dealID string) (plans.
 		return plans.Deal{}, nil, &plans.NotFoundError{Kind: "deal", ID: dealID}
 	}
 	return deal, loc, err
+}
+
+// Deals implements server.DealSource.
+func (d dealSource) Deals(ctx context.Context, connection string, q instantiate.ListQuery) ([]instantiate.Listing, string, error) {
+	if _, ok := d.rt.cfg.Connection(connection); !ok {
+		return nil, "", &plans.NotFoundError{Kind: "connection", ID: connection}
+	}
+	cn, sc, err := d.rt.connection(ctx, connection)
+	if err != nil {
+		return nil, "", err
+	}
+	return instantiate.List(ctx, d.rt.store, cn.Name, sc.ID, cn.Kind, q)
 }
