@@ -72,6 +72,10 @@ func TestSyncRunLock(t *testing.T) {
 			if _, err := s.RunLockOf(ctx, c.ID); err == nil {
 				t.Errorf("lock still held after the run finished")
 			}
+			runs := mustRun(t, "--config", cfg, "sync", "runs", "--connection", "sandbox-hubspot")
+			if !strings.Contains(runs, "abandoned") || !strings.Contains(runs, "succeeded") || !strings.Contains(runs, "the process running it stopped") {
+				t.Errorf("sync runs does not show the abandoned and the succeeded run:\n%s", runs)
+			}
 		})
 	}
 }
