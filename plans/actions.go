@@ -116,6 +116,16 @@ func (p *Plan) UpdateAction(c Change, actionID string, patch ActionPatch) ([]Eve
 	if t := patch.Title; t != nil && strings.TrimSpace(*t) == "" {
 		return nil, invalid("title", "required")
 	}
+	if t := patch.Title; t != nil {
+		if err := checkLength("title", *t, MaxTitle); err != nil {
+			return nil, err
+		}
+	}
+	if d := patch.Description; d != nil {
+		if err := checkLength("description", *d, MaxDescription); err != nil {
+			return nil, err
+		}
+	}
 	if d := patch.Due; d != nil && *d != a.Due {
 		if err := p.checkDueStart("due", *d); err != nil {
 			return nil, err

@@ -24,6 +24,19 @@ func (p *Plan) AddAttachment(c Change, actionID string, at Attachment) (Attachme
 	if at.Name == "" {
 		return Attachment{}, nil, invalid("name", "required")
 	}
+	if err := checkLength("name", at.Name, MaxName); err != nil {
+		return Attachment{}, nil, err
+	}
+	if err := checkLength("url", at.URL, MaxURL); err != nil {
+		return Attachment{}, nil, err
+	}
+	have, where := len(p.Attachments), "attachments on the plan"
+	if a != nil {
+		have, where = len(a.Attachments), "attachments on this action"
+	}
+	if err := checkCount("url", where, have, MaxAttachments); err != nil {
+		return Attachment{}, nil, err
+	}
 	u, err := url.Parse(at.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return Attachment{}, nil, invalid("url", "want an absolute http(s) URL, got %q", at.URL)

@@ -12,7 +12,8 @@ const (
 )
 
 // BuyerView returns a copy of p for the buyer side: internal actions are left out, as are
-// internal comments and attachments on the rest and on the plan. Positions are kept as they are
+// internal attachments on the rest and on the plan (comments, kept outside the plan, are
+// filtered by the store: Store.Comments). Positions are kept as they are
 // in the full plan (a phase may show gaps), so they stay valid for MoveAction. p is unchanged.
 func BuyerView(p *Plan) *Plan {
 	v := p.Clone()
@@ -22,7 +23,6 @@ func BuyerView(p *Plan) *Plan {
 		ph.Actions = shared(ph.Actions, func(a Action) bool { return a.Internal })
 		for j := range ph.Actions {
 			a := &ph.Actions[j]
-			a.Comments = shared(a.Comments, func(c Comment) bool { return c.Internal })
 			a.Attachments = shared(a.Attachments, func(x Attachment) bool { return x.Internal })
 		}
 	}

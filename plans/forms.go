@@ -2,6 +2,7 @@ package plans
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -19,6 +20,9 @@ func (p *Plan) SetQuestions(c Change, actionID string, version int, questions []
 	}
 	if len(questions) == 0 {
 		return nil, invalid("questions", "required: at least one question")
+	}
+	if len(questions) > MaxQuestions {
+		return nil, invalid("questions", "too many questions: at most %d, got %d", MaxQuestions, len(questions))
 	}
 	if probs := validateQuestions(questions); len(probs) > 0 {
 		return nil, invalid(probs[0].Path, "%s", probs[0].Message)
@@ -122,6 +126,9 @@ func checkAnswer(q Question, v any) (any, error) {
 		s, ok := v.(string)
 		if !ok {
 			return nil, fmt.Errorf("want a string, got %T", v)
+		}
+		if msg := tooLong(s, MaxAnswer); msg != "" {
+			return nil, errors.New(msg)
 		}
 		return s, nil
 	case QuestionSingleChoice:

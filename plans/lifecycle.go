@@ -21,9 +21,13 @@ func (p *Plan) end(c Change, to PlanStatus, typ EventType, reason string) ([]Eve
 	if c.By.Side == SideBuyer {
 		return nil, invalid("status", "buyers cannot close or cancel a plan")
 	}
+	reason = strings.TrimSpace(reason)
+	if err := checkLength("reason", reason, MaxReason); err != nil {
+		return nil, err
+	}
 	r := &recorder{p: p, c: c}
 	r.add(typ, nil, p.Status, to)
 	at := c.At
-	p.Status, p.ClosedAt, p.CloseReason = to, &at, strings.TrimSpace(reason)
+	p.Status, p.ClosedAt, p.CloseReason = to, &at, reason
 	return r.done(), nil
 }

@@ -24,6 +24,16 @@ func (p *Plan) InviteMember(c Change, m Member) (Member, []Event, error) {
 	if c.By.Side == SideBuyer && role.Side != SideBuyer {
 		return Member{}, nil, invalid("role", "buyers can invite to buyer roles only")
 	}
+	m.Name = strings.TrimSpace(m.Name)
+	if err := checkLength("name", m.Name, MaxName); err != nil {
+		return Member{}, nil, err
+	}
+	if err := checkLength("email", m.Email, MaxEmail); err != nil {
+		return Member{}, nil, err
+	}
+	if err := checkCount("email", "members", len(p.Members), MaxMembers); err != nil {
+		return Member{}, nil, err
+	}
 	addr, err := mail.ParseAddress(m.Email)
 	if err != nil || addr.Address != strings.TrimSpace(m.Email) {
 		return Member{}, nil, invalid("email", "want an email address, got %q", m.Email)
@@ -33,7 +43,6 @@ func (p *Plan) InviteMember(c Change, m Member) (Member, []Event, error) {
 	}
 	m.ID = c.id()
 	m.Side, m.Source, m.JoinedAt = role.Side, SourceInvited, c.At
-	m.Name = strings.TrimSpace(m.Name)
 	p.Members = append(p.Members, m)
 	r := &recorder{p: p, c: c}
 	r.add(EventMemberInvited, nil, nil, m)

@@ -43,8 +43,13 @@ func TestComments(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
 	a := f.action(t, "review")
-	if _, ev, err := f.plan.AddComment(f.seller(f.start), a.ID, "pricing is flexible", true); err != nil || !ev[0].Internal {
+	planVersion := f.plan.Version
+	cm, ev, err := f.plan.AddComment(f.seller(f.start), a.ID, "pricing is flexible", true)
+	if err != nil || !ev[0].Internal {
 		t.Fatalf("internal comment: got %v, want an internal event", err)
+	}
+	if cm.ID == "" || cm.PlanID != f.plan.ID || cm.ActionID != a.ID || cm.Body != "pricing is flexible" || !cm.Internal || cm.Author.Side != SideSeller {
+		t.Errorf("comment: got %+v", cm)
 	}
 	if _, _, err := f.plan.AddComment(f.buyer(f.start), a.ID, "see attached", false); err != nil {
 		t.Fatal(err)
@@ -52,8 +57,16 @@ func TestComments(t *testing.T) {
 	if _, _, err := f.plan.AddComment(f.buyer(f.start), a.ID, "secret", true); !errors.Is(err, ErrInvalid) {
 		t.Errorf("buyer internal comment: got %v, want ErrInvalid", err)
 	}
-	if len(a.Comments) != 2 || a.Version != 1 {
-		t.Errorf("got %d comments, version %d; want 2 and 1 (comments do not bump the version)", len(a.Comments), a.Version)
+	if a.Version != 1 || f.plan.Version != planVersion+2 {
+		t.Errorf("versions: got action %d, plan %d; want 1 (comments do not bump the action) and %d", a.Version, f.plan.Version, planVersion+2)
+	}
+	long := strings.Repeat("a", MaxComment+1)
+	var ie *InputError
+	if _, _, err := f.plan.AddComment(f.seller(f.start), a.ID, long, false); !errors.As(err, &ie) || ie.Field != "body" || !strings.Contains(ie.Message, "at most 10000 bytes") {
+		t.Errorf("comment over the limit: got %v, want an InputError on body naming the limit", err)
+	}
+	if _, _, err := f.plan.AddComment(f.seller(f.start), a.ID, long[:len(long)-1], false); err != nil {
+		t.Errorf("comment at the limit: %v", err)
 	}
 }
 
@@ -211,10 +224,10 @@ func TestBuyerView(t *testing.T) {
 	f := setup(t)
 	review := f.action(t, "review")
 	c := f.seller(f.start)
-	if _, _, err := f.plan.AddComment(c, review.ID, "internal note", true); err != nil {
+	if _, _, err := f.plan.AddAttachment(c, review.ID, Attachment{Name: "internal", URL: "https://x.test/a", Internal: true}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := f.plan.AddComment(c, review.ID, "shared note", false); err != nil {
+	if _, _, err := f.plan.AddAttachment(c, review.ID, Attachment{Name: "shared", URL: "https://x.test/b"}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -227,10 +240,10 @@ func TestBuyerView(t *testing.T) {
 	if got := len(v.Phases[0].Actions); got != 2 {
 		t.Errorf("pre-sales actions: got %d, want 2 (forecast left out)", got)
 	}
-	if got := v.ActionByKey("review").Comments; len(got) != 1 || got[0].Body != "shared note" {
-		t.Errorf("comments: got %+v, want only the shared note", got)
+	if got := v.ActionByKey("review").Attachments; len(got) != 1 || got[0].Name != "shared" {
+		t.Errorf("attachments: got %+v, want only the shared one", got)
 	}
-	if len(f.plan.ActionByKey("review").Comments) != 2 || f.plan.ActionByKey("forecast") == nil {
+	if len(f.plan.ActionByKey("review").Attachments) != 2 || f.plan.ActionByKey("forecast") == nil {
 		t.Errorf("original plan changed by BuyerView")
 	}
 	if n := len(EventsFor([]Event{{Internal: true}, {}}, AudienceBuyer)); n != 1 {

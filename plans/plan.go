@@ -46,7 +46,8 @@ func (s Status) Valid() bool {
 func (s Status) Closed() bool { return s == StatusDone || s == StatusSkipped }
 
 // Plan is a mutual action plan made for one deal from one template version. A store keeps it
-// whole: the plan row, its phases, actions, sub-tasks, members, comments and attachments. Version
+// whole: the plan row, its phases, actions, sub-tasks, members and attachments, within the
+// limits of limits.go. Comments on its actions are kept beside it, one row each (Comment). Version
 // increments on every change, for the store's compare-and-swap (see Store.UpdatePlan); each action
 // also has its own Version, which the API checks.
 type Plan struct {
@@ -160,8 +161,6 @@ type Action struct {
 	Responses map[string]any `json:"responses,omitempty"`
 	// SubmittedAt is when the form was submitted.
 	SubmittedAt *time.Time `json:"submitted_at,omitempty"`
-	// Comments are the action's comments, oldest first.
-	Comments []Comment `json:"comments,omitempty"`
 	// Attachments are links on the action.
 	Attachments []Attachment `json:"attachments,omitempty"`
 	// Approval is an approval action's approver and decisions.
@@ -228,10 +227,16 @@ type Member struct {
 	JoinedAt time.Time `json:"joined_at"`
 }
 
-// Comment is a remark on an action.
+// Comment is a remark on an action: a message of the action's conversation. Comments are not
+// part of the plan document; the store keeps each as an append-only row (Store.AddComment) and
+// lists them page by page (Store.Comments).
 type Comment struct {
-	// ID is the comment's id.
+	// ID is the comment's id (time-ordered).
 	ID string `json:"id"`
+	// PlanID is the plan's id.
+	PlanID string `json:"plan_id"`
+	// ActionID is the id of the action the comment is on.
+	ActionID string `json:"action_id"`
 	// Author is who wrote it.
 	Author Actor `json:"author"`
 	// Body is the text.
@@ -392,7 +397,6 @@ func (a Action) clone() Action {
 		}
 	}
 	c.SubmittedAt = clonePtr(a.SubmittedAt)
-	c.Comments = append([]Comment(nil), a.Comments...)
 	c.Attachments = append([]Attachment(nil), a.Attachments...)
 	c.CompletedAt = clonePtr(a.CompletedAt)
 	if a.Approval != nil {

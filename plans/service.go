@@ -67,6 +67,34 @@ type Op func(p *Plan, c Change) ([]Event, error)
 //
 // op may run several times: it must not keep state between runs except what it returns.
 func (s *Service) Change(ctx context.Context, planID string, by Actor, op Op) (*Plan, []Event, error) {
+	return s.change(ctx, planID, by, op, s.store.UpdatePlan)
+}
+
+// AddComment adds a comment on action actionID of plan planID as by (Plan.AddComment), and stores
+// it with the plan's change (Store.AddComment), retrying as Change does. It returns the plan as
+// stored and the comment.
+func (s *Service) AddComment(ctx context.Context, planID string, by Actor, actionID, body string, internal bool) (*Plan, Comment, error) {
+	var cm Comment
+	p, _, err := s.change(ctx, planID, by,
+		func(p *Plan, c Change) ([]Event, error) {
+			var (
+				events []Event
+				err    error
+			)
+			cm, events, err = p.AddComment(c, actionID, body, internal)
+			return events, err
+		},
+		func(ctx context.Context, p *Plan, base int, events []Event) error {
+			return s.store.AddComment(ctx, p, base, cm, events)
+		})
+	if err != nil {
+		return nil, Comment{}, err
+	}
+	return p, cm, nil
+}
+
+// change is Change with the write given: UpdatePlan, or a write that stores more with it.
+func (s *Service) change(ctx context.Context, planID string, by Actor, op Op, write func(ctx context.Context, p *Plan, base int, events []Event) error) (*Plan, []Event, error) {
 	for attempt := 0; ; attempt++ {
 		p, err := s.store.Plan(ctx, planID)
 		if err != nil {
@@ -81,7 +109,7 @@ func (s *Service) Change(ctx context.Context, planID string, by Actor, op Op) (*
 		if len(events) == 0 {
 			return p, nil, nil
 		}
-		err = s.store.UpdatePlan(ctx, p, base, events)
+		err = write(ctx, p, base, events)
 		if err == nil {
 			return p, events, nil
 		}

@@ -26,8 +26,8 @@ type TemplateStore interface {
 	Templates(ctx context.Context) ([]*Template, error)
 }
 
-// PlanStore keeps plans whole (phases, actions, sub-tasks, members, comments, attachments) and
-// their events.
+// PlanStore keeps plans whole (phases, actions, sub-tasks, members, attachments), and beside
+// them their comments and events, each an append-only row read page by page.
 type PlanStore interface {
 	// CreatePlan inserts p and its events unless a plan for (p.Connection, p.DealID,
 	// p.TemplateKey) exists, also when several callers race: then it writes nothing and returns
@@ -41,6 +41,13 @@ type PlanStore interface {
 	// version read, before the change); otherwise it writes nothing and returns ErrConflict, and
 	// the caller reloads and reapplies the change (whose own action-version check then decides).
 	UpdatePlan(ctx context.Context, p *Plan, base int, events []Event) error
+	// AddComment is UpdatePlan (the same compare-and-swap on base, events and mark) that also
+	// stores cm, in the same transaction: both or nothing.
+	AddComment(ctx context.Context, p *Plan, base int, cm Comment, events []Event) error
+	// Comments returns one page of the comments f selects, oldest first, and the cursor of the
+	// next page ("" on the last). An unknown plan, or an After that is not a comment of the
+	// plan, matches ErrNotFound.
+	Comments(ctx context.Context, f CommentFilter) (comments []Comment, next string, err error)
 	// AppendEvents records events that change nothing in the plan.
 	AppendEvents(ctx context.Context, planID string, events []Event) error
 	// SaveTemplateFromPlan stores t as version 1 of a new template key and appends events
@@ -54,6 +61,20 @@ type PlanStore interface {
 	// Events returns up to limit events of a plan after the event id after ("" from the first),
 	// oldest first.
 	Events(ctx context.Context, planID, after string, limit int) ([]Event, error)
+}
+
+// CommentFilter selects a page of comments.
+type CommentFilter struct {
+	// PlanID is the plan's id. Required.
+	PlanID string
+	// ActionID is an action's id; "" lists the comments on every action of the plan.
+	ActionID string
+	// Internal includes internal comments (the seller view); false leaves them out (buyers).
+	Internal bool
+	// After is the cursor returned with the previous page (a comment id).
+	After string
+	// Limit caps the page size; the store applies its own default and maximum.
+	Limit int
 }
 
 // PlanFilter selects plans to list; zero fields do not filter.

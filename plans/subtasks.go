@@ -4,7 +4,10 @@ import "strings"
 
 // Sub-tasks, comments and attachments are resources under an action: their operations take no
 // version. Sub-task and attachment changes increment the action's version; comments do not (a
-// comment is conversation about the action, not a change to it).
+// comment is conversation about the action, not a change to it). Comments are not kept in the
+// plan: AddComment checks one and returns it, and the store keeps it as a row of its own
+// (Store.AddComment, Store.Comments), so a plan reads as fast with a thousand comments as with
+// none.
 
 // AddSubTask appends a sub-task to an action.
 func (p *Plan) AddSubTask(c Change, actionID, title string) (SubTask, []Event, error) {
@@ -15,6 +18,12 @@ func (p *Plan) AddSubTask(c Change, actionID, title string) (SubTask, []Event, e
 	title = strings.TrimSpace(title)
 	if title == "" {
 		return SubTask{}, nil, invalid("title", "required")
+	}
+	if err := checkLength("title", title, MaxTitle); err != nil {
+		return SubTask{}, nil, err
+	}
+	if err := checkCount("title", "sub-tasks on this action", len(a.SubTasks), MaxSubTasks); err != nil {
+		return SubTask{}, nil, err
 	}
 	s := SubTask{ID: c.id(), Title: title}
 	a.SubTasks = append(a.SubTasks, s)
@@ -95,8 +104,10 @@ func (p *Plan) openAction(c Change, actionID string) (*Action, error) {
 	return p.findAction(c.By, actionID)
 }
 
-// AddComment adds a comment to an action. Internal comments are for the seller side: a buyer
-// cannot write one.
+// AddComment makes a comment on an action, of at most MaxComment characters, and records
+// it: the plan's version and last activity move, the action's version does not. The comment is
+// returned, not kept in p: the caller stores it with the plan (Store.AddComment; Service does).
+// Internal comments are for the seller side: a buyer cannot write one.
 func (p *Plan) AddComment(c Change, actionID, body string, internal bool) (Comment, []Event, error) {
 	a, err := p.openAction(c, actionID)
 	if err != nil {
@@ -105,11 +116,16 @@ func (p *Plan) AddComment(c Change, actionID, body string, internal bool) (Comme
 	if strings.TrimSpace(body) == "" {
 		return Comment{}, nil, invalid("body", "required")
 	}
+	if err := checkLength("body", body, MaxComment); err != nil {
+		return Comment{}, nil, err
+	}
 	if internal && c.By.Side == SideBuyer {
 		return Comment{}, nil, invalid("internal", "buyers cannot write internal comments")
 	}
-	cm := Comment{ID: c.id(), Author: c.By, Body: body, Internal: internal, CreatedAt: c.At}
-	a.Comments = append(a.Comments, cm)
+	cm := Comment{
+		ID: c.id(), PlanID: p.ID, ActionID: a.ID, Author: c.By, Body: body,
+		Internal: internal, CreatedAt: c.At,
+	}
 	r := &recorder{p: p, c: c}
 	e := r.add(EventCommentAdded, a, nil, map[string]any{"id": cm.ID, "body": body, "internal": internal})
 	e.Internal = e.Internal || internal

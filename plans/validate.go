@@ -20,6 +20,20 @@ func (t *Template) Validate() error {
 	if strings.TrimSpace(t.Name) == "" {
 		ps.add("name", "required")
 	}
+	checkLengths(ps,
+		lengthCheck{"name", t.Name, MaxName},
+		lengthCheck{"description", t.Description, MaxPlanText},
+		lengthCheck{"conversation.name", t.Conversation.Name, MaxPlanName},
+		lengthCheck{"conversation.welcome_message", t.Conversation.WelcomeMessage, MaxPlanText})
+	if len(t.Roles) > MaxRoles {
+		ps.add("roles", "too many roles: at most %d, got %d", MaxRoles, len(t.Roles))
+	}
+	if len(t.Phases) > MaxPhases {
+		ps.add("phases", "too many phases: at most %d, got %d", MaxPhases, len(t.Phases))
+	}
+	if n := t.actionCount(); n > MaxActions {
+		ps.add("phases", "too many actions: at most %d over all phases, got %d", MaxActions, n)
+	}
 	for _, f := range []struct{ path, text string }{
 		{"conversation.name", t.Conversation.Name},
 		{"conversation.welcome_message", t.Conversation.WelcomeMessage},
@@ -55,6 +69,7 @@ func (t *Template) Validate() error {
 		if strings.TrimSpace(r.Label) == "" {
 			ps.add(join(p, "label"), "required")
 		}
+		checkLengths(ps, lengthCheck{join(p, "label"), r.Label, MaxName})
 		switch r.Side {
 		case SideBuyer, SideSeller:
 		case "":
@@ -101,6 +116,7 @@ func (t *Template) Validate() error {
 		if strings.TrimSpace(ph.Name) == "" {
 			ps.add(join(p, "name"), "required")
 		}
+		checkLengths(ps, lengthCheck{join(p, "name"), ph.Name, MaxPhaseName})
 		for j := range ph.Actions {
 			a := &ph.Actions[j]
 			ap := index(join(p, "actions"), j)
@@ -125,6 +141,16 @@ func (t *Template) Validate() error {
 func validateAction(ps *problems, p string, a *ActionTemplate, roles map[string]*RoleTemplate, actions map[string]string) {
 	if strings.TrimSpace(a.Title) == "" {
 		ps.add(join(p, "title"), "required")
+	}
+	checkLengths(ps,
+		lengthCheck{join(p, "title"), a.Title, MaxTitle},
+		lengthCheck{join(p, "description"), a.Description, MaxDescription},
+		lengthCheck{join(p, "milestone"), a.Milestone, MaxMilestone})
+	if len(a.SubTasks) > MaxSubTasks {
+		ps.add(join(p, "sub_tasks"), "too many sub-tasks: at most %d, got %d", MaxSubTasks, len(a.SubTasks))
+	}
+	if len(a.Questions) > MaxQuestions {
+		ps.add(join(p, "questions"), "too many questions: at most %d, got %d", MaxQuestions, len(a.Questions))
 	}
 	switch {
 	case a.Type == "":
@@ -165,6 +191,7 @@ func validateAction(ps *problems, p string, a *ActionTemplate, roles map[string]
 		if strings.TrimSpace(s) == "" {
 			ps.add(index(join(p, "sub_tasks"), i), "empty sub-task")
 		}
+		checkLengths(ps, lengthCheck{index(join(p, "sub_tasks"), i), s, MaxTitle})
 	}
 	if a.Type == ActionForm && len(a.Questions) == 0 {
 		ps.add(join(p, "questions"), "required for a form: at least one question")
@@ -191,12 +218,20 @@ func validateQuestions(qs []Question) []Problem {
 			add(join(p, "key"), "required")
 		case !keyRE.MatchString(q.Key):
 			add(join(p, "key"), "invalid key %q (lowercase letters, digits, - and _)", q.Key)
+		case len(q.Key) > MaxKey:
+			add(join(p, "key"), "at most %d bytes, got %d", MaxKey, len(q.Key))
 		case keys[q.Key]:
 			add(join(p, "key"), "duplicate question %q", q.Key)
 		}
 		keys[q.Key] = true
 		if strings.TrimSpace(q.Text) == "" {
 			add(join(p, "text"), "required")
+		}
+		if msg := tooLong(q.Text, MaxQuestion); msg != "" {
+			add(join(p, "text"), "%s", msg)
+		}
+		if len(q.Options) > MaxOptions {
+			add(join(p, "options"), "too many options: at most %d, got %d", MaxOptions, len(q.Options))
 		}
 		switch {
 		case q.Kind == "":
@@ -212,6 +247,8 @@ func validateQuestions(qs []Question) []Problem {
 		for j, o := range q.Options {
 			if strings.TrimSpace(o) == "" {
 				add(index(join(p, "options"), j), "empty option")
+			} else if msg := tooLong(o, MaxOption); msg != "" {
+				add(index(join(p, "options"), j), "%s", msg)
 			} else if seen[o] {
 				add(index(join(p, "options"), j), "duplicate option %q", o)
 			}
@@ -273,11 +310,28 @@ func checkKey(ps *problems, path, key string) bool {
 	case key == "":
 		ps.add(path, "required")
 		return false
+	case len(key) > MaxKey:
+		ps.add(path, "at most %d bytes, got %d", MaxKey, len(key))
+		return false
 	case !keyRE.MatchString(key):
 		ps.add(path, "invalid key %q (lowercase letters, digits, - and _)", key)
 		return false
 	}
 	return true
+}
+
+// checkLengths adds a problem for each value over its limit.
+func checkLengths(ps *problems, fields ...lengthCheck) {
+	for _, f := range fields {
+		if msg := tooLong(f.value, f.max); msg != "" {
+			ps.add(f.path, "%s", msg)
+		}
+	}
+}
+
+type lengthCheck struct {
+	path, value string
+	max         int
 }
 
 func listOf[T ~string](vs []T) string {
@@ -286,4 +340,13 @@ func listOf[T ~string](vs []T) string {
 		s[i] = string(v)
 	}
 	return strings.Join(s, ", ")
+}
+
+// actionCount is the number of actions over all phases.
+func (t *Template) actionCount() int {
+	n := 0
+	for _, ph := range t.Phases {
+		n += len(ph.Actions)
+	}
+	return n
 }

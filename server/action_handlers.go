@@ -171,19 +171,54 @@ func (s *Server) addComment(w http.ResponseWriter, r *http.Request, by plans.Act
 	if err := decode(w, r, &req, false); err != nil {
 		return err
 	}
-	var cm plans.Comment
-	_, err := s.change(r, by, func(p *plans.Plan, c plans.Change) ([]plans.Event, error) {
-		var (
-			ev  []plans.Event
-			err error
-		)
-		cm, ev, err = p.AddComment(c, r.PathValue("action"), req.Body, req.Internal)
-		return ev, err
-	})
+	_, cm, err := s.svc.AddComment(r.Context(), r.PathValue("plan"), by, r.PathValue("action"), req.Body, req.Internal)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, cm)
+	return nil
+}
+
+// CommentList is a page of an action's comments.
+type CommentList struct {
+	// Comments are the comments of the page, oldest first.
+	Comments []plans.Comment `json:"comments"`
+	// Next is the cursor of the next page, for ?after; "" on the last page.
+	Next string `json:"next"`
+}
+
+// listComments answers one page of an action's comments as the audience sees them: a buyer
+// sees no internal comments, and an internal action is not found.
+func (s *Server) listComments(w http.ResponseWriter, r *http.Request, by plans.Actor) error {
+	a, err := audience(r, by)
+	if err != nil {
+		return err
+	}
+	limit, err := pageSize(r)
+	if err != nil {
+		return err
+	}
+	planID, actionID, after := r.PathValue("plan"), r.PathValue("action"), r.URL.Query().Get("after")
+	p, err := s.store.Plan(r.Context(), planID)
+	if err != nil {
+		return err
+	}
+	if act := p.Action(actionID); act == nil || act.Internal && a == plans.AudienceBuyer {
+		return &plans.NotFoundError{Kind: "action", ID: actionID}
+	}
+	list, next, err := s.store.Comments(r.Context(), plans.CommentFilter{
+		PlanID: planID, ActionID: actionID, Internal: a == plans.AudienceSeller, After: after, Limit: limit,
+	})
+	if errors.Is(err, plans.ErrNotFound) && after != "" {
+		return errBadRequest("after", "after: %q is not a comment of this plan", after)
+	}
+	if err != nil {
+		return err
+	}
+	if list == nil {
+		list = []plans.Comment{}
+	}
+	writeJSON(w, http.StatusOK, CommentList{Comments: list, Next: next})
 	return nil
 }
 

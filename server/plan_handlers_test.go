@@ -45,7 +45,9 @@ func TestBuyerView(t *testing.T) {
 		b.do("POST", "/api/v1/plans/"+b.plan.ID+"/attachments", map[string]any{"name": "Pricing model", "url": "https://docs.test/p", "internal": true}).ok(t, http.StatusCreated, nil)
 
 		seller := b.get()
-		if n := len(seller.action(t, "review").Comments); n != 2 || len(seller.Attachments) != 1 {
+		var sellerComments CommentList
+		b.do("GET", review+"/comments", nil).ok(t, http.StatusOK, &sellerComments)
+		if n := len(sellerComments.Comments); n != 2 || len(seller.Attachments) != 1 {
 			t.Fatalf("seller: got %d comments, %d attachments, want 2 and 1", n, len(seller.Attachments))
 		}
 		views := map[string][]string{
@@ -63,9 +65,14 @@ func TestBuyerView(t *testing.T) {
 				if v.ActionByKey("forecast") != nil {
 					t.Errorf("buyer view shows the internal action")
 				}
-				cs := v.action(t, "review").Comments
-				if len(cs) != 1 || cs[0].Body != "see the deck" {
-					t.Errorf("buyer comments: got %+v, want the shared one only", cs)
+				var cs CommentList
+				path = review + "/comments"
+				if name == "audience=buyer" {
+					path += "?audience=buyer"
+				}
+				b.do("GET", path, nil, hdr...).ok(t, http.StatusOK, &cs)
+				if len(cs.Comments) != 1 || cs.Comments[0].Body != "see the deck" {
+					t.Errorf("buyer comments: got %+v, want the shared one only", cs.Comments)
 				}
 				if len(v.Attachments) != 0 {
 					t.Errorf("buyer attachments: got %+v, want none", v.Attachments)
@@ -79,6 +86,8 @@ func TestBuyerView(t *testing.T) {
 			forecast := b.actionPath("forecast")
 			hdr := []string{HeaderSide, "buyer"}
 			b.do("GET", forecast, nil, hdr...).wantError(t, http.StatusNotFound, "not_found", "action")
+			b.do("GET", forecast+"/comments", nil, hdr...).wantError(t, http.StatusNotFound, "not_found", "action")
+			b.do("GET", forecast+"/comments?audience=buyer", nil).wantError(t, http.StatusNotFound, "not_found", "action")
 			b.do("GET", forecast+"?audience=seller", nil, hdr...).wantError(t, http.StatusNotFound, "not_found", "action")
 			b.do("PATCH", forecast, map[string]any{"version": 1, "status": "done"}, hdr...).wantError(t, http.StatusNotFound, "not_found", "action")
 			b.do("POST", review+"/comments", map[string]any{"body": "psst", "internal": true}, hdr...).wantError(t, http.StatusUnprocessableEntity, "invalid", "internal")

@@ -80,6 +80,7 @@ type Options struct {
 //	PATCH  /api/v1/plans/{plan}/actions/{action}/subtasks/{id}   {done}
 //	DELETE /api/v1/plans/{plan}/actions/{action}/subtasks/{id}
 //	POST   /api/v1/plans/{plan}/actions/{action}/comments        {body, internal}
+//	GET    /api/v1/plans/{plan}/actions/{action}/comments?after=&limit=[&audience=buyer]  {"comments":[...],"next":"..."}
 //	PUT    /api/v1/plans/{plan}/actions/{action}/questions       {version, questions}
 //	POST   /api/v1/plans/{plan}/actions/{action}/responses       {responses, submit}
 //	POST   /api/v1/plans/{plan}/actions/{action}/attachments     {name, url, kind, internal}
@@ -241,6 +242,7 @@ func (s *Server) routes() {
 	m.Handle("PATCH "+action+"/subtasks/{subtask}", s.api(s.updateSubTask))
 	m.Handle("DELETE "+action+"/subtasks/{subtask}", s.api(s.removeSubTask))
 	m.Handle("POST "+action+"/comments", s.api(s.addComment))
+	m.Handle("GET "+action+"/comments", s.api(s.listComments, "after", "limit", "audience"))
 	m.Handle("PUT "+action+"/questions", s.api(s.setQuestions))
 	m.Handle("POST "+action+"/responses", s.api(s.recordResponses))
 	m.Handle("POST "+action+"/attachments", s.api(s.addAttachment))

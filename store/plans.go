@@ -17,6 +17,8 @@ import (
 
 // Plans are stored as documents: one row per plan with the whole plans.Plan as JSON, next to the
 // columns the filters and the uniqueness rule need (see migrations/*/00002_plans.sql for why).
+// What a document may hold is capped (plans.Max*); comments live beside it, one row each
+// (comments.go, migrations/*/00003_plan_comments.sql), as do events (plan_events).
 // Every write also appends the change's events and upserts the plan's CRM projection mark
 // (plan_marks.go) in the same transaction.
 
@@ -32,7 +34,7 @@ const (
 	MaxEventPage = 1000
 )
 
-// eventChunk is how many events one INSERT carries (10 parameters each).
+// eventChunk is how many events one INSERT carries (9 parameters each).
 const eventChunk = 500
 
 // planColumns are a plan's row values derived from the plan.
@@ -304,6 +306,12 @@ func (r planRow) plan() (*plans.Plan, error) {
 // id, connection, deal and template are fixed at creation; changes to them are not stored. It
 // implements plans.PlanStore.
 func (s *Store) UpdatePlan(ctx context.Context, p *plans.Plan, base int, events []plans.Event) error {
+	return s.updatePlan(ctx, p, base, events, nil)
+}
+
+// updatePlan is UpdatePlan, running also (when not nil) in the transaction once the plan row is
+// written.
+func (s *Store) updatePlan(ctx context.Context, p *plans.Plan, base int, events []plans.Event, also func(tx *sqlx.Tx) error) error {
 	if p == nil || p.ID == "" {
 		return fmt.Errorf("update plan: id is required: %w", plans.ErrInvalid)
 	}
@@ -338,6 +346,11 @@ func (s *Store) UpdatePlan(ctx context.Context, p *plans.Plan, base int, events 
 		}
 		if err := s.insertEvents(ctx, tx, withPlanID(events, p.ID)); err != nil {
 			return err
+		}
+		if also != nil {
+			if err := also(tx); err != nil {
+				return err
+			}
 		}
 		return s.markPlans(ctx, tx, []*plans.Plan{p})
 	})

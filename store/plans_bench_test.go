@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -152,5 +153,29 @@ func BenchmarkPlan(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkPlanReadWithComments reads a plan whose action has no comments, then 200 comments of
+// the maximum length (2 MB of conversation): the read costs the same, since comments are rows
+// beside the plan document, not inside it. go test ./store -run - -bench PlanReadWithComments
+func BenchmarkPlanReadWithComments(b *testing.B) {
+	big := strings.Repeat("x", plans.MaxComment)
+	for _, backend := range storetest.Backends {
+		for _, n := range []int{0, 200} {
+			b.Run(fmt.Sprintf("%s/comments=%d", backend, n), func(b *testing.B) {
+				s := storetest.Open(b, backend)
+				p := newSmallPlan(b, s)
+				for range n {
+					addComment(b, s, p.ID, "call", big, false, planStart)
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := s.Plan(b.Context(), p.ID); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }
