@@ -219,10 +219,12 @@ func activeMembers(p *plans.Plan) map[string]bool {
 	for _, at := range p.Attachments {
 		out[at.AddedBy.ID] = true
 	}
-	for _, a := range p.Actions() {
-		for _, c := range a.Comments {
-			out[c.Author.ID] = true
+	for _, m := range p.Members {
+		if m.CommentedAt != nil {
+			out[m.ID] = true
 		}
+	}
+	for _, a := range p.Actions() {
 		for _, at := range a.Attachments {
 			out[at.AddedBy.ID] = true
 		}

@@ -24,13 +24,12 @@ func testPlan() *plans.Plan {
 		Status: plans.PlanActive, TimeZone: "Europe/Paris", CreatedAt: now.Add(-96 * time.Hour),
 		Members: []plans.Member{
 			{ID: "m1", Role: "ae", Side: plans.SideSeller, Name: "Sam Seller", Email: "sam@example.com", Source: plans.SourceDealOwner},
-			{ID: "m2", Role: "champion", Side: plans.SideBuyer, Name: "Bea Buyer", Email: "bea@acme.test", Source: plans.SourceInvited},
+			{ID: "m2", Role: "champion", Side: plans.SideBuyer, Name: "Bea Buyer", Email: "bea@acme.test", Source: plans.SourceInvited, CommentedAt: at(3)},
 			{ID: "m3", Role: "legal", Side: plans.SideBuyer, Name: "", Email: "lee@acme.test", Source: plans.SourceInvited},
 		},
 		Phases: []plans.Phase{
 			{ID: "ph1", Name: "Discovery", Actions: []plans.Action{
-				{ID: "a1", Title: "Kickoff", Status: plans.StatusDone, CompletedAt: at(3), Due: date(3),
-					Comments: []plans.Comment{{ID: "c1", Author: plans.Actor{ID: "m2", Side: plans.SideBuyer}, Body: "done"}}},
+				{ID: "a1", Title: "Kickoff", Status: plans.StatusDone, CompletedAt: at(3), Due: date(3)},
 				{ID: "a2", Title: "Security questionnaire", Status: plans.StatusDone, CompletedAt: at(5), Milestone: "Security review", Internal: true},
 			}},
 			{ID: "ph2", Name: "Legal", Actions: []plans.Action{

@@ -60,6 +60,19 @@ func TestComments(t *testing.T) {
 	if a.Version != 1 || f.plan.Version != planVersion+2 {
 		t.Errorf("versions: got action %d, plan %d; want 1 (comments do not bump the action) and %d", a.Version, f.plan.Version, planVersion+2)
 	}
+	for _, m := range f.plan.Members {
+		if m.CommentedAt != nil {
+			t.Errorf("member %s marked as commenting by actors that are not them", m.ID)
+		}
+	}
+	m := f.plan.Members[len(f.plan.Members)-1]
+	byMember := Change{By: Actor{ID: m.ID, Name: m.Name, Side: m.Side}, At: f.start, NewID: f.ids}
+	if _, _, err := f.plan.AddComment(byMember, a.ID, "from a member", false); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.plan.Member(m.ID).CommentedAt; got == nil || !got.Equal(f.start) {
+		t.Errorf("member's first comment: got commented_at %v, want %v", got, f.start)
+	}
 	long := strings.Repeat("a", MaxComment+1)
 	var ie *InputError
 	if _, _, err := f.plan.AddComment(f.seller(f.start), a.ID, long, false); !errors.As(err, &ie) || ie.Field != "body" || !strings.Contains(ie.Message, "at most 10000 bytes") {

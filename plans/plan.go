@@ -225,6 +225,10 @@ type Member struct {
 	Source MemberSource `json:"source"`
 	// JoinedAt is when the member was added.
 	JoinedAt time.Time `json:"joined_at"`
+	// CommentedAt is when the member (acting as an actor whose ID is the member's) first
+	// commented; nil until then. Comments live outside the plan, so this is what the plan keeps
+	// of who took part in its conversation.
+	CommentedAt *time.Time `json:"commented_at,omitempty"`
 }
 
 // Comment is a remark on an action: a message of the action's conversation. Comments are not
@@ -356,6 +360,9 @@ func (p *Plan) Clone() *Plan {
 	c := *p
 	c.Roles = cloneRoles(p.Roles)
 	c.Members = append([]Member(nil), p.Members...)
+	for i := range c.Members {
+		c.Members[i].CommentedAt = clonePtr(c.Members[i].CommentedAt)
+	}
 	c.Attachments = append([]Attachment(nil), p.Attachments...)
 	c.ClosedAt = clonePtr(p.ClosedAt)
 	c.LastActivityAt = clonePtr(p.LastActivityAt)

@@ -126,6 +126,10 @@ func (p *Plan) AddComment(c Change, actionID, body string, internal bool) (Comme
 		ID: c.id(), PlanID: p.ID, ActionID: a.ID, Author: c.By, Body: body,
 		Internal: internal, CreatedAt: c.At,
 	}
+	if m := p.Member(c.By.ID); m != nil && m.CommentedAt == nil {
+		at := c.At
+		m.CommentedAt = &at
+	}
 	r := &recorder{p: p, c: c}
 	e := r.add(EventCommentAdded, a, nil, map[string]any{"id": cm.ID, "body": body, "internal": internal})
 	e.Internal = e.Internal || internal
