@@ -139,6 +139,9 @@ func (p *Plan) AddAction(c Change, version int, in NewAction) (Action, []Event, 
 	if pi < 0 {
 		return Action{}, nil, invalid("phase_id", "unknown phase %q", in.PhaseID)
 	}
+	if err := checkCount("phase_id", "actions on the plan", len(p.Actions()), MaxActions); err != nil {
+		return Action{}, nil, err
+	}
 	ph := &p.Phases[pi]
 	at := len(ph.Actions)
 	if in.Position != nil {

@@ -200,3 +200,23 @@ func mustJSONString(t *testing.T, p *Plan) string {
 	}
 	return string(b)
 }
+
+// TestStructureLimits: phases and actions added by hand stop at the caps templates have.
+func TestStructureLimits(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	for len(f.plan.Phases) < MaxPhases {
+		if _, _, err := f.plan.AddPhase(f.seller(f.start), f.plan.Version, "More", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _, err := f.plan.AddPhase(f.seller(f.start), f.plan.Version, "One too many", nil)
+	wantLimit(t, err, "name", MaxPhases)
+	for len(f.plan.Actions()) < MaxActions {
+		if _, _, err := f.plan.AddAction(f.seller(f.start), f.plan.Version, NewAction{PhaseID: f.plan.Phases[0].ID, Title: "Step"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _, err = f.plan.AddAction(f.seller(f.start), f.plan.Version, NewAction{PhaseID: f.plan.Phases[0].ID, Title: "Step"})
+	wantLimit(t, err, "phase_id", MaxActions)
+}

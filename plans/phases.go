@@ -84,6 +84,9 @@ func (p *Plan) AddPhase(c Change, version int, name string, position *int) (Phas
 	if err != nil {
 		return Phase{}, nil, err
 	}
+	if err := checkCount("name", "phases", len(p.Phases), MaxPhases); err != nil {
+		return Phase{}, nil, err
+	}
 	at := len(p.Phases)
 	if position != nil {
 		if err := checkPosition(*position, len(p.Phases)); err != nil {
