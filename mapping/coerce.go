@@ -149,9 +149,40 @@ func (d Desired) Coerce(meta connectors.FieldMeta) (any, error) {
 // CoerceAll coerces every Desired not already skipped to its CRM field, in place: Value becomes
 // the CRM's form, or Skip becomes SkipInvalid with Err a *ValueError (a field missing from meta is
 // CodeReadOnly: the CRM does not have it). meta is looked up by name, case-insensitively. It returns
-// ds.
+// ds. For many records, index meta once (MetaIndex) and call Metas.CoerceAll.
 func CoerceAll(ds []Desired, meta []connectors.FieldMeta) []Desired {
-	idx := MetaIndex(meta)
+	return MetaIndex(meta).CoerceAll(ds)
+}
+
+// Metas is field metadata indexed by name; build it once with MetaIndex and share it (it is
+// read-only, so safe for concurrent use).
+type Metas struct {
+	exact, lower map[string]connectors.FieldMeta
+}
+
+// MetaIndex indexes meta by name.
+func MetaIndex(meta []connectors.FieldMeta) Metas {
+	idx := Metas{exact: make(map[string]connectors.FieldMeta, len(meta)), lower: make(map[string]connectors.FieldMeta, len(meta))}
+	for _, m := range meta {
+		idx.exact[m.Name] = m
+		if _, dup := idx.lower[strings.ToLower(m.Name)]; !dup {
+			idx.lower[strings.ToLower(m.Name)] = m
+		}
+	}
+	return idx
+}
+
+// Lookup finds a field by its exact name, else case-insensitively (Salesforce names are).
+func (idx Metas) Lookup(name string) (connectors.FieldMeta, bool) {
+	if m, ok := idx.exact[name]; ok {
+		return m, true
+	}
+	m, ok := idx.lower[strings.ToLower(name)]
+	return m, ok
+}
+
+// CoerceAll is the package's CoerceAll with metadata already indexed.
+func (idx Metas) CoerceAll(ds []Desired) []Desired {
 	for i := range ds {
 		d := &ds[i]
 		if d.Skip != "" {
@@ -170,31 +201,6 @@ func CoerceAll(ds []Desired, meta []connectors.FieldMeta) []Desired {
 		d.Value = v
 	}
 	return ds
-}
-
-// Metas indexes field metadata by name.
-type Metas map[string]connectors.FieldMeta
-
-// MetaIndex indexes meta by name.
-func MetaIndex(meta []connectors.FieldMeta) Metas {
-	idx := make(Metas, len(meta))
-	for _, m := range meta {
-		idx[m.Name] = m
-	}
-	return idx
-}
-
-// Lookup finds a field by its exact name, else case-insensitively (Salesforce names are).
-func (idx Metas) Lookup(name string) (connectors.FieldMeta, bool) {
-	if m, ok := idx[name]; ok {
-		return m, true
-	}
-	for k, m := range idx {
-		if strings.EqualFold(k, name) {
-			return m, true
-		}
-	}
-	return connectors.FieldMeta{}, false
 }
 
 func textual(t connectors.FieldType) bool {

@@ -85,6 +85,8 @@ type PlanView struct {
 	CreatedAt time.Time `expr:"created_at"`
 	// ClosedAt is when it was closed or cancelled, nil while active [closed_at].
 	ClosedAt *time.Time `expr:"closed_at"`
+
+	loc *time.Location // the plan's time zone
 }
 
 // NextAction is the plan's next open action.
@@ -136,7 +138,7 @@ func NewEnv(deal map[string]any, main *plans.Plan, byTemplate map[string]*plans.
 			e.plans[main.TemplateKey] = NewPlanView(main, now, baseURL)
 		}
 		e.Plan = e.plans[e.main]
-		e.Now = now.In(main.Location())
+		e.Now = now.In(e.Plan.loc)
 	}
 	return e
 }
@@ -165,7 +167,8 @@ func NewPlanView(p *plans.Plan, now time.Time, baseURL string) *PlanView {
 	loc := p.Location()
 	pr := p.Progress(now)
 	v := &PlanView{
-		ID: p.ID, Template: p.TemplateKey, Name: p.Name, Status: string(pr.Status), State: string(p.Status),
+		loc: loc,
+		ID:  p.ID, Template: p.TemplateKey, Name: p.Name, Status: string(pr.Status), State: string(p.Status),
 		PercentComplete: pr.PercentComplete, BuyerPercent: pr.BuyerPercentComplete,
 		OverdueCount: pr.OverdueCount, BlockedCount: pr.BlockedCount,
 		ActionsTotal: pr.ActionsTotal, ActionsDone: pr.ActionsDone,
