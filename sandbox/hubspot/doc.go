@@ -104,6 +104,8 @@
 // deal's pipeline is the sandbox's wording (error INVALID_OPTION on dealstage). The 400 body for search past
 // 10,000, the category of NO_ASSOCIATIONS_FOUND errors (OBJECT_NOT_FOUND here), the message
 // texts of validation errors, and list limits above 100 being a 400 are the sandbox's guesses.
+// Text values longer than MaxValueLength (65,536 characters, HubSpot's documented limit) are
+// refused with error INVALID_LENGTH: the limit is HubSpot's, the code name the sandbox's.
 // Date-typed properties are returned as ISO midnight ("2027-01-31T00:00:00Z"); closedate is a
 // datetime, as in HubSpot. Associations changes do not bump the deal's stamp.
 package hubspot

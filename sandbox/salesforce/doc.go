@@ -58,7 +58,9 @@
 // on *Sandbox: Counters / Requests / ResetCounters (requests per endpoint name, method and
 // status; control requests are not counted), SetLatency, InjectFault (bursts of 5xx, 403 or 429
 // REQUEST_LIMIT_EXCEEDED, slow responses; optionally for one endpoint), ExpireTokens,
-// RevokeRefreshToken, FailNextWrite, CreateRecord / UpdateRecord / DeleteRecord (changes made as a
+// RevokeRefreshToken, FailNextWrite, AddValidationRule / ClearValidationRules (active validation
+// rules: a write leaving a field at a value fails with FIELD_CUSTOM_VALIDATION_EXCEPTION and the
+// rule's message, per record in collections), CreateRecord / UpdateRecord / DeleteRecord (changes made as a
 // person would, firing outbound messages), MassUpdate (many records, 10,000 and more, with one
 // identical SystemModstamp; records beyond the live ones are imported with that stamp, so any
 // count works on a small sandbox) and CommitLag / ReleaseLagged (a change that becomes visible after
