@@ -1,8 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	goruntime "runtime"
 	"runtime/debug"
 	"text/tabwriter"
 
@@ -14,32 +16,53 @@ import (
 	"github.com/mapsync/mapsync/secrets"
 )
 
-// version is set at build time with -ldflags "-X main.version=v1.2.3".
+// version is set at build time with -ldflags "-X main.version=v1.2.3"; without it the module
+// version from the build information is printed.
 var version = "dev"
 
 func newVersionCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print the version and build information",
+		Short: "Print the version, the commit it was built from and the Go toolchain",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			rev, goVer := "", ""
-			if bi, ok := debug.ReadBuildInfo(); ok {
-				goVer = bi.GoVersion
-				for _, s := range bi.Settings {
-					if s.Key == "vcs.revision" {
-						rev = s.Value
-					}
-				}
-			}
-			fmt.Fprintf(a.stdout, "mapsync %s", version)
-			if rev != "" {
-				fmt.Fprintf(a.stdout, " (%.12s)", rev)
-			}
-			fmt.Fprintf(a.stdout, " %s\n", goVer)
+			bi, _ := debug.ReadBuildInfo()
+			fmt.Fprintln(a.stdout, versionLine(version, bi))
 			return nil
 		},
 	}
+}
+
+// versionLine describes a build in one line: "mapsync v1.2.3, commit 0123456789ab
+// 2026-12-04T18:00:00Z (modified), go1.26.8 linux/amd64". The version is the one set with
+// -ldflags, else the module's (a pseudo-version when built from a checkout); the commit and its
+// time are the VCS stamp `go build` records in a checkout (not `go run`).
+func versionLine(ldVersion string, bi *debug.BuildInfo) string {
+	if bi == nil {
+		return fmt.Sprintf("mapsync %s, no build information, %s %s/%s", ldVersion, goruntime.Version(), goruntime.GOOS, goruntime.GOARCH)
+	}
+	settings := map[string]string{}
+	for _, s := range bi.Settings {
+		settings[s.Key] = s.Value
+	}
+	v := ldVersion
+	if v == "" || v == "dev" {
+		v = cmp.Or(bi.Main.Version, "(devel)")
+	}
+	line := "mapsync " + v
+	if rev := settings["vcs.revision"]; rev != "" {
+		line += ", commit " + rev[:min(12, len(rev))]
+		if t := settings["vcs.time"]; t != "" {
+			line += " " + t
+		}
+		if settings["vcs.modified"] == "true" {
+			line += " (modified)"
+		}
+	} else {
+		line += ", no commit recorded (built with go run or -buildvcs=false)"
+	}
+	goos, goarch := cmp.Or(settings["GOOS"], goruntime.GOOS), cmp.Or(settings["GOARCH"], goruntime.GOARCH)
+	return fmt.Sprintf("%s, %s %s/%s", line, cmp.Or(bi.GoVersion, goruntime.Version()), goos, goarch)
 }
 
 func newConfigCmd(a *app) *cobra.Command {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -146,5 +147,44 @@ func TestVersionAndKeygen(t *testing.T) {
 	t.Setenv("MAPSYNC_SECRET_KEY", strings.TrimSpace(out))
 	if _, err := requireCipher(); err != nil {
 		t.Fatalf("generated key does not parse: %v", err)
+	}
+}
+
+func TestVersionLine(t *testing.T) {
+	bi := func(version string, settings ...string) *debug.BuildInfo {
+		b := &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Path: "github.com/mapsync/mapsync", Version: version}}
+		for i := 0; i+1 < len(settings); i += 2 {
+			b.Settings = append(b.Settings, debug.BuildSetting{Key: settings[i], Value: settings[i+1]})
+		}
+		return b
+	}
+	tests := map[string]struct {
+		ld   string
+		bi   *debug.BuildInfo
+		want string
+	}{
+		"go build in a checkout": {
+			ld: "dev",
+			bi: bi("v0.0.0-20261204180000-0123456789ab+dirty", "GOOS", "linux", "GOARCH", "amd64",
+				"vcs.revision", "0123456789abcdef0123", "vcs.time", "2026-12-04T18:00:00Z", "vcs.modified", "true"),
+			want: "mapsync v0.0.0-20261204180000-0123456789ab+dirty, commit 0123456789ab 2026-12-04T18:00:00Z (modified), go1.26.8 linux/amd64",
+		},
+		"release with ldflags": {
+			ld:   "v1.2.3",
+			bi:   bi("v1.2.3", "GOOS", "darwin", "GOARCH", "arm64", "vcs.revision", "fedcba9876543210", "vcs.time", "2026-11-01T09:00:00Z", "vcs.modified", "false"),
+			want: "mapsync v1.2.3, commit fedcba987654 2026-11-01T09:00:00Z, go1.26.8 darwin/arm64",
+		},
+		"go run": {
+			ld:   "dev",
+			bi:   bi("(devel)", "GOOS", "linux", "GOARCH", "amd64"),
+			want: "mapsync (devel), no commit recorded (built with go run or -buildvcs=false), go1.26.8 linux/amd64",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := versionLine(tc.ld, tc.bi); got != tc.want {
+				t.Errorf("got  %q\nwant %q", got, tc.want)
+			}
+		})
 	}
 }

@@ -55,7 +55,7 @@
 //
 // Incremental pulls do not see deletions (search skips archived records): only a full pull does.
 // Association changes that do not bump the deal's stamp are only seen by a full deal_contact pull.
-// HubSpot ids are compared as numbers; connectors.Cursor.After compares strings, so two cursors at
-// one stamp may order differently there (the connector never moves a cursor backwards by its own
-// rule).
+// HubSpot ids are decimal numbers, and they are ordered as numbers everywhere: by search's
+// hs_object_id sort and by connectors.CompareIDs, which Cursor.After uses, so a cursor at one
+// stamp orders records as the pages do.
 package hubspot
