@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/parser"
 
 	"github.com/mapsync/mapsync/connectors"
 	"github.com/mapsync/mapsync/plans"
@@ -37,9 +38,14 @@ var knownValues = map[string][]string{
 //     plan.status, plan.state and plan.last_activity.side;
 //   - such a constant fits the field's length (unless the field truncates).
 //
+// Values the spec's `when` rules out are not held against a picklist: with `when: plan.status !=
+// "cancelled"` (or plan.state != "cancelled", its equivalent), plan.status never writes
+// "cancelled". when is read for conjunctions of !=, ==, in and not in against constants.
+//
 // Problem.Connection is empty; set it with Problems.For.
 func Check(m *Mapping, meta []connectors.FieldMeta) Problems {
 	idx := MetaIndex(meta)
+	excluded := whenExcludes(m.spec.When)
 	var ps Problems
 	for _, f := range m.fields {
 		add := func(format string, args ...any) {
@@ -67,7 +73,7 @@ func Check(m *Mapping, meta []connectors.FieldMeta) Problems {
 			add("the expression gives %s; the field is %s%s", got, describeField(fm), hint)
 			continue
 		}
-		consts, _ := resultStrings(node)
+		consts, _ := resultStrings(node, excluded)
 		if (fm.Type == connectors.TypePicklist || fm.Type == connectors.TypeMultiPicklist) && fm.Restricted {
 			for _, c := range consts {
 				if c.value == "" || slices.Contains(fm.Options, c.value) {
@@ -192,7 +198,7 @@ type resultString struct {
 // resultStrings returns the strings an expression can produce that are visible in its source:
 // constants in result positions and known plan values. complete is true when those are all it
 // can produce (apart from nil).
-func resultStrings(n ast.Node) (out []resultString, complete bool) {
+func resultStrings(n ast.Node, excluded map[string]map[string]bool) (out []resultString, complete bool) {
 	switch x := n.(type) {
 	case *ast.StringNode:
 		return []resultString{{x.Value, "a constant"}}, true
@@ -204,28 +210,28 @@ func resultStrings(n ast.Node) (out []resultString, complete bool) {
 		}
 		return nil, x.Value == nil
 	case *ast.ConditionalNode:
-		a, ca := resultStrings(x.Exp1)
-		b, cb := resultStrings(x.Exp2)
+		a, ca := resultStrings(x.Exp1, excluded)
+		b, cb := resultStrings(x.Exp2, excluded)
 		return append(a, b...), ca && cb
 	case *ast.BinaryNode:
 		if x.Operator == "??" {
-			a, ca := resultStrings(x.Left)
-			b, cb := resultStrings(x.Right)
+			a, ca := resultStrings(x.Left, excluded)
+			b, cb := resultStrings(x.Right, excluded)
 			return append(a, b...), ca && cb
 		}
 	case *ast.ChainNode:
-		return resultStrings(x.Node)
+		return resultStrings(x.Node, excluded)
 	case *ast.SequenceNode:
 		if len(x.Nodes) > 0 {
-			return resultStrings(x.Nodes[len(x.Nodes)-1])
+			return resultStrings(x.Nodes[len(x.Nodes)-1], excluded)
 		}
 	case *ast.VariableDeclaratorNode:
-		return resultStrings(x.Expr)
+		return resultStrings(x.Expr, excluded)
 	case *ast.CallNode:
 		if id, ok := x.Callee.(*ast.IdentifierNode); ok && id.Value == "coalesce" {
 			complete = true
 			for _, a := range x.Arguments {
-				s, c := resultStrings(a)
+				s, c := resultStrings(a, excluded)
 				out, complete = append(out, s...), complete && c
 			}
 			return out, complete
@@ -236,7 +242,7 @@ func resultStrings(n ast.Node) (out []resultString, complete bool) {
 			complete = true
 			for _, pn := range mp.Pairs {
 				if pair, ok := pn.(*ast.PairNode); ok {
-					s, c := resultStrings(pair.Value)
+					s, c := resultStrings(pair.Value, excluded)
 					out, complete = append(out, s...), complete && c
 				}
 			}
@@ -244,8 +250,11 @@ func resultStrings(n ast.Node) (out []resultString, complete bool) {
 		}
 		if prop, ok := x.Property.(*ast.StringNode); ok && isPlanMember(x.Node) {
 			if vals, ok := knownValues[prop.Value]; ok {
+				path := memberPath(x)
 				for _, v := range vals {
-					out = append(out, resultString{v, "a value of plan." + memberPath(x)})
+					if !excluded[path][v] {
+						out = append(out, resultString{v, "a value of plan." + path})
+					}
 				}
 				return out, true
 			}
@@ -298,4 +307,89 @@ func closestField(name string, meta []connectors.FieldMeta) string {
 		}
 	}
 	return ""
+}
+
+// whenExcludes returns, per plan member path (status, state), the known values the when
+// expression rules out. It reads conjunctions (and, &&) of `plan.X != "v"`, `plan.X == "v"`,
+// `plan.X in [...]` and their negations; anything else rules nothing out.
+func whenExcludes(when string) map[string]map[string]bool {
+	out := map[string]map[string]bool{}
+	if strings.TrimSpace(when) == "" {
+		return out
+	}
+	tree, err := parser.Parse(when)
+	if err != nil {
+		return out
+	}
+	exclude := func(path string, keep func(v string) bool) {
+		for _, v := range knownValues[path] {
+			if !keep(v) {
+				if out[path] == nil {
+					out[path] = map[string]bool{}
+				}
+				out[path][v] = true
+			}
+		}
+	}
+	var walk func(n ast.Node, negated bool)
+	walk = func(n ast.Node, negated bool) {
+		switch x := n.(type) {
+		case *ast.UnaryNode:
+			if x.Operator == "not" || x.Operator == "!" {
+				walk(x.Node, !negated)
+			}
+		case *ast.BinaryNode:
+			switch x.Operator {
+			case "and", "&&":
+				if !negated {
+					walk(x.Left, false)
+					walk(x.Right, false)
+				}
+			case "==", "!=":
+				path, val, ok := memberAndConstant(x.Left, x.Right)
+				if !ok {
+					return
+				}
+				if (x.Operator == "!=") != negated {
+					exclude(path, func(v string) bool { return v != val })
+				} else {
+					exclude(path, func(v string) bool { return v == val })
+				}
+			case "in":
+				arr, ok := x.Right.(*ast.ArrayNode)
+				path := memberPath(x.Left)
+				if !ok || !isPlanMember(x.Left) {
+					return
+				}
+				set := map[string]bool{}
+				for _, e := range arr.Nodes {
+					sn, ok := e.(*ast.StringNode)
+					if !ok {
+						return
+					}
+					set[sn.Value] = true
+				}
+				exclude(path, func(v string) bool { return set[v] != negated })
+			}
+		}
+	}
+	walk(tree.Node, false)
+	// A plan's status is cancelled exactly when its state is.
+	if out["state"]["cancelled"] || out["status"]["cancelled"] {
+		exclude("status", func(v string) bool { return v != "cancelled" })
+		exclude("state", func(v string) bool { return v != "cancelled" })
+	}
+	return out
+}
+
+// memberAndConstant matches `plan.X` against a string constant, in either order.
+func memberAndConstant(a, b ast.Node) (path, value string, ok bool) {
+	if _, isStr := a.(*ast.StringNode); isStr {
+		a, b = b, a
+	}
+	sn, isStr := b.(*ast.StringNode)
+	if !isStr || !isPlanMember(a) {
+		return "", "", false
+	}
+	return memberPath(a), sn.Value, true
 }

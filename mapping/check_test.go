@@ -3,6 +3,7 @@ package mapping
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -163,11 +164,53 @@ fields:
 		})
 	}
 
-	t.Run("issue mapping without cancelled in the picklist", func(t *testing.T) {
+	t.Run("when rules cancelled out", func(t *testing.T) {
 		t.Parallel()
-		ps := Check(MustCompile(parseSpec(t, issueSpec)), opportunity)
+		// The issue's mapping writes plan.status only while it is not cancelled: a picklist
+		// without "cancelled" is fine.
+		if ps := Check(MustCompile(parseSpec(t, issueSpec)), opportunity); len(ps) > 0 {
+			t.Errorf("got %v, want none", ps)
+		}
+		s := parseSpec(t, issueSpec)
+		s.When = ""
+		ps := Check(MustCompile(s), opportunity)
 		if len(ps) != 1 || ps[0].Field != "MAP_Status__c" || !strings.Contains(ps[0].Message, `"cancelled" (a value of plan.status)`) {
-			t.Errorf("got %v, want one problem on MAP_Status__c naming cancelled", ps)
+			t.Errorf("without when: got %v, want one problem on MAP_Status__c naming cancelled", ps)
 		}
 	})
+}
+
+func TestWhenExcludes(t *testing.T) {
+	t.Parallel()
+	tests := map[string]map[string][]string{
+		``:                           {},
+		`plan.status != "cancelled"`: {"status": {"cancelled"}, "state": {"cancelled"}},
+		`plan.state != "cancelled"`:  {"status": {"cancelled"}, "state": {"cancelled"}},
+		`"closed" != plan.state`:     {"state": {"closed"}},
+		`plan.state == "active"`:     {"state": {"closed", "cancelled"}, "status": {"cancelled"}},
+		`plan.status in ["on_track", "at_risk"] and deal.Amount > 0`:   {"status": {"off_track", "completed", "cancelled"}, "state": {"cancelled"}},
+		`not (plan.status in ["off_track"])`:                           {"status": {"off_track"}},
+		`plan.status not in ["off_track"]`:                             {"status": {"off_track"}},
+		`!(plan.status == "completed") && plan.percent_complete < 100`: {"status": {"completed"}},
+		`plan.status != "cancelled" or deal.IsWon`:                     {},
+		`not (plan.status != "x" and plan.state != "y")`:               {},
+	}
+	for when, want := range tests {
+		t.Run(when, func(t *testing.T) {
+			t.Parallel()
+			got := map[string][]string{}
+			for path, vals := range whenExcludes(when) {
+				for v := range vals {
+					got[path] = append(got[path], v)
+				}
+				slices.Sort(got[path])
+			}
+			for path := range want {
+				slices.Sort(want[path])
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("got %v, want %v", got, want)
+			}
+		})
+	}
 }
