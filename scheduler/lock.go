@@ -26,7 +26,7 @@ var _ LockStore = (*store.Store)(nil)
 
 // LockerConfig configures a Locker.
 type LockerConfig struct {
-	// TTL is the lease of a held lock (default 30s). The holder renews it every TTL/3; a holder
+	// TTL is the lease of a held lock (default 15s). The holder renews it every TTL/3; a holder
 	// that cannot renew for 2/3 of TTL cancels its run before the lease can expire, so two runs
 	// never overlap even when one process loses the database. A process that dies holds the
 	// lock at most TTL longer.
@@ -52,7 +52,7 @@ func NewLocker(s LockStore, cfg LockerConfig) (*Locker, error) {
 		return nil, errors.New("scheduler: locker needs a store")
 	}
 	if cfg.TTL == 0 {
-		cfg.TTL = 30 * time.Second
+		cfg.TTL = 15 * time.Second
 	}
 	if cfg.TTL < 300*time.Millisecond {
 		return nil, fmt.Errorf("scheduler: lock TTL %s is too short (at least 300ms)", cfg.TTL)
