@@ -11,8 +11,10 @@ import (
 	"github.com/mapsync/mapsync/connectors"
 )
 
-// associationBatchSize is the most ids a v4 association batch read takes.
-const associationBatchSize = 100
+// associationBatchSize is the most ids a v4 association batch read takes: HubSpot's documented
+// maximum of 1,000 inputs per request (developer changelog "Batch Read Limit for HubSpot
+// Associations API", effective 2025-02-10; larger requests are refused).
+const associationBatchSize = 1000
 
 // subCategoryNoAssociations marks a v4 batch-read error that only says an input has no
 // associations; it is not a failure.
@@ -132,11 +134,18 @@ func dealContactRecord(dc connectors.DealContact, deal connectors.Record) connec
 }
 
 // pullDealContacts walks the deals changed since since (all live deals when req.Full; archived
-// deals are left to the deal pull) and delivers,
-// per page of deals, their complete contact-role sets: Roles maps every walked deal to its roles
-// (empty when it has none) and Records holds one ObjectDealContact record per role row, stamped with
-// the deal's stamp. The cursor is the last walked deal's (stamp, id), with the list position of a
-// Full pull in its Extra (see Pull). Labels are read once per pull.
+// deals are left to the deal pull) and delivers, per group of up to Options.AssociationBatch walked
+// deals (ten list pages, five search pages), their complete contact-role sets: Roles maps every
+// walked deal to its roles (empty when it has none) and Records holds one ObjectDealContact record
+// per role row, stamped with the deal's stamp. Each group costs one v4 batch read (plus one per
+// deal with more associations than a reply's page), so the roles of D deals take ceil(D/1000)
+// association calls besides the walk. The cursor is the last walked deal's (stamp, id), with the
+// list position of a Full pull after the group's last page in its Extra (see Pull). Labels are
+// read once per pull.
+//
+// Deal pages cannot carry the roles instead: the search API (incremental pulls) returns no
+// associations, and the list endpoint's associations=contacts gives each association only an id
+// and a type name, not the typeId and label of a user-defined role label.
 func (c *Connector) pullDealContacts(ctx context.Context, req connectors.PullRequest, since time.Time, fn func(connectors.Page) error) error {
 	var labels *labelSet
 	cur := req.Since
@@ -185,17 +194,49 @@ func (c *Connector) pullDealContacts(ctx context.Context, req connectors.PullReq
 		}
 		return fn(page)
 	}
-	props := []string{dealSpec.stamp, "hs_object_id"}
-	if req.Full {
-		from, err := listResume(req.Since.Extra)
-		if err != nil {
-			return fmt.Errorf("pull %s: %w", connectors.ObjectDealContact, err)
-		}
-		return c.walkList(ctx, connectors.ObjectDealContact, dealSpec, props, false, from, func(deals []connectors.Record, next listPos) error {
-			return emit(deals, &next)
-		})
+	// Walked deals gather until a batch read's worth, then go out as one page.
+	var group []connectors.Record
+	var groupNext *listPos
+	flush := func() error {
+		deals, next := group, groupNext
+		group, groupNext = nil, nil
+		return emit(deals, next)
 	}
-	return c.walkSearch(ctx, connectors.ObjectDealContact, dealSpec, props, since, func(deals []connectors.Record) error { return emit(deals, nil) })
+	// A walked page joins the group unless the group would then outgrow one batch read; a full
+	// group goes out at once. Pages (100 listed, up to 200 searched deals) are never split, so a
+	// page's list position stays the position after its group.
+	add := func(deals []connectors.Record, next *listPos) error {
+		if len(group) > 0 && len(group)+len(deals) > c.opts.AssociationBatch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		group, groupNext = append(group, deals...), next
+		if len(group) < c.opts.AssociationBatch {
+			return nil
+		}
+		return flush()
+	}
+	props := []string{dealSpec.stamp, "hs_object_id"}
+	var err error
+	if req.Full {
+		from, ferr := listResume(req.Since.Extra)
+		if ferr != nil {
+			return fmt.Errorf("pull %s: %w", connectors.ObjectDealContact, ferr)
+		}
+		err = c.walkList(ctx, connectors.ObjectDealContact, dealSpec, props, false, from, func(deals []connectors.Record, next listPos) error {
+			return add(deals, &next)
+		})
+	} else {
+		err = c.walkSearch(ctx, connectors.ObjectDealContact, dealSpec, props, since, func(deals []connectors.Record) error { return add(deals, nil) })
+	}
+	if err != nil {
+		return err
+	}
+	if err := flush(); err != nil {
+		return fmt.Errorf("pull %s: %w", connectors.ObjectDealContact, err)
+	}
+	return nil
 }
 
 // labels reads the deal-to-contact association labels.
@@ -218,7 +259,7 @@ func (c *Connector) dealAssociations(ctx context.Context, dealIDs []string) (map
 		pending = append(pending, associationBatchInput{ID: id})
 	}
 	for len(pending) > 0 {
-		n := min(len(pending), associationBatchSize)
+		n := min(len(pending), c.opts.AssociationBatch)
 		chunk := pending[:n]
 		pending = pending[n:]
 		var reply associationBatchReply

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/mapsync/mapsync/connectors"
+	sandbox "github.com/mapsync/mapsync/sandbox/hubspot"
 )
 
 func TestLabelSetDealContacts(t *testing.T) {
@@ -38,3 +39,32 @@ func TestLabelSetDealContacts(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// The roles of a full pull take one v4 batch read per 1,000 deals (HubSpot's documented maximum
+// of inputs), not one per list page of 100, and an incremental pull groups its search pages the
+// same way; every walked deal still gets its complete role set.
+func TestDealContactsBatchReadsAtTheDocumentedMaximum(t *testing.T) {
+	t.Parallel()
+	c, tb := setup(t, sandbox.Options{Deals: 2300, Seed: 5}, nil)
+	for _, req := range []connectors.PullRequest{
+		{Object: connectors.ObjectDealContact, Full: true},
+		{Object: connectors.ObjectDealContact},
+	} {
+		before := metricValue(t, tb.reg, "mapsync_connector_requests_total", map[string]string{"op": "association_read"})
+		res := pull(t, c, req)
+		calls := metricValue(t, tb.reg, "mapsync_connector_requests_total", map[string]string{"op": "association_read"}) - before
+		if calls != 3 {
+			t.Errorf("full=%v: %v association batch reads for 2,300 deals, want 3 (1,000 a call)", req.Full, calls)
+		}
+		deals := 0
+		for _, p := range res.pages {
+			if len(p.Roles) > 1000 {
+				t.Errorf("full=%v: a page holds %d deals' roles, more than one batch read", req.Full, len(p.Roles))
+			}
+			deals += len(p.Roles)
+		}
+		if deals != len(tb.sb.IDs("deals")) {
+			t.Errorf("full=%v: role sets of %d deals, want every one of %d", req.Full, deals, len(tb.sb.IDs("deals")))
+		}
+	}
+}

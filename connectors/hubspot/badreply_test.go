@@ -50,7 +50,8 @@ func TestPullBadReplyRetried(t *testing.T) {
 		for _, p := range pulls {
 			t.Run(kind+"/"+p.name+"/transient", func(t *testing.T) {
 				t.Parallel()
-				c, tb := setup(t, sandbox.Options{Deals: 250, Seed: 17}, nil)
+				// Deal-contact pages group 100 deals here (one list page), so that there are several.
+				c, tb := setup(t, sandbox.Options{Deals: 250, Seed: 17}, func(o *Options) { o.AssociationBatch = 100 })
 				clean := pull(t, c, p.req)
 				before := metricValue(t, tb.reg, retriesMetric, map[string]string{"op": p.op, "reason": "malformed"})
 				// The first page comes back whole; the next two replies of the operation are bad.

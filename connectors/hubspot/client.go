@@ -48,6 +48,10 @@ type Options struct {
 	// nil. Default 4.5 (HubSpot allows 5); a negative value disables search pacing (tests,
 	// benchmarks).
 	SearchPerSecond float64
+	// AssociationBatch is how many deals one v4 association batch read covers, and so how many
+	// walked deals a deal-contact page groups. Default and maximum associationBatchSize (1,000,
+	// HubSpot's documented limit).
+	AssociationBatch int
 	// PrimaryLabels are the deal-to-contact association labels that mark the primary contact
 	// (compared without case) rather than a role. Default "Primary" and "Primary Contact".
 	PrimaryLabels []string
@@ -91,6 +95,9 @@ func New(opts Options) (*Connector, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.AssociationBatch <= 0 || opts.AssociationBatch > associationBatchSize {
+		opts.AssociationBatch = associationBatchSize
 	}
 	search := opts.SearchLimiter
 	if search == nil && opts.SearchPerSecond >= 0 {

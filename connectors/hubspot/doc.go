@@ -38,8 +38,11 @@
 //
 // # Contact roles, owners
 //
-// ObjectDealContact walks the deals the same way (only id and stamp) and batch-reads each page's
-// deal-to-contact associations (v4, 100 ids a call; a 207 NO_ASSOCIATIONS_FOUND means no contacts).
+// ObjectDealContact walks the deals the same way (only id and stamp), groups the walked pages up
+// to Options.AssociationBatch deals (default 1,000, HubSpot's documented maximum of batch-read
+// inputs) and batch-reads each group's deal-to-contact associations in one v4 call (a 207
+// NO_ASSOCIATIONS_FOUND means no contacts): the roles of D deals cost ceil(D/1000) calls besides
+// the walk, where one call per list page of 100 cost ten times as many.
 // Labels resolve through the labels endpoint, read once per pull; the labels in
 // Options.PrimaryLabels set the Primary flag instead of a role. Page.Roles holds the complete role
 // set of every deal walked. Owners (GET /crm/v3/owners/) are few and are read whole, then sorted.

@@ -13,7 +13,8 @@ import (
 // resumed pull makes only the calls of the pages after it.
 func TestFullPullResumesAfterPage(t *testing.T) {
 	t.Parallel()
-	c, tb := setup(t, sandbox.Options{Deals: 450, Seed: 31}, nil)
+	// Deal-contact pages group 100 deals (one list page) here, so that there are several.
+	c, tb := setup(t, sandbox.Options{Deals: 450, Seed: 31}, func(o *Options) { o.AssociationBatch = 100 })
 	ids := tb.sb.IDs("deals")
 	for _, id := range ids[:3] {
 		if err := tb.sb.ArchiveObject("deals", id); err != nil {

@@ -110,7 +110,10 @@ func newHubSpot(t *testing.T, deals int) *crm {
 	sb := hssandbox.New(hssandbox.Options{Deals: deals, Seed: 42, BurstLimit: -1, SearchPerSecond: -1, DailyLimit: -1, Logger: zerolog.Nop()})
 	srv := httptest.NewServer(sb)
 	t.Cleanup(func() { srv.Close(); sb.Close() })
-	c, err := hubspot.New(hubspot.Options{Connection: "hs", BaseURL: srv.URL, Auth: connectors.NewStaticToken(hssandbox.PrivateAppToken), SearchPerSecond: -1, Retry: quickRetry, Logger: zerolog.Nop()})
+	// Deal-contact pages group one list page (100 deals) here, as the tests count pages; the
+	// connector's own tests cover its default of 1,000.
+	c, err := hubspot.New(hubspot.Options{Connection: "hs", BaseURL: srv.URL, Auth: connectors.NewStaticToken(hssandbox.PrivateAppToken), SearchPerSecond: -1,
+		AssociationBatch: 100, Retry: quickRetry, Logger: zerolog.Nop()})
 	if err != nil {
 		t.Fatal(err)
 	}
