@@ -43,6 +43,14 @@ type ActionPatch struct {
 	Description *string `json:"description,omitempty"`
 	// Milestone puts the action on the named milestone; a pointer to "" takes it off.
 	Milestone *string `json:"milestone,omitempty"`
+	// DueRule sets a relative due date, as templates write it (see NewAction.DueRule); exclusive
+	// with Due and ClearDue.
+	DueRule *DueRule `json:"due_rule,omitempty"`
+	// Internal hides the action from the buyer side (true) or shows it (false). Seller side only.
+	Internal *bool `json:"internal,omitempty"`
+	// OwnerRole hands the action to another role: its first member, unless AssigneeID names one
+	// of the role. Seller side only.
+	OwnerRole *string `json:"owner_role,omitempty"`
 }
 
 // active returns ErrClosed unless the plan is active.
@@ -131,6 +139,60 @@ func (p *Plan) UpdateAction(c Change, actionID string, patch ActionPatch) ([]Eve
 			return nil, err
 		}
 	}
+	if (patch.Internal != nil || patch.OwnerRole != nil) && c.By.Side == SideBuyer {
+		return nil, &ForbiddenError{Message: "buyers cannot change an action's owner role or internal flag"}
+	}
+	internal := a.Internal
+	if patch.Internal != nil {
+		internal = *patch.Internal
+	}
+	ownerRole, assignee := a.OwnerRole, a.AssigneeID
+	if patch.AssigneeID != nil {
+		assignee = *patch.AssigneeID
+	}
+	if r := patch.OwnerRole; r != nil && *r != a.OwnerRole {
+		if *r != "" && p.Role(*r) == nil {
+			return nil, invalid("owner_role", "unknown role %q", *r)
+		}
+		ownerRole = *r
+		if m := p.Member(assignee); patch.AssigneeID != nil && m != nil && m.Role != ownerRole {
+			return nil, invalid("assignee_id", "member %q is %s, not %s", assignee, m.Role, ownerRole)
+		}
+		if patch.AssigneeID == nil {
+			assignee = ""
+			for _, m := range p.Members {
+				if ownerRole != "" && m.Role == ownerRole && !(internal && m.Side == SideBuyer) {
+					assignee = m.ID
+					break
+				}
+			}
+		}
+	}
+	if internal {
+		if role := p.Role(ownerRole); role != nil && role.Side == SideBuyer {
+			return nil, invalid("internal", "an internal action cannot be owned by buyer role %q", ownerRole)
+		}
+		if m := p.Member(assignee); m != nil && m.Side == SideBuyer {
+			return nil, invalid("internal", "an internal action cannot be assigned to buyer %q", m.Name)
+		}
+	}
+	var (
+		rule     DueRule
+		ruleDue  Date
+		ruleProv bool
+	)
+	if patch.DueRule != nil {
+		if patch.Due != nil || patch.ClearDue {
+			return nil, invalid("due_rule", "due_rule, due and clear_due are exclusive")
+		}
+		var err error
+		if rule, ruleDue, ruleProv, err = p.resolveRule("due_rule", a, *patch.DueRule); err != nil {
+			return nil, err
+		}
+		if err := p.checkDueStart("due_rule", ruleDue); err != nil {
+			return nil, err
+		}
+	}
 	var milestone string
 	if m := patch.Milestone; m != nil {
 		if c.By.Side == SideBuyer {
@@ -159,6 +221,19 @@ func (p *Plan) UpdateAction(c Change, actionID string, patch ActionPatch) ([]Eve
 			a.OwnerRole = m.Role
 		}
 	}
+	if internal != a.Internal {
+		r.add(EventActionInternal, a, a.Internal, internal)
+		a.Internal, changed = internal, true
+		r.events[len(r.events)-1].Internal = true // the flag's change is the seller's business
+	}
+	if patch.OwnerRole != nil && ownerRole != a.OwnerRole {
+		r.add(EventActionOwnerRole, a, a.OwnerRole, ownerRole)
+		a.OwnerRole, changed = ownerRole, true
+		if patch.AssigneeID == nil && assignee != a.AssigneeID {
+			r.add(EventActionAssignee, a, a.AssigneeID, assignee)
+			a.AssigneeID = assignee
+		}
+	}
 	if patch.Milestone != nil && milestone != a.Milestone {
 		r.add(EventActionMilestone, a, a.Milestone, milestone)
 		a.Milestone, changed = milestone, true
@@ -168,6 +243,11 @@ func (p *Plan) UpdateAction(c Change, actionID string, patch ActionPatch) ([]Eve
 	if d := patch.Due; d != nil && (*d != a.Due || a.DueRule != nil) {
 		r.add(EventActionDue, a, a.Due, *d)
 		a.Due, a.DueRule, a.DueProvisional = *d, nil, false
+		changed, dueMoved = true, true
+	}
+	if patch.DueRule != nil && (a.DueRule == nil || *a.DueRule != rule || a.Due != ruleDue) {
+		r.add(EventActionDue, a, map[string]any{"due": a.Due, "due_rule": a.DueRule}, map[string]any{"due": ruleDue, "due_rule": rule})
+		a.Due, a.DueRule, a.DueProvisional = ruleDue, &rule, ruleProv
 		changed, dueMoved = true, true
 	}
 	if patch.ClearDue && (!a.Due.IsZero() || a.DueRule != nil) {

@@ -111,6 +111,24 @@ func (p *Plan) resolveRule(field string, self *Action, rule DueRule) (DueRule, D
 	if anchor.Key == "" {
 		return rule, Date{}, false, invalid(field+".after", "action %q has no key to count from", rule.After)
 	}
+	if self != nil && self.Key != "" {
+		// The anchor must not count, directly or through others, from self.
+		byKey := map[string]*Action{}
+		for _, a := range p.Actions() {
+			if a.Key != "" {
+				byKey[a.Key] = a
+			}
+		}
+		for cur, n := anchor, 0; cur != nil && n <= len(byKey); n++ {
+			if cur.Key == self.Key {
+				return rule, Date{}, false, invalid(field+".after", "due rules would form a cycle through %q", self.Key)
+			}
+			if cur.DueRule == nil || cur.DueRule.After == "" {
+				break
+			}
+			cur = byKey[cur.DueRule.After]
+		}
+	}
 	rule.After = anchor.Key
 	due, prov := dueAfter(p, anchor, rule)
 	return rule, due, prov, nil

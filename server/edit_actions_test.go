@@ -354,3 +354,60 @@ func TestSaveEditedPlanAsTemplate(t *testing.T) {
 		}
 	})
 }
+
+func TestPatchActionShape(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *testBundle) {
+		kick, review, forecast := b.actionPath("kickoff"), b.actionPath("review"), b.actionPath("forecast")
+		tests := []struct {
+			name        string
+			path        string
+			body        map[string]any
+			hdr         []string
+			status      int
+			code, field string
+		}{
+			{"rule cycle", review, map[string]any{"version": 1, "due_rule": map[string]any{"after": "forecast", "days": 1}}, nil, 422, "invalid", "due_rule.after"},
+			{"rule after itself", review, map[string]any{"version": 1, "due_rule": map[string]any{"after": "review"}}, nil, 422, "invalid", "due_rule.after"},
+			{"rule and due", kick, map[string]any{"version": 1, "due": "2026-03-09", "due_rule": map[string]any{"from": "plan_start"}}, nil, 422, "invalid", "due_rule"},
+			{"internal for a buyer's action", review, map[string]any{"version": 1, "internal": true}, nil, 422, "invalid", "internal"},
+			{"unknown role", kick, map[string]any{"version": 1, "owner_role": "cfo"}, nil, 422, "invalid", "owner_role"},
+			{"buyer changes internal", review, map[string]any{"version": 1, "internal": false}, []string{HeaderSide, "buyer"}, 403, "forbidden", ""},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				b.do("PATCH", tc.path, tc.body, tc.hdr...).wantError(t, tc.status, tc.code, tc.field)
+			})
+		}
+		var a ActionResponse
+		// Ten business days before the close date (Thursday 2026-04-30).
+		b.do("PATCH", kick, map[string]any{"version": 1, "due_rule": map[string]any{"from": "close_date", "business_days": -10}}).ok(t, http.StatusOK, &a)
+		if a.Due.String() != "2026-04-16" || a.DueRule == nil || a.DueRule.From != plans.AnchorCloseDate {
+			t.Fatalf("due rule: got %s %+v, want 2026-04-16 from close_date", a.Due, a.DueRule)
+		}
+		if r := b.get().action(t, "review"); r.Due.String() != "2026-04-21" || !r.DueProvisional {
+			t.Errorf("review after kickoff: got %s provisional %v, want 2026-04-21 provisional", r.Due, r.DueProvisional)
+		}
+		fc := b.get().action(t, "forecast")
+		a = ActionResponse{} // assignee_id is omitted when empty
+		b.do("PATCH", forecast, map[string]any{"version": fc.Version, "owner_role": "se"}).ok(t, http.StatusOK, &a)
+		if a.OwnerRole != "se" || a.AssigneeID != "" {
+			t.Errorf("owner role: got %s/%q, want se with nobody (the role has no member)", a.OwnerRole, a.AssigneeID)
+		}
+		buyer := []string{HeaderSide, "buyer"}
+		if bv := b.get(buyer...); bv.ActionByKey("forecast") != nil {
+			t.Fatalf("buyer sees forecast while internal")
+		}
+		b.do("PATCH", forecast, map[string]any{"version": a.Version, "internal": false}).ok(t, http.StatusOK, &a)
+		if bv := b.get(buyer...); bv.ActionByKey("forecast") == nil {
+			t.Errorf("buyer does not see forecast once it is shared")
+		}
+		b.do("PATCH", forecast, map[string]any{"version": a.Version, "internal": true, "owner_role": "owner"}).ok(t, http.StatusOK, &a)
+		if !a.Internal || a.OwnerRole != "owner" || a.AssigneeID != b.plan.Members[0].ID {
+			t.Errorf("internal again, to the owner: got internal %v %s/%s", a.Internal, a.OwnerRole, a.AssigneeID)
+		}
+		if bv := b.get(buyer...); bv.ActionByKey("forecast") != nil {
+			t.Errorf("buyer sees forecast after it was made internal again")
+		}
+	})
+}

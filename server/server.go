@@ -74,7 +74,7 @@ type Options struct {
 //	GET    /api/v1/plans/{plan}[?audience=buyer]                         the plan with "progress"
 //	GET    /api/v1/plans/{plan}/events?after=&limit=[&audience=buyer]    {"events":[...],"next":"..."}
 //	GET    /api/v1/plans/{plan}/actions/{action}[?audience=buyer]
-//	PATCH  /api/v1/plans/{plan}/actions/{action}                 {version, status?, assignee_id?, due?, clear_due?, title?, description?}
+//	PATCH  /api/v1/plans/{plan}/actions/{action}                 {version, status?, assignee_id?, due?, clear_due?, due_rule?, title?, description?, milestone?, internal?, owner_role?}
 //	POST   /api/v1/plans/{plan}/actions/{action}/move            {phase_id, position, version}
 //	POST   /api/v1/plans/{plan}/actions/{action}/subtasks        {title}
 //	PATCH  /api/v1/plans/{plan}/actions/{action}/subtasks/{id}   {done}
