@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 )
 
 // Sentinels callers branch on with errors.Is; the typed errors below match them.
@@ -111,11 +112,25 @@ type NoMatchError struct {
 	Connection string
 	// DealID is the deal's CRM id.
 	DealID string
-	// Misses says, for every template with a selection rule, why it did not match, highest
-	// priority first; empty when no template has a selection rule.
-	Misses []Miss
 	// RuleErrors are the rules that failed to evaluate for the deal (each counted as no match).
 	RuleErrors []error
+
+	// explain computes Misses on first use: a catch-up passes over many closed deals and never
+	// asks why.
+	explain func() []Miss
+	once    sync.Once
+	misses  []Miss
+}
+
+// Misses says, for every template with a selection rule, why it did not match, highest priority
+// first; empty when no template has a selection rule.
+func (e *NoMatchError) Misses() []Miss {
+	e.once.Do(func() {
+		if e.explain != nil {
+			e.misses = e.explain()
+		}
+	})
+	return e.misses
 }
 
 // Miss is why one template's selection rule did not choose a deal.
@@ -131,11 +146,12 @@ type Miss struct {
 // Error names the deal and, on one line, why each template did not match.
 func (e *NoMatchError) Error() string {
 	msg := fmt.Sprintf("deal %s on %s: no template matches", e.DealID, e.Connection)
-	if len(e.Misses) == 0 {
+	misses := e.Misses()
+	if len(misses) == 0 {
 		return msg + " (no template has a selection rule: import one, or name a template)"
 	}
-	parts := make([]string, len(e.Misses))
-	for i, m := range e.Misses {
+	parts := make([]string, len(misses))
+	for i, m := range misses {
 		parts[i] = m.Template + ": " + m.Reason
 	}
 	return msg + " (" + strings.Join(parts, "; ") + ")"

@@ -106,11 +106,13 @@ func (s *Selector) Match(deal Deal, now time.Time) ([]*Template, error) {
 		}
 	}
 	if len(out) == 0 {
-		nm := &NoMatchError{Connection: deal.ConnectionName, DealID: deal.ID, RuleErrors: errs}
-		for _, e := range s.entries {
-			nm.Misses = append(nm.Misses, Miss{Template: e.t.Key, Reason: e.why(env, deal.ConnectionName)})
-		}
-		return nil, nm
+		return nil, &NoMatchError{Connection: deal.ConnectionName, DealID: deal.ID, RuleErrors: errs, explain: func() []Miss {
+			misses := make([]Miss, 0, len(s.entries))
+			for _, e := range s.entries {
+				misses = append(misses, Miss{Template: e.t.Key, Reason: e.why(env, deal.ConnectionName)})
+			}
+			return misses
+		}}
 	}
 	return out, nil
 }

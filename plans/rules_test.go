@@ -187,8 +187,8 @@ func TestNoMatchSaysWhy(t *testing.T) {
 			if !errors.As(err, &nm) {
 				t.Fatalf("got %v, want a *NoMatchError", err)
 			}
-			if !slices.Equal(nm.Misses, tt.want) {
-				t.Errorf("misses:\n got %q\nwant %q", nm.Misses, tt.want)
+			if !slices.Equal(nm.Misses(), tt.want) {
+				t.Errorf("misses:\n got %q\nwant %q", nm.Misses(), tt.want)
 			}
 			for _, m := range tt.want {
 				if !strings.Contains(err.Error(), m.Template+": "+m.Reason) {

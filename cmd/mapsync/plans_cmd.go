@@ -97,12 +97,12 @@ plan first. Exits 1 when the deal is unknown or matches no template.`,
 // noMatchMessage lists, one line each, why every template with a selection rule passed the deal
 // over, and the way out.
 func noMatchMessage(nm *plans.NoMatchError) error {
-	if len(nm.Misses) == 0 {
+	if len(nm.Misses()) == 0 {
 		return nm
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "deal %s on %s matches no template's selection rule:", nm.DealID, nm.Connection)
-	for _, m := range nm.Misses {
+	for _, m := range nm.Misses() {
 		fmt.Fprintf(&b, "\n  %s: %s", m.Template, m.Reason)
 	}
 	b.WriteString("\nname one with --template KEY to make its plan anyway")
