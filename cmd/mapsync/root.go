@@ -71,6 +71,7 @@ Configuration comes from --config, else $MAPSYNC_CONFIG, else ./mapsync.yaml if 
 		newDemoCmd(a),
 		newMappingsCmd(a),
 		newWebhooksCmd(a),
+		newStatusCmd(a),
 	)
 	return root
 }

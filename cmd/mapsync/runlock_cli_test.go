@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -72,10 +73,36 @@ func TestSyncRunLock(t *testing.T) {
 			if _, err := s.RunLockOf(ctx, c.ID); err == nil {
 				t.Errorf("lock still held after the run finished")
 			}
+			statusOut := mustRun(t, "--config", cfg, "status", "--output", "json")
+			var hs *statusLine
+			for _, line := range strings.Split(strings.TrimSpace(statusOut), "\n") {
+				var st statusLine
+				if err := json.Unmarshal([]byte(line), &st); err != nil {
+					t.Fatalf("status line is not JSON: %v\n%s", err, line)
+				}
+				if st.Name == "sandbox-hubspot" {
+					hs = &st
+				}
+			}
+			if hs == nil || hs.State != "ok" || hs.NextRun == nil || hs.NextFull == nil || hs.LagSeconds < 0 || hs.Records["deal"] != 30 || hs.Plans == 0 || hs.LastRun == nil || hs.LastRun.Status != store.RunSucceeded {
+				t.Errorf("status of sandbox-hubspot: got %+v\n%s", hs, statusOut)
+			}
 			runs := mustRun(t, "--config", cfg, "sync", "runs", "--connection", "sandbox-hubspot")
 			if !strings.Contains(runs, "abandoned") || !strings.Contains(runs, "succeeded") || !strings.Contains(runs, "the process running it stopped") {
 				t.Errorf("sync runs does not show the abandoned and the succeeded run:\n%s", runs)
 			}
 		})
 	}
+}
+
+// statusLine is what the tests read of a `status --output json` line.
+type statusLine struct {
+	Name       string         `json:"name"`
+	State      string         `json:"state"`
+	NextRun    *time.Time     `json:"next_run"`
+	NextFull   *time.Time     `json:"next_full"`
+	LagSeconds float64        `json:"lag_seconds"`
+	Records    map[string]int `json:"records"`
+	Plans      int            `json:"plans"`
+	LastRun    *store.Run     `json:"last_run"`
 }
