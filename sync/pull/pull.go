@@ -234,7 +234,11 @@ func (p *Puller) Run(ctx context.Context, req Request) (*Summary, error) {
 	p.opts.Metrics.observeRun(p.opts.Connection, mode, sum)
 	// One line per run, whatever its outcome; a failure's error is returned, not logged here, so
 	// the caller reports it once (the CLI prints it, a worker hands it to its queue).
-	log.Info().Int64("api_calls", sum.APICalls).Int64("retries", sum.Retries).
+	ev := log.Info()
+	if sum.Reason != "" {
+		ev = ev.Str("reason", sum.Reason)
+	}
+	ev.Int64("api_calls", sum.APICalls).Int64("retries", sum.Retries).
 		Dur("took", sum.Duration.Round(time.Millisecond)).Str("status", sum.Status).Msg("pull run finished")
 	return sum, runErr
 }
@@ -289,7 +293,7 @@ func (p *Puller) pullObject(ctx context.Context, log zerolog.Logger, obj connect
 		// full mode (Salesforce contact roles in deal order without per-deal queries, HubSpot's
 		// list endpoint instead of rate-limited search), with parallel writers.
 		full = true
-		log.Info().Msg("no cursor yet: first pull reads everything")
+		log.Debug().Msg("no cursor yet: first pull reads everything") // the run says so once: mode full, reason first pull
 	}
 	os.Full = full
 	os.Resumed = pending != nil
