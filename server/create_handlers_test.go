@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -109,7 +110,7 @@ func TestCreatePlan(t *testing.T) {
 				{"unknown deal", map[string]any{"connection": "sf", "deal_id": "nope"}, nil, 422, "invalid", "deal_id"},
 				{"unknown template", map[string]any{"connection": "sf", "deal_id": "006B", "template": "nope"}, nil, 422, "invalid", "template"},
 				{"empty name", map[string]any{"connection": "sf", "deal_id": "006B", "name": " "}, nil, 422, "invalid", "name"},
-				{"long name", map[string]any{"connection": "sf", "deal_id": "006B", "name": string(make([]byte, plans.MaxPlanName+1))}, nil, 422, "invalid", "name"},
+				{"long name", map[string]any{"connection": "sf", "deal_id": "006B", "name": strings.Repeat("n", plans.MaxPlanName+1)}, nil, 422, "invalid", "name"},
 				{"unknown field", map[string]any{"connection": "sf", "deal_id": "006B", "deal": "x"}, nil, 400, "bad_request", "deal"},
 				{"buyer", map[string]any{"connection": "sf", "deal_id": "006B"}, []string{HeaderSide, "buyer"}, 403, "forbidden", ""},
 			}

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
@@ -180,12 +181,16 @@ func (s *Server) observe(next http.Handler) http.Handler {
 type apiFunc func(w http.ResponseWriter, r *http.Request, by plans.Actor) error
 
 // api wraps h with bearer-token authentication, the check of the query parameters (the route
-// takes only params, each at most once) and error writing.
+// takes only params, each at most once), the check of the text of path and query values, and
+// error writing.
 func (s *Server) api(h apiFunc, params ...string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		by, err := s.authenticate(r)
 		if err == nil {
 			err = checkQuery(r, params)
+		}
+		if err == nil {
+			err = checkText(r)
 		}
 		if err == nil {
 			err = h(w, r, by)
@@ -194,6 +199,61 @@ func (s *Server) api(h apiFunc, params ...string) http.Handler {
 			writeError(w, r, namedNotFound(r, err))
 		}
 	})
+}
+
+// checkText refuses path parameters and query values that are not text: invalid UTF-8, or a NUL
+// byte (PostgreSQL cannot hold either in a text value, so a lookup would fail instead of finding
+// nothing). Each is a 400 naming the parameter, the same on every database, before any lookup.
+func checkText(r *http.Request) error {
+	for _, name := range wildcards(r.Pattern) {
+		if msg := notText(r.PathValue(name)); msg != "" {
+			return errBadRequest(name, "%s in the URL: %s", name, msg)
+		}
+	}
+	if r.URL.RawQuery == "" {
+		return nil
+	}
+	q := r.URL.Query()
+	for _, name := range slices.Sorted(maps.Keys(q)) {
+		for _, v := range q[name] {
+			if msg := notText(v); msg != "" {
+				return errBadRequest(name, "%s: %s", name, msg)
+			}
+		}
+	}
+	return nil
+}
+
+// notText says what is wrong with s as text, or "" when it is valid UTF-8 without NUL bytes.
+func notText(s string) string {
+	switch {
+	case !utf8.ValidString(s):
+		return "not valid UTF-8"
+	case strings.IndexByte(s, 0) >= 0:
+		return "contains a NUL byte"
+	}
+	return ""
+}
+
+// wildcards returns the names of the wildcards of a ServeMux pattern ("GET /plans/{plan}" has
+// "plan").
+func wildcards(pattern string) []string {
+	var out []string
+	for {
+		i := strings.IndexByte(pattern, '{')
+		if i < 0 {
+			return out
+		}
+		j := strings.IndexByte(pattern[i:], '}')
+		if j < 0 {
+			return out
+		}
+		name := strings.TrimSuffix(pattern[i+1:i+j], "...")
+		if name != "$" {
+			out = append(out, name)
+		}
+		pattern = pattern[i+j+1:]
+	}
 }
 
 // checkQuery refuses query parameters the route does not take, and parameters given twice: a
@@ -252,6 +312,9 @@ func (s *Server) authenticate(r *http.Request) (plans.Actor, error) {
 	if actor := strings.TrimSpace(r.Header.Get(HeaderActor)); actor != "" {
 		if len(actor) > 200 {
 			return plans.Actor{}, errBadRequest(HeaderActor, "%s: at most 200 characters", HeaderActor)
+		}
+		if msg := notText(actor); msg != "" {
+			return plans.Actor{}, errBadRequest(HeaderActor, "%s: %s", HeaderActor, msg)
 		}
 		by.ID, by.Name = actor, actor+" (via "+name+")"
 	}

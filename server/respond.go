@@ -199,6 +199,11 @@ func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error 
 		if _, extra := dec.Token(); !errors.Is(extra, io.EOF) {
 			return errBadRequest("", "malformed JSON: want one object, got more after it")
 		}
+		if bytes.Contains(data, []byte(`\u0000`)) {
+			if field, ok := nulMember(data); ok {
+				return errBadRequest(field, "%s: contains a NUL character (\\u0000)", fieldOr(field))
+			}
+		}
 		return nil
 	}
 	var (
@@ -226,6 +231,44 @@ func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error 
 		return errBadRequest(field, "%s: %s", field, strings.TrimPrefix(err.Error(), "json: "))
 	}
 	return errBadRequest("", "malformed JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+}
+
+// nulMember returns the path ("questions[0].text") of the first string in the JSON document data,
+// key or value, holding a NUL character: no text the API stores may hold one (PostgreSQL's text
+// cannot). It runs only when the body has a \u0000 escape.
+func nulMember(data []byte) (string, bool) {
+	var doc any
+	if json.Unmarshal(data, &doc) != nil {
+		return "", false
+	}
+	var walk func(path string, v any) (string, bool)
+	walk = func(path string, v any) (string, bool) {
+		switch x := v.(type) {
+		case string:
+			return path, strings.IndexByte(x, 0) >= 0
+		case []any:
+			for i, e := range x {
+				if p, ok := walk(fmt.Sprintf("%s[%d]", path, i), e); ok {
+					return p, true
+				}
+			}
+		case map[string]any:
+			for _, k := range slices.Sorted(maps.Keys(x)) {
+				p := k
+				if path != "" {
+					p = path + "." + k
+				}
+				if strings.IndexByte(k, 0) >= 0 {
+					return p, true
+				}
+				if p, ok := walk(p, x[k]); ok {
+					return p, true
+				}
+			}
+		}
+		return "", false
+	}
+	return walk("", doc)
 }
 
 // failingMember decodes each member of the JSON object data on its own into a fresh value of v's

@@ -68,6 +68,21 @@ func TestInterpretError(t *testing.T) {
 				t.Errorf("got %v, want neither sentinel", got)
 			}
 		})
+		t.Run("bad text", func(t *testing.T) {
+			var k string
+			err := db.QueryRowContext(ctx, db.Rebind(`SELECT k FROM errs_probe WHERE k = ?`), "a\x00b").Scan(&k)
+			got := store.InterpretError(err)
+			switch s.Dialect() {
+			case store.Postgres:
+				if !errors.Is(got, plans.ErrInvalid) {
+					t.Errorf("NUL in a PostgreSQL text parameter: got %v, want ErrInvalid", got)
+				}
+			case store.SQLite:
+				if !errors.Is(got, store.ErrNotFound) {
+					t.Errorf("NUL in a SQLite text parameter: got %v, want ErrNotFound", got)
+				}
+			}
+		})
 		t.Run("no rows", func(t *testing.T) {
 			var k string
 			err := db.QueryRowContext(ctx, `SELECT k FROM errs_probe WHERE id = 42`).Scan(&k)

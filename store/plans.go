@@ -40,10 +40,18 @@ const eventChunk = 500
 // planColumns are a plan's row values derived from the plan.
 type planColumns struct {
 	body       string
+	name       string
 	ownerCRMID string
 	ownerEmail string
 	createdAt  time.Time
 	updatedAt  time.Time
+}
+
+// columnText returns s as a text column can hold it on both databases: valid UTF-8 without NUL
+// bytes (PostgreSQL refuses both). The columns derived from a plan are copies for filters and
+// listing; the document keeps the value itself (JSON escapes what a column cannot hold).
+func columnText(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
 }
 
 func (s *Store) planColumns(p *plans.Plan) (planColumns, error) {
@@ -51,10 +59,10 @@ func (s *Store) planColumns(p *plans.Plan) (planColumns, error) {
 	if err != nil {
 		return planColumns{}, fmt.Errorf("encode plan: %w", err)
 	}
-	c := planColumns{body: string(body), createdAt: p.CreatedAt.UTC(), updatedAt: p.UpdatedAt.UTC()}
+	c := planColumns{body: string(body), name: columnText(p.Name), createdAt: p.CreatedAt.UTC(), updatedAt: p.UpdatedAt.UTC()}
 	for _, m := range p.Members {
 		if m.Source == plans.SourceDealOwner {
-			c.ownerCRMID, c.ownerEmail = m.CRMID, strings.ToLower(strings.TrimSpace(m.Email))
+			c.ownerCRMID, c.ownerEmail = columnText(m.CRMID), columnText(strings.ToLower(strings.TrimSpace(m.Email)))
 			break
 		}
 	}
@@ -161,7 +169,7 @@ func (s *Store) createPlans(ctx context.Context, batch []NewPlan) ([]CreatedPlan
 				}
 				q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 				p, c := batch[i].Plan, cols[i]
-				args = append(args, p.ID, p.Connection, p.DealID, p.TemplateKey, p.TemplateVersion, string(p.Status), p.Name,
+				args = append(args, p.ID, p.Connection, p.DealID, p.TemplateKey, p.TemplateVersion, string(p.Status), c.name,
 					c.ownerCRMID, c.ownerEmail, c.body, p.Version, c.createdAt, c.updatedAt)
 			}
 			// On PostgreSQL a row whose key another transaction is inserting waits for that
@@ -327,7 +335,7 @@ func (s *Store) updatePlan(ctx context.Context, p *plans.Plan, base int, events 
 			UPDATE plans SET body = ?, version = ?, status = ?, name = ?, template_version = ?,
 				owner_crm_id = ?, owner_email = ?, updated_at = ?
 			WHERE id = ? AND version = ?`),
-			cols.body, p.Version, string(p.Status), p.Name, p.TemplateVersion,
+			cols.body, p.Version, string(p.Status), cols.name, p.TemplateVersion,
 			cols.ownerCRMID, cols.ownerEmail, cols.updatedAt, p.ID, base)
 		if err != nil {
 			return fmt.Errorf("update: %w", interpretError(err))

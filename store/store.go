@@ -175,7 +175,8 @@ var (
 // by the drivers' typed errors: sql.ErrNoRows is ErrNotFound; a unique or primary-key violation
 // (PostgreSQL SQLSTATE 23505 from lib/pq's *pq.Error; SQLite's extended result codes
 // SQLITE_CONSTRAINT_UNIQUE and SQLITE_CONSTRAINT_PRIMARYKEY from modernc's *sqlite.Error) matches
-// ErrConflict and keeps the driver error reachable. Anything else is returned as it is.
+// ErrConflict and keeps the driver error reachable; text PostgreSQL cannot hold (SQLSTATE 22021,
+// 22P05) matches plans.ErrInvalid. Anything else is returned as it is.
 func interpretError(err error) error {
 	switch {
 	case err == nil:
@@ -184,8 +185,17 @@ func interpretError(err error) error {
 		return ErrNotFound
 	case isUniqueViolation(err):
 		return fmt.Errorf("%w: %w", ErrConflict, err)
+	case isBadText(err):
+		return fmt.Errorf("%w: text the database cannot hold (a NUL byte or invalid UTF-8): %w", plans.ErrInvalid, err)
 	}
 	return err
+}
+
+// isBadText reports whether err is PostgreSQL refusing a text value: a NUL byte (22021) or bytes
+// that are not UTF-8 (22021, 22P05). SQLite stores any bytes.
+func isBadText(err error) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && (pqErr.Code == pqerror.CharacterNotInRepertoire || pqErr.Code == pqerror.UntranslatableCharacter)
 }
 
 // isUniqueViolation reports whether err is a driver's unique or primary-key violation.

@@ -82,7 +82,7 @@ func (s *Store) insertTemplate(ctx context.Context, tx *sqlx.Tx, t *plans.Templa
 	}
 	_, err = tx.ExecContext(ctx, tx.Rebind(`
 		INSERT INTO templates (key, version, name, hash, body, created_at) VALUES (?, ?, ?, ?, ?, ?)`),
-		t.Key, version, t.Name, hash, string(body), s.Now())
+		t.Key, version, columnText(t.Name), hash, string(body), s.Now())
 	return interpretError(err)
 }
 
