@@ -555,3 +555,43 @@ func jsonEqual(a, b any) bool {
 	y, err2 := json.Marshal(b)
 	return err1 == nil && err2 == nil && string(x) == string(y)
 }
+
+// templateState is the type state an action made from at starts with: its approver role or link.
+func templateState(at ActionTemplate) typeState {
+	var st typeState
+	switch at.Type {
+	case ActionApproval:
+		if at.Approver != "" {
+			st.approval = &Approval{ApproverRole: at.Approver}
+		}
+	case ActionESign:
+		if at.URL != "" {
+			st.esign = &ESign{DocumentURL: at.URL}
+		}
+	case ActionMeeting:
+		if at.URL != "" {
+			st.meeting = &Meeting{URL: at.URL}
+		}
+	case ActionWebApp, ActionFileRequest:
+		if at.URL != "" {
+			st.link = &Link{URL: at.URL}
+		}
+	}
+	return st
+}
+
+// templateSetup returns what of a's type state a template can say: its approver role and link
+// (members, times and what happened stay with the plan).
+func templateSetup(a *Action) (approver, url string) {
+	switch {
+	case a.Approval != nil:
+		approver = a.Approval.ApproverRole
+	case a.ESign != nil:
+		url = a.ESign.DocumentURL
+	case a.Meeting != nil:
+		url = a.Meeting.URL
+	case a.Link != nil && (a.Type == ActionWebApp || a.Link.Delivered == nil):
+		url = a.Link.URL // a delivered file_request's link is the file, not part of the request
+	}
+	return approver, url
+}

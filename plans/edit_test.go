@@ -192,3 +192,52 @@ func TestPhaseEdits(t *testing.T) {
 		t.Errorf("remove events: got %v", eventTypes(ev))
 	}
 }
+
+func TestTypeSetupRoundTrip(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	c := f.seller(f.start)
+	review, sign := f.action(t, "review"), f.action(t, "sign")
+	if _, err := f.plan.SetDetails(c, review.ID, review.Version, Details{ApproverRole: ptr("legal")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.plan.SetDetails(c, sign.ID, sign.Version, Details{DocumentURL: ptr("https://docs.test/msa.pdf"), SignerID: ptr(f.plan.Members[1].ID)}); err != nil {
+		t.Fatal(err)
+	}
+	tpl, _, err := f.plan.SaveAsTemplate(c, "saved", "Saved")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, s := tpl.Action("review"), tpl.Action("sign"); r.Approver != "legal" || s.URL != "https://docs.test/msa.pdf" {
+		t.Fatalf("template: got approver %q url %q", r.Approver, s.URL)
+	}
+	p, _, err := Instantiate(tpl, testDeal(), f.start, f.loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, s := p.ActionByKey("review"), p.ActionByKey("sign"); r.Approval == nil || r.Approval.ApproverRole != "legal" || s.ESign == nil || s.ESign.DocumentURL != "https://docs.test/msa.pdf" || s.ESign.SignerID != "" {
+		t.Errorf("instantiated: got approval %+v e-sign %+v, want legal and the document without a signer (members stay with the plan)", r.Approval, s.ESign)
+	}
+}
+
+func TestTemplateTypeSetupProblems(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		action, path string
+	}{
+		"approver of a task":     {"{key: a, title: A, type: task, approver: owner}", "phases[0].actions[0].approver"},
+		"unknown approver role":  {"{key: a, title: A, type: approval, approver: cfo}", "phases[0].actions[0].approver"},
+		"url of an approval":     {"{key: a, title: A, type: approval, url: 'https://x.test'}", "phases[0].actions[0].url"},
+		"url that is not a link": {"{key: a, title: A, type: web_app, url: 'docs/x'}", "phases[0].actions[0].url"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			doc := "key: k\nname: K\nroles:\n  - {key: owner, label: Owner, side: seller}\nphases:\n  - key: p\n    name: P\n    actions:\n      - " + tc.action + "\n"
+			_, err := Parse([]byte(doc))
+			var ve *ValidationError
+			if !errors.As(err, &ve) || len(ve.Problems) != 1 || ve.Problems[0].Path != tc.path {
+				t.Errorf("got %v, want one problem at %s", err, tc.path)
+			}
+		})
+	}
+}

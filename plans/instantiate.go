@@ -87,6 +87,7 @@ func InstantiateBy(t *Template, deal Deal, c Change, loc *time.Location) (*Plan,
 				Internal: at.Internal, Milestone: at.Milestone, Position: j,
 				Questions: cloneQuestions(at.Questions), UpdatedAt: c.At, Version: 1,
 			}
+			templateState(at).set(&a)
 			if at.Due != nil {
 				rule := *at.Due
 				a.DueRule = &rule

@@ -57,6 +57,7 @@ func (p *Plan) SaveAsTemplate(c Change, key, name string) (*Template, []Event, e
 			if at.Key == "" {
 				at.Key = newKey()
 			}
+			at.Approver, at.URL = templateSetup(&a)
 			if a.DueRule != nil {
 				rule := *a.DueRule
 				at.Due = &rule

@@ -178,6 +178,11 @@ type ActionTemplate struct {
 	SubTasks []string `yaml:"sub_tasks,omitempty" json:"sub_tasks,omitempty"`
 	// Questions are the questions of a form action.
 	Questions []Question `yaml:"questions,omitempty" json:"questions,omitempty"`
+	// Approver is the key of the role that approves an approval action.
+	Approver string `yaml:"approver,omitempty" json:"approver,omitempty"`
+	// URL is an absolute http(s) link: the document an e_sign action signs, a meeting's link,
+	// the app a web_app action opens, the file a file_request action delivers.
+	URL string `yaml:"url,omitempty" json:"url,omitempty"`
 }
 
 // Anchor is what a due rule counts from.

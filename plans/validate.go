@@ -193,6 +193,22 @@ func validateAction(ps *problems, p string, a *ActionTemplate, roles map[string]
 		}
 		checkLengths(ps, lengthCheck{index(join(p, "sub_tasks"), i), s, MaxTitle})
 	}
+	if a.Approver != "" {
+		switch _, ok := roles[a.Approver]; {
+		case a.Type != ActionApproval && a.Type.Valid():
+			ps.add(join(p, "approver"), "only approval actions have an approver")
+		case !ok:
+			ps.add(join(p, "approver"), "unknown role %q", a.Approver)
+		}
+	}
+	if a.URL != "" {
+		switch {
+		case !slices.Contains(detailTypes["url"], a.Type) && a.Type != ActionESign && a.Type.Valid():
+			ps.add(join(p, "url"), "only e_sign, meeting, web_app and file_request actions have a url")
+		case checkURL("url", a.URL) != nil:
+			ps.add(join(p, "url"), "want an absolute http(s) URL, got %q", firstN(a.URL, 80))
+		}
+	}
 	if a.Type == ActionForm && len(a.Questions) == 0 {
 		ps.add(join(p, "questions"), "required for a form: at least one question")
 	}
