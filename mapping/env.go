@@ -245,3 +245,21 @@ func inLoc(t *time.Time, loc *time.Location) *time.Time {
 	v := t.In(loc)
 	return &v
 }
+
+// SplitPlans sorts a deal's plans for NewEnv: main is its main plan, the earliest made from a
+// template that is not additive (nil when every plan is additive, or there is none), and byKey
+// holds every plan by template key. additive reports whether a template version is additive
+// (plans.Selection.Additive).
+func SplitPlans(ps []*plans.Plan, additive func(templateKey string, version int) bool) (main *plans.Plan, byKey map[string]*plans.Plan) {
+	byKey = make(map[string]*plans.Plan, len(ps))
+	for _, p := range ps {
+		byKey[p.TemplateKey] = p
+		if additive(p.TemplateKey, p.TemplateVersion) {
+			continue
+		}
+		if main == nil || p.CreatedAt.Before(main.CreatedAt) || p.CreatedAt.Equal(main.CreatedAt) && p.ID < main.ID {
+			main = p
+		}
+	}
+	return main, byKey
+}

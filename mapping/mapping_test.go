@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -282,4 +283,42 @@ func stripPos(s Spec) Spec {
 		out.Fields = append(out.Fields, f)
 	}
 	return out
+}
+
+// TestEvaluateConcurrently shares one Mapping between goroutines, as push workers do (run with
+// -race).
+func TestEvaluateConcurrently(t *testing.T) {
+	t.Parallel()
+	m := MustCompile(parseSpec(t, issueSpec))
+	done := make(chan []Desired)
+	for i := range 8 {
+		go func() {
+			p := testPlan()
+			p.ID = fmt.Sprintf("p%d", i)
+			ds, _ := m.Evaluate(NewEnv(map[string]any{"i": i}, p, nil, now, "https://map.example.com"))
+			done <- ds
+		}()
+	}
+	for range 8 {
+		ds := <-done
+		if len(ds) != 5 || ds[0].Value != 50 || !strings.HasPrefix(ds[4].Value.(string), "https://map.example.com/plans/p") {
+			t.Errorf("got %+v", ds)
+		}
+	}
+}
+
+func TestSplitPlans(t *testing.T) {
+	t.Parallel()
+	mk := func(id, key string, ago time.Duration) *plans.Plan {
+		return &plans.Plan{ID: id, TemplateKey: key, TemplateVersion: 1, CreatedAt: now.Add(-ago)}
+	}
+	sec, main, other := mk("p1", "security-review", 3*time.Hour), mk("p2", "default", 2*time.Hour), mk("p3", "renewal", time.Hour)
+	additive := func(key string, _ int) bool { return key == "security-review" }
+	got, byKey := SplitPlans([]*plans.Plan{sec, other, main}, additive)
+	if got != main || len(byKey) != 3 || byKey["security-review"] != sec {
+		t.Errorf("got main %v and %d plans, want p2 (the earliest non-additive) and 3", got, len(byKey))
+	}
+	if got, _ := SplitPlans([]*plans.Plan{sec}, additive); got != nil {
+		t.Errorf("only additive plans: got main %v, want none", got)
+	}
 }

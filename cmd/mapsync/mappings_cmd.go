@@ -300,29 +300,27 @@ func crmValue(fields map[string]any, name string) any {
 	return nil
 }
 
-// dealPlans loads every plan of a deal: the main one (made from a template that is not additive;
-// nil when there is none) and all of them by template key.
+// dealPlans loads every plan of a deal and splits them with mapping.SplitPlans.
 func (rt *runtime) dealPlans(ctx context.Context, connection, dealID string) (*plans.Plan, map[string]*plans.Plan, error) {
 	sums, _, err := rt.store.ListPlans(ctx, plans.PlanFilter{Connection: connection, DealID: dealID, Limit: 100})
 	if err != nil {
 		return nil, nil, err
 	}
-	var main *plans.Plan
-	byKey := map[string]*plans.Plan{}
+	ps := make([]*plans.Plan, 0, len(sums))
+	additive := map[string]bool{}
 	for _, s := range sums {
 		p, err := rt.store.Plan(ctx, s.ID)
 		if err != nil {
 			return nil, nil, err
 		}
-		byKey[p.TemplateKey] = p
 		t, err := rt.store.Template(ctx, p.TemplateKey, p.TemplateVersion)
 		if err != nil {
 			return nil, nil, err
 		}
-		if (t.Selection == nil || !t.Selection.Additive) && (main == nil || p.CreatedAt.Before(main.CreatedAt)) {
-			main = p
-		}
+		additive[p.TemplateKey] = t.Selection != nil && t.Selection.Additive
+		ps = append(ps, p)
 	}
+	main, byKey := mapping.SplitPlans(ps, func(key string, _ int) bool { return additive[key] })
 	return main, byKey, nil
 }
 
