@@ -59,6 +59,8 @@ type Options struct {
 	Deals DealSource
 	// Webhooks, when set, serves the CRM webhook receivers under /webhooks (see Webhooks).
 	Webhooks *Webhooks
+	// Admin, when set, serves /api/v1/connections, /api/v1/runs and /api/v1/dead-letters.
+	Admin AdminSource
 }
 
 // Server is mapsync's HTTP API. It is an http.Handler; serve it with an http.Server.
@@ -178,6 +180,7 @@ type Server struct {
 	mux     *http.ServeMux
 	handler http.Handler
 	hooks   *Webhooks
+	admin   AdminSource
 }
 
 // New returns the server for opts.
@@ -199,7 +202,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{
 		store: opts.Store, deals: opts.Deals, svc: svc, log: opts.Logger, now: opts.Now, metrics: m,
-		gather: opts.Gatherer, ready: opts.ReadyTimeout, mux: http.NewServeMux(), hooks: opts.Webhooks,
+		gather: opts.Gatherer, ready: opts.ReadyTimeout, mux: http.NewServeMux(), hooks: opts.Webhooks, admin: opts.Admin,
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -262,6 +265,9 @@ func (s *Server) routes() {
 
 	if s.hooks != nil {
 		s.hooks.register(m)
+	}
+	if s.admin != nil {
+		s.registerAdmin(m)
 	}
 	m.HandleFunc("/", s.notFound)
 }

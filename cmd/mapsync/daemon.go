@@ -147,7 +147,7 @@ func (rt *runtime) daemon(ctx context.Context, addr string, grace time.Duration,
 	if err != nil {
 		return err
 	}
-	h, err := server.New(server.Options{Store: rt.store, Logger: a.log, Registerer: rt.reg, Gatherer: rt.reg, Deals: dealSource{rt}, Webhooks: hooks})
+	h, err := server.New(server.Options{Store: rt.store, Logger: a.log, Registerer: rt.reg, Gatherer: rt.reg, Deals: dealSource{rt}, Webhooks: hooks, Admin: adminSource{rt}})
 	if err != nil {
 		return err
 	}

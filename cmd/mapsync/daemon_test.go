@@ -120,6 +120,20 @@ func TestServeDaemon(t *testing.T) {
 			return strings.Contains(metrics, want), ""
 		})
 	}
+	// The admin API: connections with their state, runs, dead letters.
+	tok := strings.TrimSpace(mustRun(t, "--config", cfg, "tokens", "create", "admin"))
+	if got := waitGet(t, base+"/api/v1/connections", tok); !strings.Contains(got, `"name":"sandbox-hubspot"`) || !strings.Contains(got, `"state":"ok"`) || !strings.Contains(got, `"next_run":`) {
+		t.Errorf("GET /api/v1/connections: %s", got)
+	}
+	if got := waitGet(t, base+"/api/v1/runs?connection=sandbox-hubspot&limit=5", tok); !strings.Contains(got, `"trigger":"schedule"`) && !strings.Contains(got, `"trigger":"webhook"`) {
+		t.Errorf("GET /api/v1/runs: %s", got)
+	}
+	if got := waitGet(t, base+"/api/v1/dead-letters", tok); strings.TrimSpace(got) != `{"dead_letters":[]}` {
+		t.Errorf("GET /api/v1/dead-letters: %s", got)
+	}
+	if code, body := httpGet(base + "/api/v1/runs?connection=nope"); code != http.StatusUnauthorized {
+		t.Errorf("runs without a token: %d %s", code, body)
+	}
 	if code := stop(); code != 0 {
 		t.Fatalf("serve exit code after interrupt: got %d, want 0\n%s", code, out.String())
 	}
