@@ -188,7 +188,12 @@ func (rt *runtime) validateMapping(ctx context.Context, name string, refresh boo
 	if err != nil {
 		return 0, err
 	}
-	ps := mapping.Check(m, meta).For(name)
+	ps := mapping.Check(m, meta)
+	tps, err := rt.templatePlanProblems(ctx, cn)
+	if err != nil {
+		return 0, err
+	}
+	ps = append(ps, tps...).For(name)
 	for _, p := range ps {
 		fmt.Fprintln(rt.a.stdout, p.Error())
 	}
@@ -196,6 +201,33 @@ func (rt *runtime) validateMapping(ctx context.Context, name string, refresh boo
 		fmt.Fprintf(rt.a.stdout, "connection %s: %d field(s) ok (field metadata read %s)\n", name, len(m.Fields()), at.UTC().Format(time.RFC3339))
 	}
 	return len(ps), nil
+}
+
+// templatePlanProblems reports fields that read the plan of a template the database does not
+// have (`plan: KEY`): such a field would never be written.
+func (rt *runtime) templatePlanProblems(ctx context.Context, cn *config.Connection) (mapping.Problems, error) {
+	var ps mapping.Problems
+	var keys map[string]bool
+	for _, f := range cn.Push.Fields {
+		if f.Plan == "" {
+			continue
+		}
+		if keys == nil {
+			ts, err := rt.store.Templates(ctx)
+			if err != nil {
+				return nil, err
+			}
+			keys = map[string]bool{}
+			for _, t := range ts {
+				keys[t.Key] = true
+			}
+		}
+		if !keys[f.Plan] {
+			ps = append(ps, mapping.Problem{Path: "fields." + f.Name + ".plan", Field: f.Name, Line: f.Pos.Line,
+				Message: fmt.Sprintf("no template %q has been imported (mapsync templates import), so no deal has its plan", f.Plan)})
+		}
+	}
+	return ps, nil
 }
 
 // mappingPreview is what `mappings preview` shows.

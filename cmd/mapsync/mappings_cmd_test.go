@@ -102,18 +102,20 @@ func TestMappingsCommands(t *testing.T) {
 
 	t.Run("validate reports every problem and exits 1", func(t *testing.T) {
 		data, _ := os.ReadFile(cfg)
-		bad := strings.Replace(string(data), "        map_status: plan.status\n", "        map_status: '\"At Risk\"'\n        map_stage: plan.status\n        hs_object_id: plan.id\n", 1)
+		bad := strings.Replace(string(data), "        map_status: plan.status\n", "        map_status: '\"At Risk\"'\n        map_stage: plan.status\n        hs_object_id: plan.id\n        map_next_step: {value: plan.name, plan: no-such-template}\n", 1)
+		bad = strings.Replace(bad, "        map_next_step: {value: 'plan.next_action?.title ?? \"\"', truncate: true}\n", "", 1)
 		bad = strings.Replace(bad, "map_plan_url]", "map_plan_url, map_stage, hs_object_id]", 1)
 		path := filepath.Join(t.TempDir(), "bad.yaml")
 		os.WriteFile(path, []byte(bad), 0o600)
 		code, out, errOut := runCLI(t, "--config", path, "--log-level", "error", "mappings", "validate", "--connection", "sandbox-hubspot")
-		if code != 1 || !strings.Contains(errOut, "3 mapping problem(s)") {
-			t.Fatalf("got exit %d, stderr %q; want 1 and three problems", code, errOut)
+		if code != 1 || !strings.Contains(errOut, "4 mapping problem(s)") {
+			t.Fatalf("got exit %d, stdout %q, stderr %q; want 1 and four problems", code, out, errOut)
 		}
 		for _, want := range []string{
 			`connection sandbox-hubspot: fields.map_status: "At Risk" (a constant) is not a value of the restricted picklist`,
 			`connection sandbox-hubspot: fields.map_stage: no such field on the CRM's deal object (line `,
 			`connection sandbox-hubspot: fields.hs_object_id: the CRM field is read-only (not updateable) (line `,
+			`connection sandbox-hubspot: fields.map_next_step.plan: no template "no-such-template" has been imported (mapsync templates import), so no deal has its plan (line `,
 		} {
 			if !strings.Contains(out, want) {
 				t.Errorf("got %q, want it to contain %q", out, want)

@@ -56,6 +56,17 @@ func TestBatchUpdatePushRefusals(t *testing.T) {
 			}
 		})
 	}
+	t.Run("more than 100 inputs", func(t *testing.T) {
+		var in []map[string]any
+		for range 101 {
+			in = append(in, input(ids[0], map[string]any{"map_progress": "1"}))
+		}
+		r := update(t, in...)
+		wantStatus(t, r, 400)
+		if m := r.json(t); m["category"] != "VALIDATION_ERROR" {
+			t.Errorf("got %s", r.body)
+		}
+	})
 	t.Run("archived deal", func(t *testing.T) {
 		if err := b.sb.ArchiveObject("deals", ids[3]); err != nil {
 			t.Fatal(err)
