@@ -196,7 +196,7 @@ func (s *Server) api(h apiFunc, params ...string) http.Handler {
 			err = h(w, r, by)
 		}
 		if err != nil {
-			writeError(w, r, namedNotFound(r, err))
+			writeError(w, r, s.unavailable(r, namedNotFound(r, err)))
 		}
 	})
 }

@@ -52,7 +52,13 @@ type httpError struct {
 	cause  error
 }
 
-func (e *httpError) Error() string { return e.body.Message }
+// Error is the message, and the cause when there is one (for the log; clients get the body).
+func (e *httpError) Error() string {
+	if e.cause != nil {
+		return e.body.Message + ": " + e.cause.Error()
+	}
+	return e.body.Message
+}
 func (e *httpError) Unwrap() error { return e.cause }
 
 func errBadRequest(field, format string, args ...any) error {
@@ -157,10 +163,15 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if status >= 500 {
 		body.RequestID = requestID(r.Context())
-		body.Message = "internal error (request id " + body.RequestID + ")"
+		if status == http.StatusInternalServerError {
+			body.Message = "internal error (request id " + body.RequestID + ")"
+		}
 		if info := infoFrom(r.Context()); info != nil {
 			info.err = err
 		}
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", RetryAfter)
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="mapsync"`)

@@ -68,7 +68,7 @@ type Options struct {
 // # Routes
 //
 // Without auth: GET /healthz (the process is up), GET /readyz (the store answers a ping, else
-// 503), GET /metrics (when Options.Gatherer is set; same listener as the API).
+// 503 with Retry-After), GET /metrics (when Options.Gatherer is set; same listener as the API).
 //
 // Under /api/v1, with "Authorization: Bearer <token>" (tokens from `mapsync tokens create`):
 //
@@ -165,7 +165,10 @@ type Options struct {
 //   - 422 invalid values, transitions, unknown phases, members, roles or questions named in the
 //     body, and invalid templates: problems lists every problem with its path in the document,
 //     and the field is the first problem's path;
-//   - 500 says "internal error" and the request id.
+//   - 500 says "internal error" and the request id;
+//   - 503 (code unavailable, with Retry-After: RetryAfter seconds) when the database does not
+//     answer: a request that fails on the store is a 503 rather than a 500 when a ping of the
+//     store fails too, as /readyz answers then.
 //
 // A change is written whole or not at all.
 type Server struct {
@@ -303,11 +306,34 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.ready)
 	defer cancel()
 	if err := s.store.Ping(ctx); err != nil {
-		if info := infoFrom(r.Context()); info != nil {
-			info.err = err
-		}
-		writeJSON(w, http.StatusServiceUnavailable, ErrorBody{Error: APIError{Code: "unavailable", Message: "store does not answer", RequestID: requestID(r.Context())}})
+		writeError(w, r, errUnavailable(err))
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// RetryAfter is the Retry-After of a 503 (in seconds): when a client may try again after the
+// database did not answer.
+const RetryAfter = "5"
+
+// errUnavailable is the 503 of a store that does not answer, with err, the cause, for the log.
+func errUnavailable(err error) error {
+	return &httpError{status: http.StatusServiceUnavailable, cause: err, body: APIError{
+		Code: "unavailable", Message: "the database does not answer; retry later",
+	}}
+}
+
+// unavailable turns err, when it would be a 500, into a 503 if the store does not answer a ping
+// now (the database is down or unreachable): a client should retry, not report a bug. Any other
+// error is returned as it is.
+func (s *Server) unavailable(r *http.Request, err error) error {
+	if status, _ := classify(err); status != http.StatusInternalServerError || r.Context().Err() != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.ready)
+	defer cancel()
+	if s.store.Ping(ctx) == nil {
+		return err
+	}
+	return errUnavailable(err)
 }
