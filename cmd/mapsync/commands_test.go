@@ -316,7 +316,8 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("demo exit %d\n%s\n%s", code, out, errOut)
 	}
 	for _, want := range []string{"pulling sandbox-salesforce", "pulling sandbox-hubspot", "(full, first pull): succeeded",
-		"deals evaluated: ", " got new plans", "plans created (", "sample plan", "done: ", "events recorded"} {
+		"deals evaluated: ", " got new plans", "plans created (", "sample plan", "done: ", "events recorded",
+		"its webhook arrived, the deal was pulled and its plan made", "its deletion webhook marked it deleted"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}

@@ -92,6 +92,7 @@ func (d *demo) steps() []demoStep {
 	steps = append(steps,
 		demoStep{"one of the plans", d.showSample},
 		demoStep{"the seller completes the first two actions", d.completeActions},
+		demoStep{"webhooks: a deal created and one archived in the HubSpot sandbox", d.webhooks},
 	)
 	return steps
 }

@@ -12,6 +12,18 @@ import (
 // webhooks builds the webhook receivers of every configured connection; onStored runs in the
 // transaction that stores new events (their processing is enqueued there), stored after it.
 func (rt *runtime) webhooks(ctx context.Context, onStored store.OnWebhookEventsStored, stored func([]int64)) (*server.Webhooks, error) {
+	conns, err := rt.webhookConnections(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return server.NewWebhooks(server.WebhookOptions{
+		Store: rt.store, Connections: conns, PublicURL: strings.TrimRight(rt.cfg.Server.PublicURL, "/"),
+		OnStored: onStored, Stored: stored, Registerer: rt.reg, Logger: rt.a.log,
+	})
+}
+
+// webhookConnections are the webhook settings of every configured connection.
+func (rt *runtime) webhookConnections(ctx context.Context) ([]server.WebhookConnection, error) {
 	var conns []server.WebhookConnection
 	for i := range rt.cfg.Connections {
 		cn := &rt.cfg.Connections[i]
@@ -33,8 +45,5 @@ func (rt *runtime) webhooks(ctx context.Context, onStored store.OnWebhookEventsS
 		}
 		conns = append(conns, wc)
 	}
-	return server.NewWebhooks(server.WebhookOptions{
-		Store: rt.store, Connections: conns, PublicURL: strings.TrimRight(rt.cfg.Server.PublicURL, "/"),
-		OnStored: onStored, Stored: stored, Registerer: rt.reg, Logger: rt.a.log,
-	})
+	return conns, nil
 }
