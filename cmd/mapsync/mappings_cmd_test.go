@@ -165,3 +165,73 @@ func TestMappingsCommands(t *testing.T) {
 		}
 	})
 }
+
+// TestMappingsRoundTrip writes what the preview says to write, through each connector, pulls the
+// deal back and previews again: every field is then unchanged. This is the mapping layer's side of
+// "a second push writes nothing": each coerced value is accepted by the CRM and Equal to what the
+// pull returns (HubSpot strings, Salesforce dates and percents).
+func TestMappingsRoundTrip(t *testing.T) {
+	cfg, _ := migratedSandbox(t, 20, nil)
+	mustRun(t, "--config", cfg, "--log-level", "error", "templates", "import")
+	ctx := t.Context()
+	withRuntime := func(fn func(rt *runtime)) {
+		t.Helper()
+		a := &app{stdout: &strings.Builder{}, stderr: &strings.Builder{}, configPath: cfg}
+		rt, err := a.newRuntime(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rt.Close()
+		fn(rt)
+	}
+	for _, name := range []string{"sandbox-salesforce", "sandbox-hubspot"} {
+		t.Run(name, func(t *testing.T) {
+			mustRun(t, "--config", cfg, "--log-level", "error", "sync", "run", "--connection", name)
+			var dealID string
+			withRuntime(func(rt *runtime) {
+				sums, _, err := rt.store.ListPlans(ctx, plans.PlanFilter{Connection: name, Limit: 1})
+				if err != nil || len(sums) == 0 {
+					t.Fatalf("no plan made for %s: %v", name, err)
+				}
+				dealID = sums[0].DealID
+				p, err := rt.previewMapping(ctx, name, dealID, false, time.Now())
+				if err != nil {
+					t.Fatal(err)
+				}
+				ch := connectors.Change{ID: dealID, Fields: map[string]any{}}
+				for _, f := range p.Fields {
+					if f.Error != "" {
+						t.Fatalf("%s: %s", f.Field, f.Error)
+					}
+					if f.Write {
+						ch.Fields[f.Field] = f.Value
+					}
+				}
+				if len(ch.Fields) < 3 {
+					t.Fatalf("got %v to write, want at least progress, status and URL", ch.Fields)
+				}
+				cn, _ := rt.cfg.Connection(name)
+				conn, err := rt.connector(ctx, cn)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res, err := conn.Update(ctx, connectors.ObjectDeal, []connectors.Change{ch})
+				if err != nil || len(res) != 1 || !res[0].OK {
+					t.Fatalf("update %v: %v %+v", ch.Fields, err, res)
+				}
+			})
+			mustRun(t, "--config", cfg, "--log-level", "error", "sync", "run", "--connection", name)
+			withRuntime(func(rt *runtime) {
+				p, err := rt.previewMapping(ctx, name, dealID, false, time.Now())
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, f := range p.Fields {
+					if f.Write || f.Reason != string(mapping.SkipUnchanged) {
+						t.Errorf("%s after the write and a pull: got write %v (%s), value %#v, CRM %#v; want unchanged", f.Field, f.Write, f.Reason, f.Value, f.CRM)
+					}
+				}
+			})
+		})
+	}
+}
