@@ -421,6 +421,9 @@ func (p *Plan) TakeStep(c Change, actionID string, req StepRequest) ([]Event, er
 	if len(req.Reason) > MaxReason {
 		return nil, invalid("reason", "at most %d bytes, got %d", MaxReason, len(req.Reason))
 	}
+	if err := p.checkStepSide(c.By, a, req.Step); err != nil {
+		return nil, err
+	}
 	refuse := func(format string, args ...any) error {
 		return &StepError{Type: a.Type, Step: req.Step, Reason: fmt.Sprintf(format, args...)}
 	}
@@ -594,4 +597,41 @@ func templateSetup(a *Action) (approver, url string) {
 		url = a.Link.URL // a delivered file_request's link is the file, not part of the request
 	}
 	return approver, url
+}
+
+// checkStepSide refuses a decision step taken from the wrong side of the table: an approval is
+// decided from its approver's side, an e-signature viewed, signed or declined from its signer's,
+// an acknowledgement made from its owner role's. Who exactly is recorded, not checked: API actors
+// are tokens or names, not members. mapsync itself (a signature provider's webhook, say) may take
+// any step; a step with nobody named is open to both sides.
+func (p *Plan) checkStepSide(by Actor, a *Action, step Step) error {
+	if by.Side == SideSystem {
+		return nil
+	}
+	var side Side
+	var who string
+	switch step {
+	case StepApprove, StepReject:
+		if ap := a.Approval; ap != nil {
+			if m := p.Member(ap.ApproverID); m != nil {
+				side, who = m.Side, "the approver "+m.Name
+			} else if r := p.Role(ap.ApproverRole); r != nil {
+				side, who = r.Side, "the approver role "+r.Label
+			}
+		}
+	case StepView, StepSign, StepDecline:
+		if es := a.ESign; es != nil {
+			if m := p.Member(es.SignerID); m != nil {
+				side, who = m.Side, "the signer "+m.Name
+			}
+		}
+	case StepAcknowledge:
+		if r := p.Role(a.OwnerRole); r != nil {
+			side, who = r.Side, "the owner role "+r.Label
+		}
+	}
+	if side != "" && by.Side != side {
+		return &ForbiddenError{Message: fmt.Sprintf("%s: only the %s side (%s) may %s this %s action", step, side, who, step, a.Type)}
+	}
+	return nil
 }

@@ -66,6 +66,13 @@ func TestEditsRefusedChangeNothing(t *testing.T) {
 			_, err := f.plan.TakeStep(f.seller(f.start), a.ID, StepRequest{Version: a.Version, Step: StepApprove})
 			return err
 		}, ErrInvalid},
+		"seller approves for a buyer approver": {func(f *fixture) {
+			f.action(t, "review").Approval = &Approval{ApproverRole: "champion"}
+		}, func(f *fixture) error {
+			a := f.action(t, "review")
+			_, err := f.plan.TakeStep(f.seller(f.start), a.ID, StepRequest{Version: a.Version, Step: StepApprove})
+			return err
+		}, ErrForbidden},
 		"target of an unknown milestone": {nil, func(f *fixture) error {
 			_, err := f.plan.SetMilestoneTarget(f.seller(f.start), f.plan.Version, "Nope", Date{2025, 4, 1})
 			return err
@@ -138,7 +145,11 @@ func TestSteps(t *testing.T) {
 			}
 			for i, s := range tc.steps {
 				cur := f.plan.Action(a.ID)
-				ev, err := f.plan.TakeStep(f.seller(f.start), a.ID, StepRequest{Version: cur.Version, Step: s.step, Reason: s.reason})
+				c := f.seller(f.start)
+				if tc.typ == ActionESign {
+					c = f.buyer(f.start) // the signer is a buyer
+				}
+				ev, err := f.plan.TakeStep(c, a.ID, StepRequest{Version: cur.Version, Step: s.step, Reason: s.reason})
 				var se *StepError
 				switch {
 				case s.want == "" && (!errors.As(err, &se) || se.Type != tc.typ):

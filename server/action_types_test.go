@@ -10,12 +10,15 @@ import (
 )
 
 // step takes a step on the action at path as the test token and returns the action.
-func (b *testBundle) step(t *testing.T, path string, body map[string]any) ActionResponse {
+func (b *testBundle) step(t *testing.T, path string, body map[string]any, hdr ...string) ActionResponse {
 	t.Helper()
 	var a ActionResponse
-	b.do("POST", path+"/steps", body).ok(t, http.StatusOK, &a)
+	b.do("POST", path+"/steps", body, hdr...).ok(t, http.StatusOK, &a)
 	return a
 }
+
+// asBuyer is the header pair of a buyer-side actor.
+var asBuyer = []string{HeaderActor, "alice@acme.test", HeaderSide, "buyer"}
 
 // addTyped adds an action of type typ (with details) to the plan's first phase and returns its path.
 func (b *testBundle) addTyped(t *testing.T, typ string, details map[string]any) (string, ActionResponse) {
@@ -47,20 +50,20 @@ func TestActionTypes(t *testing.T) {
 			var a ActionResponse
 			b.do("PUT", path+"/details", map[string]any{"version": 1, "approver_id": champion.ID}).ok(t, http.StatusOK, &a)
 			wantStepRefused(t, b.do("POST", path+"/steps", map[string]any{"version": 2, "step": "acknowledge"}), plans.ActionApproval)
-			b.do("POST", path+"/steps", map[string]any{"version": 1, "step": "approve"}).wantError(t, 409, "conflict", "version")
-			b.do("POST", path+"/steps", map[string]any{"version": 2, "step": "reject"}).wantError(t, 422, "invalid", "reason")
-			a = b.step(t, path, map[string]any{"version": 2, "step": "approve", "reason": "fine"})
+			b.do("POST", path+"/steps", map[string]any{"version": 1, "step": "approve"}, asBuyer...).wantError(t, 409, "conflict", "version")
+			b.do("POST", path+"/steps", map[string]any{"version": 2, "step": "reject"}, asBuyer...).wantError(t, 422, "invalid", "reason")
+			b.do("POST", path+"/steps", map[string]any{"version": 2, "step": "approve"}).wantError(t, 403, "forbidden", "") // the seller side is not the approver
+			a = b.step(t, path, map[string]any{"version": 2, "step": "approve", "reason": "fine"}, asBuyer...)
 			if a.Status != plans.StatusDone || a.CompletedAt == nil || len(a.Approval.Decisions) != 1 || a.Approval.Decisions[0].Decision != "approved" ||
-				a.Approval.Decisions[0].By.ID != "token:ci" || !a.Approval.Decisions[0].At.Equal(testNow) || a.Approval.ApproverID != champion.ID {
+				a.Approval.Decisions[0].By.ID != "alice@acme.test" || !a.Approval.Decisions[0].At.Equal(testNow) || a.Approval.ApproverID != champion.ID {
 				t.Fatalf("approved: got %+v %+v", a.Status, a.Approval)
 			}
-			wantStepRefused(t, b.do("POST", path+"/steps", map[string]any{"version": a.Version, "step": "approve"}), plans.ActionApproval)
-			a = b.step(t, path, map[string]any{"version": a.Version, "step": "reject", "reason": "price changed"})
+			wantStepRefused(t, b.do("POST", path+"/steps", map[string]any{"version": a.Version, "step": "approve"}, asBuyer...), plans.ActionApproval)
+			a = b.step(t, path, map[string]any{"version": a.Version, "step": "reject", "reason": "price changed"}, asBuyer...)
 			if a.Status != plans.StatusInProgress || a.CompletedAt != nil || len(a.Approval.Decisions) != 2 || a.Approval.Decisions[1].Reason != "price changed" {
 				t.Fatalf("rejected: got %s %+v, want reopened with the reason kept", a.Status, a.Approval)
 			}
-			// Buyer champion approves through a portal.
-			a = b.step(t, path, map[string]any{"version": a.Version, "step": "approve"})
+			a = b.step(t, path, map[string]any{"version": a.Version, "step": "approve"}, asBuyer...)
 			if a.Status != plans.StatusDone {
 				t.Errorf("approved again: got %s", a.Status)
 			}
@@ -71,12 +74,13 @@ func TestActionTypes(t *testing.T) {
 		eachStore(t, func(t *testing.T, b *testBundle) {
 			path, a := b.addTyped(t, "acknowledgement", nil)
 			wantStepRefused(t, b.do("POST", path+"/steps", map[string]any{"version": 1, "step": "approve"}), plans.ActionAcknowledgement)
+			b.do("POST", path+"/steps", map[string]any{"version": a.Version, "step": "acknowledge"}).wantError(t, 403, "forbidden", "") // the owner role is the buyer's
 			var got ActionResponse
 			b.do("POST", path+"/steps", map[string]any{"version": a.Version, "step": "acknowledge"}, HeaderActor, "alice@acme.test", HeaderSide, "buyer").ok(t, http.StatusOK, &got)
 			if got.Status != plans.StatusDone || got.Acknowledged == nil || got.Acknowledged.By.ID != "alice@acme.test" || got.Acknowledged.By.Side != plans.SideBuyer {
 				t.Fatalf("acknowledged: got %s %+v", got.Status, got.Acknowledged)
 			}
-			wantStepRefused(t, b.do("POST", path+"/steps", map[string]any{"version": got.Version, "step": "acknowledge"}), plans.ActionAcknowledgement)
+			wantStepRefused(t, b.do("POST", path+"/steps", map[string]any{"version": got.Version, "step": "acknowledge"}, asBuyer...), plans.ActionAcknowledgement)
 			b.do("PUT", path+"/details", map[string]any{"version": got.Version, "url": "https://x.test"}).wantError(t, 422, "invalid", "details")
 		})
 	})
@@ -97,14 +101,15 @@ func TestActionTypes(t *testing.T) {
 			if a.ESign.State != plans.ESignSent || a.Status != plans.StatusInProgress {
 				t.Fatalf("sent: got %s %s", a.ESign.State, a.Status)
 			}
-			a = b.step(t, path, map[string]any{"version": a.Version, "step": "view"})
-			a = b.step(t, path, map[string]any{"version": a.Version, "step": "decline", "reason": "wrong entity"})
+			b.do("POST", path+"/steps", map[string]any{"version": a.Version, "step": "sign"}).wantError(t, 403, "forbidden", "") // the signer is a buyer
+			a = b.step(t, path, map[string]any{"version": a.Version, "step": "view"}, asBuyer...)
+			a = b.step(t, path, map[string]any{"version": a.Version, "step": "decline", "reason": "wrong entity"}, asBuyer...)
 			if a.ESign.State != plans.ESignDeclined || a.Status != plans.StatusBlocked {
 				t.Fatalf("declined: got %s %s, want declined, blocked", a.ESign.State, a.Status)
 			}
-			wantStepRefused(t, b.do("POST", path+"/steps", map[string]any{"version": a.Version, "step": "sign"}), plans.ActionESign)
+			wantStepRefused(t, b.do("POST", path+"/steps", map[string]any{"version": a.Version, "step": "sign"}, asBuyer...), plans.ActionESign)
 			a = b.step(t, path, map[string]any{"version": a.Version, "step": "send"})
-			a = b.step(t, path, map[string]any{"version": a.Version, "step": "sign"})
+			a = b.step(t, path, map[string]any{"version": a.Version, "step": "sign"}, asBuyer...)
 			if a.ESign.State != plans.ESignSigned || a.Status != plans.StatusDone || len(a.ESign.History) != 5 {
 				t.Fatalf("signed: got %s %s history %d, want signed, done, 5 states", a.ESign.State, a.Status, len(a.ESign.History))
 			}
@@ -186,7 +191,7 @@ func TestActionTypes(t *testing.T) {
 			kick := b.get().action(t, "kickoff")
 			b.do("PATCH", b.actionPath("kickoff"), map[string]any{"version": kick.Version, "status": "done"}).ok(t, http.StatusOK, nil)
 			afterTask := b.get().Progress
-			b.step(t, ack, map[string]any{"version": a.Version, "step": "acknowledge"})
+			b.step(t, ack, map[string]any{"version": a.Version, "step": "acknowledge"}, asBuyer...)
 			afterAck := b.get().Progress
 			if afterTask.ActionsDone != 1 || afterAck.ActionsDone != 2 || afterAck.PercentComplete != 2*100/total {
 				t.Errorf("progress: got %d then %d done (%d%%), want 1, 2 (%d%%)", afterTask.ActionsDone, afterAck.ActionsDone, afterAck.PercentComplete, 2*100/total)
