@@ -127,6 +127,27 @@ func (rt *runtime) daemon(ctx context.Context, addr string, grace time.Duration,
 	if err != nil {
 		return err
 	}
+	// Queue depth and dead letters, read at each scrape (a bounded query); schedule entries.
+	webhookGauge := func(status string) func() float64 {
+		return func() float64 {
+			qctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			n, err := rt.store.CountWebhookEvents(qctx, 0)
+			if err != nil {
+				return -1
+			}
+			return float64(n[status])
+		}
+	}
+	for _, c := range []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mapsync_webhook_queue_depth", Help: "Webhook events stored and not yet processed (-1: the database did not answer)."}, webhookGauge(store.WebhookPending)),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mapsync_webhook_dead_letters", Help: "Webhook events that failed their last attempt."}, webhookGauge(store.WebhookDead)),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mapsync_schedule_entries", Help: "Schedules this process fires (every replica fires them; each tick runs once, claimed in the database)."}, func() float64 { return float64(len(entries)) }),
+	} {
+		if err := rt.reg.Register(c); err != nil {
+			return err
+		}
+	}
 	sched, err := scheduler.New(scheduler.Config{
 		Entries: entries, Logger: a.log,
 		Claim: func(ctx context.Context, e scheduler.Entry, tick time.Time) (bool, error) {

@@ -114,7 +114,7 @@ func TestServeDaemon(t *testing.T) {
 		return false, fmt.Sprintf("%d runs, %v", len(runs), err)
 	})
 	for _, want := range []string{`mapsync_webhook_events_total{outcome="stored",source="hubspot"}`, `mapsync_plans_instantiated_total{connection="sandbox-hubspot"}`,
-		`mapsync_daemon_runs_total{connection="sandbox-hubspot",outcome="succeeded",trigger="schedule"}`, `mapsync_webhook_events_processed_total{outcome="done"}`} {
+		`mapsync_daemon_runs_total{connection="sandbox-hubspot",outcome="succeeded",trigger="schedule"}`, `mapsync_webhook_events_processed_total{outcome="done"}`, "mapsync_webhook_queue_depth ", "mapsync_webhook_dead_letters 0"} {
 		waitFor(t, 10*time.Second, "/metrics shows "+want, func() (bool, string) {
 			_, metrics := httpGet(base + "/metrics")
 			return strings.Contains(metrics, want), ""

@@ -72,6 +72,7 @@ Configuration comes from --config, else $MAPSYNC_CONFIG, else ./mapsync.yaml if 
 		newMappingsCmd(a),
 		newWebhooksCmd(a),
 		newStatusCmd(a),
+		newDealsCmd(a),
 	)
 	return root
 }

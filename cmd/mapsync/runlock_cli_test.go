@@ -87,6 +87,12 @@ func TestSyncRunLock(t *testing.T) {
 			if hs == nil || hs.State != "ok" || hs.NextRun == nil || hs.NextFull == nil || hs.LagSeconds < 0 || hs.Records["deal"] != 30 || hs.Plans == 0 || hs.LastRun == nil || hs.LastRun.Status != store.RunSucceeded {
 				t.Errorf("status of sandbox-hubspot: got %+v\n%s", hs, statusOut)
 			}
+			if deals := mustRun(t, "--config", cfg, "deals", "list", "--connection", "sandbox-hubspot", "--has-plan", "true", "--output", "json"); strings.Count(deals, "\n") == 0 || !strings.Contains(deals, `"has_plan":true`) {
+				t.Errorf("deals list --has-plan true: %s", deals)
+			}
+			if ps := mustRun(t, "--config", cfg, "plans", "list", "--connection", "sandbox-hubspot"); !strings.Contains(ps, "active") {
+				t.Errorf("plans list: %s", ps)
+			}
 			runs := mustRun(t, "--config", cfg, "sync", "runs", "--connection", "sandbox-hubspot")
 			if !strings.Contains(runs, "abandoned") || !strings.Contains(runs, "succeeded") || !strings.Contains(runs, "the process running it stopped") {
 				t.Errorf("sync runs does not show the abandoned and the succeeded run:\n%s", runs)
