@@ -326,3 +326,10 @@ func requireResults(missing bool) error {
 	}
 	return nil
 }
+
+// CheckShape implements connectors.Shaped.
+func (p *propertiesReply) CheckShape() error { return requireResults(p.Results == nil) }
+
+// CheckShape implements connectors.Shaped: a batch reply without results would report every
+// input as missing.
+func (p *batchReply) CheckShape() error { return requireResults(p.Results == nil) }

@@ -103,3 +103,20 @@ func TestPullBadReplyRetried(t *testing.T) {
 		})
 	}
 }
+
+// A describe reply of another shape (no fields) is retried, not taken as an object without fields.
+func TestDescribeWrongShapeRetried(t *testing.T) {
+	t.Parallel()
+	c, b := setup(t, sandbox.Options{Deals: 5}, nil, nil)
+	injectFault(t, b, map[string]any{"kind": "wrong_shape", "count": 2, "endpoint": "describe"})
+	fields, err := c.Describe(t.Context(), connectors.ObjectDeal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fields) == 0 {
+		t.Fatal("describe after two wrong-shape replies: no fields")
+	}
+	if n := metrictest.Sum(t, b.reg, "mapsync_connector_retries_total", map[string]string{"op": "describe", "reason": "malformed"}); n != 2 {
+		t.Errorf("malformed retries of describe: got %v, want 2", n)
+	}
+}

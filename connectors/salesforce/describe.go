@@ -2,6 +2,7 @@ package salesforce
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -99,4 +100,12 @@ func neutralType(t string) (typ connectors.FieldType, restricted bool) {
 	}
 	// base64, address, location, anyType, complexvalue: nothing mapsync writes; shown as text.
 	return connectors.TypeString, false
+}
+
+// CheckShape implements connectors.Shaped: a describe reply names its object and lists its fields.
+func (d *describeResult) CheckShape() error {
+	if d.Name == "" || d.Fields == nil {
+		return errors.New(`no "name" or "fields"`)
+	}
+	return nil
 }
