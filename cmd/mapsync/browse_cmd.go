@@ -123,3 +123,36 @@ func newPlansListCmd(a *app) *cobra.Command {
 	f.StringVarP(&output, "output", "o", "text", "text or json (one object per line)")
 	return cmd
 }
+
+// newPlansShowCmd is `mapsync plans show ID`.
+func newPlansShowCmd(a *app) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "show PLAN_ID",
+		Short: "Show one plan: phases and actions with status, role and due date",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if output != "text" && output != "json" {
+				return usageError{fmt.Errorf("--output: want text or json, got %q", output)}
+			}
+			rt, err := a.newRuntime(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer rt.Close()
+			p, err := rt.store.Plan(cmd.Context(), args[0])
+			if err != nil {
+				return fmt.Errorf("plan %q: %w", args[0], err)
+			}
+			if output == "json" {
+				enc := json.NewEncoder(a.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(p)
+			}
+			printPlan(a, string(p.Status), p)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	return cmd
+}

@@ -90,7 +90,7 @@ plan first. Exits 1 when the deal is unknown or matches no template.`,
 	f.StringVarP(&output, "output", "o", "text", "text or json (the plan as the API returns it)")
 	create.MarkFlagRequired("connection")
 	create.MarkFlagRequired("deal")
-	cmd.AddCommand(create, newPlansListCmd(a))
+	cmd.AddCommand(create, newPlansListCmd(a), newPlansShowCmd(a))
 	return cmd
 }
 

@@ -90,8 +90,16 @@ func TestSyncRunLock(t *testing.T) {
 			if deals := mustRun(t, "--config", cfg, "deals", "list", "--connection", "sandbox-hubspot", "--has-plan", "true", "--output", "json"); strings.Count(deals, "\n") == 0 || !strings.Contains(deals, `"has_plan":true`) {
 				t.Errorf("deals list --has-plan true: %s", deals)
 			}
-			if ps := mustRun(t, "--config", cfg, "plans", "list", "--connection", "sandbox-hubspot"); !strings.Contains(ps, "active") {
-				t.Errorf("plans list: %s", ps)
+			ps := mustRun(t, "--config", cfg, "plans", "list", "--connection", "sandbox-hubspot", "--output", "json")
+			var first struct {
+				ID     string `json:"id"`
+				Status string `json:"status"`
+			}
+			if err := json.Unmarshal([]byte(strings.SplitN(ps, "\n", 2)[0]), &first); err != nil || first.Status != "active" {
+				t.Fatalf("plans list: %v\n%s", err, ps)
+			}
+			if show := mustRun(t, "--config", cfg, "plans", "show", first.ID); !strings.Contains(show, "plan "+first.ID) || !strings.Contains(show, "phases") {
+				t.Errorf("plans show %s:\n%s", first.ID, show)
 			}
 			runs := mustRun(t, "--config", cfg, "sync", "runs", "--connection", "sandbox-hubspot")
 			if !strings.Contains(runs, "abandoned") || !strings.Contains(runs, "succeeded") || !strings.Contains(runs, "the process running it stopped") {
