@@ -85,6 +85,10 @@ type PlanFilter struct {
 	DealID string
 	// Status is a plan status.
 	Status PlanStatus
+	// Progress is a progress status (on_track, at_risk, off_track, completed, cancelled) at Now.
+	Progress ProgressStatus
+	// Now is the time progress is computed at (zero: the store's clock).
+	Now time.Time
 	// Owner is the CRM id or email of the deal-owner member.
 	Owner string
 	// After is the cursor returned with the previous page.
@@ -113,4 +117,35 @@ type PlanSummary struct {
 	UpdatedAt time.Time `json:"updated_at"`
 	// Version is the plan's version.
 	Version int `json:"version"`
+	// Progress is the plan's progress at the time of the listing (the seller's view).
+	Progress ListProgress `json:"progress"`
+}
+
+// ListProgress is the progress a plan list shows for each plan: enough to answer "which deals
+// are at risk, and what is next?" in one call.
+type ListProgress struct {
+	// Status is on_track, at_risk, off_track, completed or cancelled (see Plan.Progress).
+	Status ProgressStatus `json:"status"`
+	// PercentComplete is as in Progress.
+	PercentComplete int `json:"percent_complete"`
+	// OverdueCount counts overdue open actions.
+	OverdueCount int `json:"overdue_count"`
+	// NextActionID, NextActionTitle, NextActionDue and NextActionAssignee name the open action
+	// due first ("" and null when nothing is open).
+	NextActionID string `json:"next_action_id,omitempty"`
+	// NextActionTitle is its title.
+	NextActionTitle string `json:"next_action_title,omitempty"`
+	// NextActionDue is its due date (null when undated).
+	NextActionDue Date `json:"next_action_due"`
+	// NextActionAssignee is its assignee's name or email.
+	NextActionAssignee string `json:"next_action_assignee,omitempty"`
+}
+
+// ListProgressOf returns the list progress of pr.
+func ListProgressOf(pr Progress) ListProgress {
+	return ListProgress{
+		Status: pr.Status, PercentComplete: pr.PercentComplete, OverdueCount: pr.OverdueCount,
+		NextActionID: pr.NextActionID, NextActionTitle: pr.NextActionTitle, NextActionDue: pr.NextActionDue,
+		NextActionAssignee: pr.NextActionAssignee,
+	}
 }

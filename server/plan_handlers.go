@@ -83,11 +83,18 @@ func (s *Server) listPlans(w http.ResponseWriter, r *http.Request, _ plans.Actor
 		return err
 	}
 	f := plans.PlanFilter{
-		Connection: q.Get("connection"), DealID: q.Get("deal"), Status: plans.PlanStatus(q.Get("status")),
-		Owner: q.Get("owner"), After: q.Get("after"), Limit: limit,
+		Connection: q.Get("connection"), DealID: q.Get("deal"), Owner: q.Get("owner"), After: q.Get("after"),
+		Limit: limit, Now: s.now(),
 	}
-	if f.Status != "" && !slices.Contains([]plans.PlanStatus{plans.PlanActive, plans.PlanClosed, plans.PlanCancelled}, f.Status) {
-		return errBadRequest("status", "status: want active, closed or cancelled, got %q", f.Status)
+	// ?status= is a lifecycle status or a progress status (cancelled is both).
+	switch st := q.Get("status"); {
+	case st == "":
+	case slices.Contains([]plans.PlanStatus{plans.PlanActive, plans.PlanClosed, plans.PlanCancelled}, plans.PlanStatus(st)):
+		f.Status = plans.PlanStatus(st)
+	case slices.Contains([]plans.ProgressStatus{plans.ProgressOnTrack, plans.ProgressAtRisk, plans.ProgressOffTrack, plans.ProgressCompleted}, plans.ProgressStatus(st)):
+		f.Progress = plans.ProgressStatus(st)
+	default:
+		return errBadRequest("status", "status: want active, closed or cancelled, or a progress status (on_track, at_risk, off_track, completed), got %q", st)
 	}
 	list, next, err := s.store.ListPlans(r.Context(), f)
 	if err != nil {

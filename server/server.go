@@ -73,6 +73,8 @@ type Options struct {
 // Under /api/v1, with "Authorization: Bearer <token>" (tokens from `mapsync tokens create`):
 //
 //	GET    /api/v1/plans?connection=&deal=&status=&owner=&after=&limit=  {"plans":[...],"next":"..."}
+//	       (status: active, closed, cancelled, or a progress status on_track, at_risk, off_track,
+//	       completed; each item carries "progress": status, percent, overdue count, next action)
 //	GET    /api/v1/plans/{plan}[?audience=buyer]                         the plan with "progress"
 //	GET    /api/v1/plans/{plan}/events?after=&limit=[&audience=buyer]    {"events":[...],"next":"..."}
 //	GET    /api/v1/plans/{plan}/actions/{action}[?audience=buyer]

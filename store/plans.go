@@ -491,13 +491,20 @@ func (s *Store) Events(ctx context.Context, planID, after string, limit int) ([]
 // ListPlans returns one page of plans matching f, ordered by id, and the cursor of the next page
 // ("" on the last). Pages are keyset-paginated by id, so plans created while paging never shift
 // a page. f.Limit <= 0 means DefaultPlanPage; it is capped at MaxPlanPage. Owner matches the
-// deal-owner member's CRM id or email (case-insensitively). It implements plans.PlanStore.
+// deal-owner member's CRM id or email (case-insensitively). Each plan carries its progress at
+// f.Now (the store's clock when zero); f.Progress keeps the plans whose progress status it is,
+// read from the plans' documents in batches until the page is full (the other filters narrow
+// the rows first, in SQL). It implements plans.PlanStore.
 func (s *Store) ListPlans(ctx context.Context, f plans.PlanFilter) ([]plans.PlanSummary, string, error) {
 	limit := f.Limit
 	if limit <= 0 {
 		limit = DefaultPlanPage
 	}
 	limit = min(limit, MaxPlanPage)
+	now := f.Now
+	if now.IsZero() {
+		now = s.Now()
+	}
 	var (
 		where []string
 		args  []any
@@ -518,41 +525,65 @@ func (s *Store) ListPlans(ctx context.Context, f plans.PlanFilter) ([]plans.Plan
 	if f.Owner != "" {
 		add("(owner_crm_id = ? OR owner_email = ?)", f.Owner, strings.ToLower(strings.TrimSpace(f.Owner)))
 	}
-	if f.After != "" {
-		add("id > ?", f.After)
+	batch := limit + 1
+	if f.Progress != "" {
+		batch = max(batch, 200)
 	}
-	q := `SELECT id, connection, deal_id, template_key, template_version, name, status, updated_at, version FROM plans`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY id LIMIT ?"
-	args = append(args, limit+1)
-	var rows []struct {
-		ID              string    `db:"id"`
-		Connection      string    `db:"connection"`
-		DealID          string    `db:"deal_id"`
-		TemplateKey     string    `db:"template_key"`
-		TemplateVersion int       `db:"template_version"`
-		Name            string    `db:"name"`
-		Status          string    `db:"status"`
-		UpdatedAt       time.Time `db:"updated_at"`
-		Version         int       `db:"version"`
-	}
-	if err := s.db.SelectContext(ctx, &rows, s.rebind(q), args...); err != nil {
-		return nil, "", fmt.Errorf("list plans: %w", interpretError(err))
+	var out []plans.PlanSummary
+	after := f.After
+	for {
+		q := `SELECT id, connection, deal_id, template_key, template_version, name, status, updated_at, version, body FROM plans`
+		w, a := where, args
+		if after != "" {
+			w, a = append(slices.Clone(w), "id > ?"), append(slices.Clone(a), after)
+		}
+		if len(w) > 0 {
+			q += " WHERE " + strings.Join(w, " AND ")
+		}
+		q += " ORDER BY id LIMIT ?"
+		a = append(a, batch)
+		var rows []struct {
+			ID              string    `db:"id"`
+			Connection      string    `db:"connection"`
+			DealID          string    `db:"deal_id"`
+			TemplateKey     string    `db:"template_key"`
+			TemplateVersion int       `db:"template_version"`
+			Name            string    `db:"name"`
+			Status          string    `db:"status"`
+			UpdatedAt       time.Time `db:"updated_at"`
+			Version         int       `db:"version"`
+			Body            []byte    `db:"body"`
+		}
+		if err := s.db.SelectContext(ctx, &rows, s.rebind(q), a...); err != nil {
+			return nil, "", fmt.Errorf("list plans: %w", interpretError(err))
+		}
+		for _, r := range rows {
+			p, err := planRow{Body: r.Body, Version: r.Version}.plan()
+			if err != nil {
+				return nil, "", fmt.Errorf("list plans: plan %s: %w", r.ID, err)
+			}
+			pr := p.Progress(now)
+			if f.Progress != "" && pr.Status != f.Progress {
+				continue
+			}
+			out = append(out, plans.PlanSummary{
+				ID: r.ID, Connection: r.Connection, DealID: r.DealID, TemplateKey: r.TemplateKey,
+				TemplateVersion: r.TemplateVersion, Name: r.Name, Status: plans.PlanStatus(r.Status),
+				UpdatedAt: r.UpdatedAt.UTC(), Version: r.Version, Progress: plans.ListProgressOf(pr),
+			})
+			if len(out) > limit {
+				break
+			}
+		}
+		if len(out) > limit || len(rows) < batch {
+			break
+		}
+		after = rows[len(rows)-1].ID
 	}
 	next := ""
-	if len(rows) > limit {
-		rows = rows[:limit]
-		next = rows[limit-1].ID
-	}
-	out := make([]plans.PlanSummary, len(rows))
-	for i, r := range rows {
-		out[i] = plans.PlanSummary{
-			ID: r.ID, Connection: r.Connection, DealID: r.DealID, TemplateKey: r.TemplateKey,
-			TemplateVersion: r.TemplateVersion, Name: r.Name, Status: plans.PlanStatus(r.Status),
-			UpdatedAt: r.UpdatedAt.UTC(), Version: r.Version,
-		}
+	if len(out) > limit {
+		out = out[:limit]
+		next = out[limit-1].ID
 	}
 	return out, next, nil
 }
