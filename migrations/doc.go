@@ -13,3 +13,12 @@ var Postgres embed.FS
 //
 //go:embed sqlite/*.sql
 var SQLite embed.FS
+
+// Push holds migration 00004's SQL (push state, push log, dead letters), one up and one down
+// file per database. 00004 is a Go migration (store/river_migrate.go): it creates River's own
+// tables through rivermigrate and then runs these, in one transaction, so `mapsync migrate up`
+// stays the one step. The files live outside postgres/ and sqlite/ so goose does not read them
+// as SQL migrations of their own.
+//
+//go:embed push/*.sql
+var Push embed.FS

@@ -33,7 +33,7 @@ func (s *Store) provider() (*goose.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := goose.NewProvider(d, s.db.DB, sub)
+	p, err := goose.NewProvider(d, s.db.DB, sub, goose.WithGoMigrations(s.goMigrations()...))
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
@@ -96,7 +96,11 @@ func (s *Store) MigrationStatuses(ctx context.Context) ([]MigrationStatus, error
 	}
 	out := make([]MigrationStatus, 0, len(st))
 	for _, m := range st {
-		out = append(out, MigrationStatus{Version: m.Source.Version, Name: m.Source.Path, Applied: m.State == goose.StateApplied})
+		name := m.Source.Path
+		if name == "" && m.Source.Version == pushMigrationVersion {
+			name = "00004_river_and_push (Go: River's tables through rivermigrate, then migrations/push)"
+		}
+		out = append(out, MigrationStatus{Version: m.Source.Version, Name: name, Applied: m.State == goose.StateApplied})
 	}
 	return out, nil
 }

@@ -50,6 +50,16 @@ func (s *Store) markPlans(ctx context.Context, tx *sqlx.Tx, ps []*plans.Plan) er
 			return fmt.Errorf("mark plans: %w", interpretError(err))
 		}
 	}
+	if s.markHook == nil || len(ps) == 0 {
+		return nil
+	}
+	marks := make([]PlanMark, len(ps))
+	for i, p := range ps {
+		marks[i] = PlanMark{PlanID: p.ID, Connection: p.Connection, DealID: p.DealID, PlanVersion: p.Version, MarkedAt: now}
+	}
+	if err := s.markHook(ctx, tx, marks); err != nil {
+		return fmt.Errorf("mark plans: %w", err)
+	}
 	return nil
 }
 
@@ -142,3 +152,12 @@ func (s *Store) DonePlanMark(ctx context.Context, planID string, version int) (d
 	}
 	return deleted, nil
 }
+
+// MarkHook runs inside the transaction of every plan write (CreatePlan, CreatePlans,
+// UpdatePlan), after the plans' marks are upserted, with those marks. The push pipeline enqueues
+// its job there, so the job commits exactly when the change does. An error rolls the write back.
+type MarkHook func(ctx context.Context, tx *sqlx.Tx, marks []PlanMark) error
+
+// OnPlansMarked sets the hook every plan write calls in its transaction (nil: none). Set it
+// while wiring, before the store is used.
+func (s *Store) OnPlansMarked(h MarkHook) { s.markHook = h }

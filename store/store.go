@@ -48,6 +48,8 @@ type Store struct {
 	cipher  *secrets.Cipher
 	now     func() time.Time
 	log     zerolog.Logger
+	// markHook runs in every plan write's transaction (OnPlansMarked).
+	markHook MarkHook
 }
 
 // Options configures Open.
