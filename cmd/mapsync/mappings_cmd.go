@@ -286,8 +286,12 @@ func (rt *runtime) previewMapping(ctx context.Context, name, dealID string, refr
 	env := mapping.NewEnv(rec.Fields, main, byKey, now, rt.cfg.Server.PublicURL)
 	desired, _ := m.Evaluate(env) // failures are per field, shown below
 	desired = mapping.CoerceAll(desired, meta)
-	// Without the push state, the CRM's value as pulled is what a push compares with.
-	diffs := mapping.Diff(desired, nil, rec.Fields, m.KeepCRMEdits())
+	// A push compares with the values it last wrote (push_state) and the CRM's value as pulled.
+	pushed, err := rt.store.LastPushed(ctx, name, string(connectors.ObjectDeal), []string{dealID})
+	if err != nil {
+		return nil, err
+	}
+	diffs := mapping.Diff(desired, pushed[dealID], rec.Fields, m.KeepCRMEdits())
 	return newMappingPreview(name, dealID, m, main, byKey, desired, diffs, rec.Fields), nil
 }
 
