@@ -5,7 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"testing"
 	"time"
 
@@ -58,9 +58,25 @@ func allDealContacts(t *testing.T, b bundle) []connectors.DealContact {
 // dies mid-run would leave things (pages committed, the next one fetched and lost).
 type killAfter struct {
 	connectors.Connector
-	n         int
-	committed *atomic.Int64 // pages the puller has committed, from its Progress
-	kill      context.CancelFunc
+	n    int
+	gate *pageGate // closed once the puller has committed n pages
+	kill context.CancelFunc
+}
+
+// pageGate is closed once the puller's Progress reports n committed pages.
+type pageGate struct {
+	n       int
+	once    sync.Once
+	reached chan struct{}
+}
+
+func newPageGate(n int) *pageGate { return &pageGate{n: n, reached: make(chan struct{})} }
+
+// progress is the puller's Progress callback.
+func (g *pageGate) progress(pr pull.Progress) {
+	if pr.Pages >= g.n {
+		g.once.Do(func() { close(g.reached) })
+	}
 }
 
 func (k *killAfter) Pull(ctx context.Context, req connectors.PullRequest, fn func(connectors.Page) error) error {
@@ -70,8 +86,10 @@ func (k *killAfter) Pull(ctx context.Context, req connectors.PullRequest, fn fun
 			delivered++
 			return fn(pg)
 		}
-		for deadline := time.Now().Add(10 * time.Second); k.committed.Load() < int64(k.n) && time.Now().Before(deadline); {
-			time.Sleep(time.Millisecond)
+		select {
+		case <-k.gate.reached:
+		case <-time.After(10 * time.Second):
+		case <-ctx.Done():
 		}
 		k.kill()
 		<-ctx.Done()
@@ -117,11 +135,11 @@ func TestCrashDuringFullPullResumes(t *testing.T) {
 				// The worker dies once a third of the pages are committed.
 				runCtx, kill := context.WithCancel(ctx)
 				defer kill()
-				var committed atomic.Int64
+				gate := newPageGate(refPages / 3)
 				p := newPuller(t, c, b, func(o *pull.Options) {
 					only(o)
-					o.Connector = &killAfter{Connector: c.conn, n: refPages / 3, committed: &committed, kill: kill}
-					o.Progress = func(pr pull.Progress) { committed.Store(int64(pr.Pages)) }
+					o.Connector = &killAfter{Connector: c.conn, n: refPages / 3, gate: gate, kill: kill}
+					o.Progress = gate.progress
 				})
 				calls = settledRequests(c)
 				crashed, err := p.Run(runCtx, pull.Request{})
@@ -285,11 +303,11 @@ func TestCrashDuringReconcileResumes(t *testing.T) {
 		}
 		runCtx, kill := context.WithCancel(ctx)
 		defer kill()
-		var committed atomic.Int64
+		gate := newPageGate(2)
 		_, err := newPuller(t, c, b, func(o *pull.Options) {
 			only(o)
-			o.Connector = &killAfter{Connector: c.conn, n: 2, committed: &committed, kill: kill}
-			o.Progress = func(pr pull.Progress) { committed.Store(int64(pr.Pages)) }
+			o.Connector = &killAfter{Connector: c.conn, n: 2, gate: gate, kill: kill}
+			o.Progress = gate.progress
 		}).Run(runCtx, pull.Request{Full: true})
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("reconcile: got %v, want it cancelled", err)
