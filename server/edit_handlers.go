@@ -79,22 +79,9 @@ type removePhaseRequest struct {
 }
 
 func (s *Server) removePhase(w http.ResponseWriter, r *http.Request, by plans.Actor) error {
-	var req removePhaseRequest
-	if err := decode(w, r, &req, false); err != nil {
-		return err
-	}
-	a, err := audience(r, by)
-	if err != nil {
-		return err
-	}
-	p, err := s.change(r, by, func(p *plans.Plan, c plans.Change) ([]plans.Event, error) {
+	return editPlan(s, w, r, by, func(req *removePhaseRequest, p *plans.Plan, c plans.Change) ([]plans.Event, error) {
 		return p.RemovePhase(c, req.PlanVersion, r.PathValue("phase"), req.MoveActionsTo)
 	})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, s.planResponse(p, a))
-	return nil
 }
 
 type addActionRequest struct {
@@ -128,37 +115,15 @@ type versionRequest struct {
 }
 
 func (s *Server) removeAction(w http.ResponseWriter, r *http.Request, by plans.Actor) error {
-	var req versionRequest
-	if err := decode(w, r, &req, false); err != nil {
-		return err
-	}
-	a, err := audience(r, by)
-	if err != nil {
-		return err
-	}
-	p, err := s.change(r, by, func(p *plans.Plan, c plans.Change) ([]plans.Event, error) {
+	return editPlan(s, w, r, by, func(req *versionRequest, p *plans.Plan, c plans.Change) ([]plans.Event, error) {
 		return p.RemoveAction(c, r.PathValue("action"), req.Version)
 	})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, s.planResponse(p, a))
-	return nil
 }
 
 func (s *Server) changeType(w http.ResponseWriter, r *http.Request, by plans.Actor) error {
-	var req plans.TypeChange
-	if err := decode(w, r, &req, false); err != nil {
-		return err
-	}
-	id := r.PathValue("action")
-	p, err := s.change(r, by, func(p *plans.Plan, c plans.Change) ([]plans.Event, error) {
-		return p.ChangeType(c, id, req)
+	return editAction(s, w, r, by, func(req *plans.TypeChange, id string, p *plans.Plan, c plans.Change) ([]plans.Event, error) {
+		return p.ChangeType(c, id, *req)
 	})
-	if err != nil {
-		return err
-	}
-	return writeAction(w, http.StatusOK, p, id, by)
 }
 
 type detailsRequest struct {
@@ -167,33 +132,15 @@ type detailsRequest struct {
 }
 
 func (s *Server) setDetails(w http.ResponseWriter, r *http.Request, by plans.Actor) error {
-	var req detailsRequest
-	if err := decode(w, r, &req, false); err != nil {
-		return err
-	}
-	id := r.PathValue("action")
-	p, err := s.change(r, by, func(p *plans.Plan, c plans.Change) ([]plans.Event, error) {
+	return editAction(s, w, r, by, func(req *detailsRequest, id string, p *plans.Plan, c plans.Change) ([]plans.Event, error) {
 		return p.SetDetails(c, id, req.Version, req.Details)
 	})
-	if err != nil {
-		return err
-	}
-	return writeAction(w, http.StatusOK, p, id, by)
 }
 
 func (s *Server) takeStep(w http.ResponseWriter, r *http.Request, by plans.Actor) error {
-	var req plans.StepRequest
-	if err := decode(w, r, &req, false); err != nil {
-		return err
-	}
-	id := r.PathValue("action")
-	p, err := s.change(r, by, func(p *plans.Plan, c plans.Change) ([]plans.Event, error) {
-		return p.TakeStep(c, id, req)
+	return editAction(s, w, r, by, func(req *plans.StepRequest, id string, p *plans.Plan, c plans.Change) ([]plans.Event, error) {
+		return p.TakeStep(c, id, *req)
 	})
-	if err != nil {
-		return err
-	}
-	return writeAction(w, http.StatusOK, p, id, by)
 }
 
 type milestoneRequest struct {
@@ -202,7 +149,15 @@ type milestoneRequest struct {
 }
 
 func (s *Server) setMilestone(w http.ResponseWriter, r *http.Request, by plans.Actor) error {
-	var req milestoneRequest
+	return editPlan(s, w, r, by, func(req *milestoneRequest, p *plans.Plan, c plans.Change) ([]plans.Event, error) {
+		return p.SetMilestoneTarget(c, req.PlanVersion, r.PathValue("milestone"), req.TargetDate)
+	})
+}
+
+// editPlan decodes a request body into a T, applies op to the plan as by, and answers 200 with
+// the whole plan as by's audience sees it.
+func editPlan[T any](s *Server, w http.ResponseWriter, r *http.Request, by plans.Actor, op func(req *T, p *plans.Plan, c plans.Change) ([]plans.Event, error)) error {
+	var req T
 	if err := decode(w, r, &req, false); err != nil {
 		return err
 	}
@@ -211,13 +166,30 @@ func (s *Server) setMilestone(w http.ResponseWriter, r *http.Request, by plans.A
 		return err
 	}
 	p, err := s.change(r, by, func(p *plans.Plan, c plans.Change) ([]plans.Event, error) {
-		return p.SetMilestoneTarget(c, req.PlanVersion, r.PathValue("milestone"), req.TargetDate)
+		return op(&req, p, c)
 	})
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, s.planResponse(p, a))
 	return nil
+}
+
+// editAction decodes a request body into a T, applies op to the action named by the path's
+// {action} as by, and answers 200 with that action as by sees it.
+func editAction[T any](s *Server, w http.ResponseWriter, r *http.Request, by plans.Actor, op func(req *T, id string, p *plans.Plan, c plans.Change) ([]plans.Event, error)) error {
+	var req T
+	if err := decode(w, r, &req, false); err != nil {
+		return err
+	}
+	id := r.PathValue("action")
+	p, err := s.change(r, by, func(p *plans.Plan, c plans.Change) ([]plans.Event, error) {
+		return op(&req, id, p, c)
+	})
+	if err != nil {
+		return err
+	}
+	return writeAction(w, http.StatusOK, p, id, by)
 }
 
 // editRoutes registers the routes of this file, POST /api/v1/plans and GET /api/v1/deals.
