@@ -67,8 +67,8 @@ type Options struct {
 //
 // # Routes
 //
-// Without auth: GET /healthz (the process is up), GET /readyz (the store answers a ping, else
-// 503 with Retry-After), GET /metrics (when Options.Gatherer is set; same listener as the API).
+// Without auth: GET /healthz (the process is up), GET /readyz (the store answers a ping and its
+// schema is current, else 503 with Retry-After), GET /metrics (when Options.Gatherer is set; same listener as the API).
 //
 // Under /api/v1, with "Authorization: Bearer <token>" (tokens from `mapsync tokens create`):
 //
@@ -311,7 +311,23 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, errUnavailable(err))
 		return
 	}
+	if sc, ok := s.store.(SchemaChecker); ok {
+		if err := sc.CheckSchema(ctx); err != nil {
+			writeError(w, r, &httpError{status: http.StatusServiceUnavailable, cause: err, body: APIError{
+				Code: "schema", Message: err.Error(),
+			}})
+			return
+		}
+	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// SchemaChecker is a Store that can tell whether its schema is the one this binary needs
+// (*store.Store is one). /readyz answers 503 "schema", with what to do, while it is not: a
+// replica started before `mapsync migrate up` (or after a newer binary migrated) takes no
+// traffic.
+type SchemaChecker interface {
+	CheckSchema(ctx context.Context) error
 }
 
 // RetryAfter is the Retry-After of a 503 (in seconds): when a client may try again after the

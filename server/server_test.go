@@ -156,3 +156,22 @@ func TestInternalErrorHidesCause(t *testing.T) {
 		}
 	})
 }
+
+// TestReadyzSchema: /readyz is 503 "schema", saying to run `mapsync migrate up`, while the
+// database is behind this binary, and ok again once it is migrated.
+func TestReadyzSchema(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *testBundle) {
+		if _, err := b.store.MigrateDown(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		e := b.do("GET", "/readyz", nil, "Authorization", "").wantError(t, http.StatusServiceUnavailable, "schema", "")
+		if !strings.Contains(e.Message, "run `mapsync migrate up`") {
+			t.Errorf("readyz behind: got %q, want it to say to run mapsync migrate up", e.Message)
+		}
+		if _, err := b.store.MigrateUp(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		b.do("GET", "/readyz", nil, "Authorization", "").ok(t, http.StatusOK, nil)
+	})
+}
