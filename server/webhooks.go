@@ -167,6 +167,20 @@ func (h *Webhooks) connection(r *http.Request, source string, configured func(*W
 	return c, nil
 }
 
+// receive finds the path's connection, configured for this source, and reads the body within
+// MaxBodyBytes; when either fails it answers the refusal (counted under source) and ok is false.
+func (h *Webhooks) receive(w http.ResponseWriter, r *http.Request, source, kind string, configured func(*WebhookConnection) bool, setting string) (c *WebhookConnection, body []byte, ok bool) {
+	c, werr := h.connection(r, kind, configured, setting)
+	if werr == nil {
+		body, werr = readBody(w, r)
+	}
+	if werr != nil {
+		h.fail(w, r, source, werr)
+		return nil, nil, false
+	}
+	return c, body, true
+}
+
 // readBody reads at most MaxBodyBytes of the request body.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *webhookRefusal) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))

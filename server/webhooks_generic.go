@@ -81,14 +81,8 @@ func SignStandardWebhook(key []byte, id, timestamp string, body []byte) string {
 // HTTP callout, Zapier and the like, signed per Standard Webhooks; webhook-id dedupes.
 func (h *Webhooks) generic(w http.ResponseWriter, r *http.Request) {
 	const source = store.WebhookGeneric
-	c, werr := h.connection(r, "generic", func(c *WebhookConnection) bool { return len(c.Keys) > 0 }, "secrets")
-	if werr != nil {
-		h.fail(w, r, source, werr)
-		return
-	}
-	body, werr := readBody(w, r)
-	if werr != nil {
-		h.fail(w, r, source, werr)
+	c, body, ok := h.receive(w, r, source, "generic", func(c *WebhookConnection) bool { return len(c.Keys) > 0 }, "secrets")
+	if !ok {
 		return
 	}
 	id := r.Header.Get(HeaderWebhookID)

@@ -24,14 +24,8 @@ const (
 // v3. Every event is stored (new ones; redeliveries are recognised) before the 200.
 func (h *Webhooks) hubspot(w http.ResponseWriter, r *http.Request) {
 	const source = store.WebhookHubSpot
-	c, werr := h.connection(r, "hubspot", func(c *WebhookConnection) bool { return c.ClientSecret != "" }, "client_secret (the HubSpot app's client secret)")
-	if werr != nil {
-		h.fail(w, r, source, werr)
-		return
-	}
-	body, werr := readBody(w, r)
-	if werr != nil {
-		h.fail(w, r, source, werr)
+	c, body, ok := h.receive(w, r, source, "hubspot", func(c *WebhookConnection) bool { return c.ClientSecret != "" }, "client_secret (the HubSpot app's client secret)")
+	if !ok {
 		return
 	}
 	if err := VerifyHubSpotV3(c.ClientSecret, r.Method, h.calledURLs(r), body,

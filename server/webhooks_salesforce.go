@@ -120,14 +120,8 @@ const soapAck = `<?xml version="1.0" encoding="UTF-8"?>
 // notificationsResponse envelope (without which Salesforce resends for 24 hours).
 func (h *Webhooks) salesforce(w http.ResponseWriter, r *http.Request) {
 	const source = store.WebhookSalesforce
-	c, werr := h.connection(r, "salesforce", func(c *WebhookConnection) bool { return c.OrganizationID != "" }, "organization_id")
-	if werr != nil {
-		h.fail(w, r, source, werr)
-		return
-	}
-	body, werr := readBody(w, r)
-	if werr != nil {
-		h.fail(w, r, source, werr)
+	c, body, ok := h.receive(w, r, source, "salesforce", func(c *WebhookConnection) bool { return c.OrganizationID != "" }, "organization_id")
+	if !ok {
 		return
 	}
 	msg, err := ParseOutboundMessage(body)
