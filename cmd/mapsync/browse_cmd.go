@@ -24,8 +24,8 @@ func newDealsCmd(a *app) *cobra.Command {
 		Short: "List a connection's live pulled deals by CRM id (name filter, stage, owner, plan or not)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "text" && output != "json" {
-				return usageError{fmt.Errorf("--output: want text or json, got %q", output)}
+			if err := checkOutput(output); err != nil {
+				return err
 			}
 			q := instantiate.ListQuery{Query: query, Stage: stage, Owner: owner, After: after, Limit: limit}
 			if hasPlan != "" {
@@ -45,11 +45,7 @@ func newDealsCmd(a *app) *cobra.Command {
 				return err
 			}
 			if output == "json" {
-				enc := json.NewEncoder(a.stdout)
-				for _, d := range deals {
-					enc.Encode(d)
-				}
-				return nil
+				return writeJSONLines(a.stdout, deals)
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tNAME\tSTAGE\tAMOUNT\tCLOSE\tOWNER\tPLAN")
@@ -88,8 +84,8 @@ func newPlansListCmd(a *app) *cobra.Command {
 		Short: "List plans with their deal, template and status",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "text" && output != "json" {
-				return usageError{fmt.Errorf("--output: want text or json, got %q", output)}
+			if err := checkOutput(output); err != nil {
+				return err
 			}
 			rt, err := a.newRuntime(cmd.Context())
 			if err != nil {
@@ -101,11 +97,7 @@ func newPlansListCmd(a *app) *cobra.Command {
 				return err
 			}
 			if output == "json" {
-				enc := json.NewEncoder(a.stdout)
-				for _, p := range ps {
-					enc.Encode(p)
-				}
-				return nil
+				return writeJSONLines(a.stdout, ps)
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "PLAN\tCONNECTION\tDEAL\tTEMPLATE\tSTATUS\tNAME")
@@ -132,8 +124,8 @@ func newPlansShowCmd(a *app) *cobra.Command {
 		Short: "Show one plan: phases and actions with status, role and due date",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if output != "text" && output != "json" {
-				return usageError{fmt.Errorf("--output: want text or json, got %q", output)}
+			if err := checkOutput(output); err != nil {
+				return err
 			}
 			rt, err := a.newRuntime(cmd.Context())
 			if err != nil {

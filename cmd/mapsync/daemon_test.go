@@ -74,12 +74,7 @@ func TestServeDaemon(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	hasPlan := func(deal string) func() (bool, string) {
-		return func() (bool, string) {
-			keys, err := s.PlanKeys(ctx, "sandbox-hubspot", []string{deal})
-			return err == nil && len(keys) > 0, fmt.Sprintf("plans %v, %v", keys, err)
-		}
-	}
+	hasPlan := planCondition(ctx, s, "sandbox-hubspot")
 
 	first, err := sb.HubSpot.CreateDeal(map[string]string{"dealname": "Webhook deal one", "amount": "25000", "pipeline": "default", "dealstage": "appointmentscheduled"})
 	if err != nil {

@@ -123,12 +123,7 @@ func TestE2EServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	hasPlan := func(deal string) func() (bool, string) {
-		return func() (bool, string) {
-			keys, err := s.PlanKeys(ctx, "sandbox-hubspot", []string{deal})
-			return err == nil && len(keys) > 0, fmt.Sprintf("plans %v, %v", keys, err)
-		}
-	}
+	hasPlan := planCondition(ctx, s, "sandbox-hubspot")
 	// The first webhook's pull is the connection's first (it reads everything).
 	first, err := sb.HubSpot.CreateDeal(map[string]string{"dealname": "E2E one", "amount": "25000", "pipeline": "default", "dealstage": "appointmentscheduled"})
 	if err != nil {
@@ -240,5 +235,16 @@ func TestE2EReplicas(t *testing.T) {
 	}
 	if code := b.stop(t, 15*time.Second); code != 0 {
 		t.Fatalf("survivor's exit code after SIGTERM: got %d, want 0", code)
+	}
+}
+
+// planCondition returns, for a deal of connection, a waitFor condition that holds once the deal
+// has a plan in s.
+func planCondition(ctx context.Context, s *store.Store, connection string) func(deal string) func() (bool, string) {
+	return func(deal string) func() (bool, string) {
+		return func() (bool, string) {
+			keys, err := s.PlanKeys(ctx, connection, []string{deal})
+			return err == nil && len(keys) > 0, fmt.Sprintf("plans %v, %v", keys, err)
+		}
 	}
 }

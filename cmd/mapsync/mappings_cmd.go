@@ -81,8 +81,8 @@ value the CRM holds (as last pulled), and whether a push would write it or why n
 nothing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "text" && output != "json" {
-				return usageError{fmt.Errorf("--output: want text or json, got %q", output)}
+			if err := checkOutput(output); err != nil {
+				return err
 			}
 			ctx := cmd.Context()
 			rt, err := a.newRuntime(ctx)

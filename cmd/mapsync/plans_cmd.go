@@ -45,8 +45,8 @@ With --output json each plan is printed as the API returns it, one JSON object p
 plan first. Exits 1 when the deal is unknown or matches no template.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "text" && output != "json" {
-				return usageError{fmt.Errorf("--output: want text or json, got %q", output)}
+			if err := checkOutput(output); err != nil {
+				return err
 			}
 			rt, err := a.newRuntime(cmd.Context())
 			if err != nil {

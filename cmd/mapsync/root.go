@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -78,6 +79,25 @@ Configuration comes from --config, else $MAPSYNC_CONFIG, else ./mapsync.yaml if 
 }
 
 type usageError struct{ error }
+
+// checkOutput refuses an --output other than text or json as a usage error.
+func checkOutput(output string) error {
+	if output != "text" && output != "json" {
+		return usageError{fmt.Errorf("--output: want text or json, got %q", output)}
+	}
+	return nil
+}
+
+// writeJSONLines writes items to w as JSON, one object a line (the --output json of lists).
+func writeJSONLines[T any](w io.Writer, items []T) error {
+	enc := json.NewEncoder(w)
+	for _, it := range items {
+		if err := enc.Encode(it); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 func isUsage(err error) bool {
 	var u usageError

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -58,8 +57,8 @@ webhook events pending and dead (mapsync webhooks list --status dead), and when 
 access token expires. --output json prints one object per connection, as GET /api/v1/connections.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "text" && output != "json" {
-				return usageError{fmt.Errorf("--output: want text or json, got %q", output)}
+			if err := checkOutput(output); err != nil {
+				return err
 			}
 			rt, err := a.newRuntime(cmd.Context())
 			if err != nil {
@@ -71,11 +70,7 @@ access token expires. --output json prints one object per connection, as GET /ap
 				return err
 			}
 			if output == "json" {
-				enc := json.NewEncoder(a.stdout)
-				for _, st := range sts {
-					enc.Encode(st)
-				}
-				return nil
+				return writeJSONLines(a.stdout, sts)
 			}
 			ts := func(t *time.Time) string {
 				if t == nil {

@@ -37,8 +37,8 @@ where it stopped. Exits 1 if the run failed.`,
 			if err := a.validateLogFlags(); err != nil {
 				return err
 			}
-			if output != "text" && output != "json" {
-				return usageError{fmt.Errorf("--output: want text or json, got %q", output)}
+			if err := checkOutput(output); err != nil {
+				return err
 			}
 			ctx, cancel := withTimeout(cmd.Context(), timeout)
 			defer cancel()

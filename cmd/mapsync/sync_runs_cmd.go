@@ -23,8 +23,8 @@ func newSyncRunsCmd(a *app) *cobra.Command {
 		Short: "List recent sync runs: mode, trigger, status, start, duration, error",
 		Args:  cobra.NoArgs,
 		RunE: a.withStore(true, func(cmd *cobra.Command, _ []string, s *store.Store) error {
-			if output != "text" && output != "json" {
-				return usageError{fmt.Errorf("--output: want text or json, got %q", output)}
+			if err := checkOutput(output); err != nil {
+				return err
 			}
 			conns, err := s.Connections(cmd.Context())
 			if err != nil {

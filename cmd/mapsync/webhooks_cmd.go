@@ -22,8 +22,8 @@ func newWebhooksCmd(a *app) *cobra.Command {
 		Short: "List received webhook events (dead letters: --status dead), oldest first",
 		Args:  cobra.NoArgs,
 		RunE: a.withStore(true, func(cmd *cobra.Command, _ []string, s *store.Store) error {
-			if output != "text" && output != "json" {
-				return usageError{fmt.Errorf("--output: want text or json, got %q", output)}
+			if err := checkOutput(output); err != nil {
+				return err
 			}
 			f := store.WebhookEventFilter{Limit: limit}
 			switch status {
