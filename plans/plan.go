@@ -1,6 +1,7 @@
 package plans
 
 import (
+	"sync"
 	"time"
 )
 
@@ -293,12 +294,22 @@ func (p *Plan) Location() *time.Location {
 	if p.TimeZone == "" {
 		return time.UTC
 	}
+	if loc, ok := zones.Load(p.TimeZone); ok {
+		return loc.(*time.Location)
+	}
 	loc, err := time.LoadLocation(p.TimeZone)
 	if err != nil {
 		return time.UTC
 	}
+	zones.Store(p.TimeZone, loc)
 	return loc
 }
+
+// zones caches time zones by name for Location: time.LoadLocation reads and parses the zone file
+// on every call, and plans are read in bulk (lists, catch-ups, pushes) with one Location call or
+// more each. A *time.Location is immutable, and only names that load are kept, so the cache is
+// bounded by the zone database.
+var zones sync.Map
 
 // Action returns the action with the given id, or nil.
 func (p *Plan) Action(id string) *Action {
