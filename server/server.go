@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -61,6 +62,17 @@ type Options struct {
 	Webhooks *Webhooks
 	// Admin, when set, serves /api/v1/connections, /api/v1/runs and /api/v1/dead-letters.
 	Admin AdminSource
+	// Invitations keeps buyer invitation links (server/invitation_handlers.go); nil means Store,
+	// when it keeps them too (*store.Store does), else the routes answer 501.
+	Invitations InvitationStore
+	// PublicURL starts the links the server makes (config server.public_url, no trailing slash);
+	// "" means the scheme and Host of the request.
+	PublicURL string
+	// InvitationTTL is how long an invitation link works when the request names no
+	// expires_in_days (default store.DefaultInvitationTTL, 14 days).
+	InvitationTTL time.Duration
+	// Mailer, when set, mails each new invitation link to its member (SMTP configured).
+	Mailer InvitationMailer
 }
 
 // Server is mapsync's HTTP API. It is an http.Handler; serve it with an http.Server.
@@ -97,6 +109,9 @@ type Options struct {
 //	POST   /api/v1/plans/{plan}/close[?audience=buyer]           {reason}
 //	POST   /api/v1/plans/{plan}/cancel[?audience=buyer]          {reason}
 //	POST   /api/v1/plans/{plan}/save-as-template                 {key, name}
+//	POST   /api/v1/plans/{plan}/invitations                      {member_id} or {email, name?, role}, expires_in_days?  201 with "link" (seller side only)
+//	GET    /api/v1/plans/{plan}/invitations                      {"invitations":[...]}
+//	DELETE /api/v1/plans/{plan}/invitations/{invitation}         the invitation, revoked
 //
 // Creating and editing plans (server/create_handlers.go, server/edit_handlers.go):
 //
@@ -186,6 +201,11 @@ type Server struct {
 	handler http.Handler
 	hooks   *Webhooks
 	admin   AdminSource
+	// invitation links (invitation_handlers.go)
+	invites   InvitationStore
+	publicURL string
+	inviteTTL time.Duration
+	mailer    InvitationMailer
 }
 
 // New returns the server for opts.
@@ -211,6 +231,10 @@ func New(opts Options) (*Server, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	s.invites, s.publicURL, s.inviteTTL, s.mailer = opts.Invitations, strings.TrimRight(opts.PublicURL, "/"), opts.InvitationTTL, opts.Mailer
+	if is, ok := opts.Store.(InvitationStore); ok && s.invites == nil {
+		s.invites = is
 	}
 	if s.ready <= 0 {
 		s.ready = 2 * time.Second
@@ -263,6 +287,7 @@ func (s *Server) routes() {
 	m.Handle("DELETE "+plan+"/members/{member}", s.api(s.removeMember))
 
 	s.editRoutes(plan, action)
+	s.invitationRoutes(plan)
 
 	m.Handle("GET /api/v1/templates", s.api(s.listTemplates))
 	m.Handle("GET /api/v1/templates/{key}", s.api(s.getTemplate, "version"))
