@@ -74,6 +74,7 @@ Configuration comes from --config, else $MAPSYNC_CONFIG, else ./mapsync.yaml if 
 		newWebhooksCmd(a),
 		newStatusCmd(a),
 		newDealsCmd(a),
+		newBenchCmd(a),
 	)
 	return root
 }
