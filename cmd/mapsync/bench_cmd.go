@@ -347,7 +347,7 @@ func (a *app) newBenchStack(ctx context.Context, dbs *benchDBs, scenario string,
 	return st, nil
 }
 
-func (st *benchStack) Store() *store.Store             { return st.rt.store }
+func (st *benchStack) Store() *store.Store            { return st.rt.store }
 func (st *benchStack) Salesforce() *sfsandbox.Sandbox { return st.sb.Salesforce }
 func (st *benchStack) HubSpot() *hssandbox.Sandbox    { return st.sb.HubSpot }
 func (st *benchStack) SalesforceURL() string          { return st.sb.SalesforceURL }
