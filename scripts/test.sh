@@ -8,6 +8,11 @@ cd "$(dirname "$0")/.."
 export MAPSYNC_TEST_DATABASE_URL="${MAPSYNC_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}"
 # Store tests must never pass without PostgreSQL: with this set they fail instead of skipping.
 export MAPSYNC_REQUIRE_POSTGRES=1
+# The slow fault tests (private PostgreSQL restarts, kill -9; internal/pgtest.Faults) run when
+# MAPSYNC_FAULTS=1; CI always runs them.
+if [ "${CI:-}" = true ]; then
+  export MAPSYNC_FAULTS="${MAPSYNC_FAULTS:-1}"
+fi
 
 pg_ready() {
   if command -v pg_isready >/dev/null 2>&1; then
