@@ -19,6 +19,21 @@ type Config struct {
 	Templates Templates `yaml:"templates"`
 	// Connections are the CRM orgs / portals mapsync syncs with.
 	Connections []Connection `yaml:"connections"`
+	// Push tunes the push pipeline's jobs (the mappings are per connection).
+	Push Push `yaml:"push"`
+}
+
+// Push tunes the push pipeline's jobs in `mapsync serve`.
+type Push struct {
+	// Window coalesces plan changes: every change of a connection within one window is pushed by
+	// one job at the window's end (default 1s).
+	Window Duration `yaml:"window"`
+	// SweepInterval is how often the leader looks for pending changes no job covers (written by
+	// a process without the job hook, or left by a killed push) and enqueues their push
+	// (default 10s).
+	SweepInterval Duration `yaml:"sweep_interval"`
+	// LogRetention is how long push_log rows are kept (default 720h, 30 days).
+	LogRetention Duration `yaml:"log_retention"`
 }
 
 // Database configures the store.
@@ -164,6 +179,10 @@ const (
 	DefaultAddr        = "127.0.0.1:8080"
 	DefaultSchedule    = "*/5 * * * *"
 	DefaultFull        = "0 3 * * *"
+	// DefaultPushWindow, DefaultPushSweepInterval and DefaultPushLogRetention are push's.
+	DefaultPushWindow        = Duration(time.Second)
+	DefaultPushSweepInterval = Duration(10 * time.Second)
+	DefaultPushLogRetention  = Duration(30 * 24 * time.Hour)
 	// DefaultDailyReservePercent is the share of a CRM's daily API budget left to other integrations.
 	DefaultDailyReservePercent = 20.0
 )
@@ -186,6 +205,15 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Server.PublicURL == "" {
 		c.Server.PublicURL = "http://" + c.Server.Addr
+	}
+	if c.Push.Window == 0 {
+		c.Push.Window = DefaultPushWindow
+	}
+	if c.Push.SweepInterval == 0 {
+		c.Push.SweepInterval = DefaultPushSweepInterval
+	}
+	if c.Push.LogRetention == 0 {
+		c.Push.LogRetention = DefaultPushLogRetention
 	}
 	for i := range c.Connections {
 		cn := &c.Connections[i]

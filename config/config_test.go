@@ -44,6 +44,9 @@ func TestGoodConfigDefaults(t *testing.T) {
 		"schedule":      {*cn.Schedule, DefaultSchedule},
 		"overlap":       {cn.Overlap.D(), 2 * time.Minute},
 		"daily_reserve": {*cn.Limits.DailyReservePercent, 20.0},
+		"push.window":   {cfg.Push.Window.D(), time.Second},
+		"push.sweep":    {cfg.Push.SweepInterval.D(), 10 * time.Second},
+		"push.log_ret":  {cfg.Push.LogRetention.D(), 30 * 24 * time.Hour},
 	}
 	for name, c := range checks {
 		if c[0] != c[1] {
@@ -86,6 +89,11 @@ func TestBadConfigs(t *testing.T) {
 			`connections[0].push.fields.map_next_step: plan.next_action has no field titel (line 3, column 22)`,
 			`connections[1].push: want a mapping, got a list (line 19)`,
 			`connections[2].push.fields.map_date: if: empty compares with the CRM's value, which is not pulled: add map_date to connections[2].fields.deal (line 28)`,
+		},
+		"push_jobs.bad.yaml": {
+			`push.window: want between 10ms and 1h, got 2h0m0s (line 2)`,
+			`push.sweep_interval: want between 1s and 1h, got 100ms (line 3)`,
+			`push.log_retention: want between 1h and 87600h (10 years), got 1m0s (line 4)`,
 		},
 		"webhooks.bad.yaml": {
 			`connections[0].webhooks.organization_id: want a Salesforce org id`,

@@ -86,6 +86,15 @@ func (c *Config) validate() []Problem {
 	if u, err := url.Parse(c.Server.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		add("server.public_url", "want an http(s) URL, got %q", c.Server.PublicURL)
 	}
+	if w := c.Push.Window.D(); w < 10*time.Millisecond || w > time.Hour {
+		add("push.window", "want between 10ms and 1h, got %s", w)
+	}
+	if d := c.Push.SweepInterval.D(); d < time.Second || d > time.Hour {
+		add("push.sweep_interval", "want between 1s and 1h, got %s", d)
+	}
+	if r := c.Push.LogRetention.D(); r < time.Hour || r > 10*365*24*time.Hour {
+		add("push.log_retention", "want between 1h and 87600h (10 years), got %s", r)
+	}
 	seen := map[string]int{}
 	for i, cn := range c.Connections {
 		p := fmt.Sprintf("connections[%d]", i)
