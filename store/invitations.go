@@ -18,15 +18,12 @@ import (
 
 // Buyer invitations: a link that lets one buyer-side member of one plan into the plan's room,
 // acting as that member. The link carries a random token; the database keeps only its SHA-256.
-// Joining through a link makes a buyer session (a second random token, for a cookie), which ends
-// when the invitation expires or is revoked.
+// Joining through a link makes a web session (web/) that is valid while the invitation is
+// active: it ends when the invitation expires or is revoked.
 
 // InvitationTokenPrefix starts every invitation token ("msi_"), so a leaked link is easy to
-// recognise; BuyerSessionPrefix starts every buyer session token.
-const (
-	InvitationTokenPrefix = "msi_"
-	BuyerSessionPrefix    = "msb_"
-)
+// recognise.
+const InvitationTokenPrefix = "msi_"
 
 // DefaultInvitationTTL is how long an invitation link works when the caller gives no TTL.
 const DefaultInvitationTTL = 14 * 24 * time.Hour
@@ -42,8 +39,8 @@ const (
 	EventMemberJoined      plans.EventType = "member.joined"
 )
 
-// ErrInvitationExpired and ErrInvitationRevoked are the errors (wrapped) of a link or buyer
-// session that was valid once: the web answers 410 Gone. An unknown token matches ErrNotFound.
+// ErrInvitationExpired and ErrInvitationRevoked are the errors (wrapped) of a link that was
+// valid once: the web answers 410 Gone. An unknown token matches ErrNotFound.
 var (
 	ErrInvitationExpired = errors.New("invitation expired")
 	ErrInvitationRevoked = errors.New("invitation revoked")
@@ -237,8 +234,8 @@ func (s *Store) Invitations(ctx context.Context, planID string) ([]Invitation, e
 	return out, nil
 }
 
-// RevokeInvitation revokes invitation id of plan planID as by: the link stops working and every
-// buyer session made through it ends at once. It records the internal event invitation.revoked.
+// RevokeInvitation revokes invitation id of plan planID as by: the link stops working, and so
+// does every session made through it (they check the invitation on each request). It records the internal event invitation.revoked.
 // Revoking a revoked invitation changes nothing and returns it; an id that is not an invitation
 // of the plan matches ErrNotFound.
 func (s *Store) RevokeInvitation(ctx context.Context, planID, id string, by plans.Actor) (Invitation, error) {
@@ -258,9 +255,6 @@ func (s *Store) RevokeInvitation(ctx context.Context, planID, id string, by plan
 			return nil
 		}
 		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE plan_invitations SET revoked_at = ? WHERE id = ?`), now, id); err != nil {
-			return interpretError(err)
-		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM buyer_sessions WHERE invitation_id = ?`), id); err != nil {
 			return interpretError(err)
 		}
 		r.RevokedAt = &now
@@ -309,18 +303,27 @@ func (s *Store) OpenInvitation(ctx context.Context, token string) (Invitation, e
 	return inv, nil
 }
 
-// JoinInvitation uses the invitation of token: it counts the use, records member.joined on the
-// plan as the member (actor), and makes a buyer session for the member that ends when the
-// invitation expires or is revoked. It returns the invitation and the session's token (for a
-// cookie; only its SHA-256 is stored). actor is the member as the plan knows them now (the
-// caller checks they are still on the plan). Errors are OpenInvitation's.
-func (s *Store) JoinInvitation(ctx context.Context, token string, actor plans.Actor) (Invitation, string, error) {
-	session, err := newSecret(BuyerSessionPrefix)
-	if err != nil {
-		return Invitation{}, "", fmt.Errorf("join invitation: %w", err)
+// Invitation returns invitation id, in any state (a buyer's web session names it: the session is
+// valid while the invitation is active). An unknown id matches ErrNotFound.
+func (s *Store) Invitation(ctx context.Context, id string) (Invitation, error) {
+	var r invitationRow
+	err := s.db.GetContext(ctx, &r, s.rebind(`SELECT `+invitationColumns+` FROM plan_invitations WHERE id = ?`), id)
+	if err = interpretError(err); errors.Is(err, ErrNotFound) {
+		return Invitation{}, fmt.Errorf("invitation %s: %w", id, ErrNotFound)
+	} else if err != nil {
+		return Invitation{}, fmt.Errorf("invitation %s: %w", id, err)
 	}
+	return r.invitation(s.Now()), nil
+}
+
+// JoinInvitation uses the invitation of token: it counts the use and records member.joined on
+// the plan as actor (the member as the plan knows them now: the caller checks they are still on
+// it), in one transaction, and returns the invitation. The browser's session is the caller's
+// to make (web: a web session of kind invitation, ended by the invitation's expiry or
+// revocation). Errors are OpenInvitation's.
+func (s *Store) JoinInvitation(ctx context.Context, token string, actor plans.Actor) (Invitation, error) {
 	var inv Invitation
-	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		r, err := s.invitationByToken(ctx, tx, token)
 		if err != nil {
 			return err
@@ -343,11 +346,6 @@ func (s *Store) JoinInvitation(ctx context.Context, token string, actor plans.Ac
 		} else if n == 0 {
 			return fmt.Errorf("invitation %s: %w", inv.ID, ErrInvitationRevoked) // revoked since read
 		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`
-			INSERT INTO buyer_sessions (token_hash, invitation_id, created_at, expires_at) VALUES (?, ?, ?, ?)`),
-			hashSecret(session), r.ID, now, r.ExpiresAt); err != nil {
-			return interpretError(err)
-		}
 		inv.UseCount++
 		inv.LastUsedAt = &now
 		return s.insertEvents(ctx, tx, []plans.Event{{
@@ -356,47 +354,7 @@ func (s *Store) JoinInvitation(ctx context.Context, token string, actor plans.Ac
 		}})
 	})
 	if err != nil {
-		return inv, "", fmt.Errorf("join invitation: %w", err)
-	}
-	return inv, session, nil
-}
-
-// BuyerSession returns the invitation behind buyer session token: the plan and member it opens.
-// An unknown or ended session matches ErrNotFound; a session whose invitation expired or was
-// revoked matches ErrInvitationExpired or ErrInvitationRevoked.
-func (s *Store) BuyerSession(ctx context.Context, token string) (Invitation, error) {
-	if !strings.HasPrefix(token, BuyerSessionPrefix) {
-		return Invitation{}, fmt.Errorf("buyer session: unknown session: %w", ErrNotFound)
-	}
-	var r struct {
-		invitationRow
-		SessionExpires time.Time `db:"session_expires_at"`
-	}
-	err := s.db.GetContext(ctx, &r, s.rebind(`
-		SELECT i.id, i.plan_id, i.member_id, i.email, i.name, i.role, i.created_by, i.created_at, i.expires_at,
-		       i.revoked_at, i.use_count, i.last_used_at, b.expires_at AS session_expires_at
-		FROM buyer_sessions b JOIN plan_invitations i ON i.id = b.invitation_id
-		WHERE b.token_hash = ?`), hashSecret(token))
-	if err = interpretError(err); errors.Is(err, ErrNotFound) {
-		return Invitation{}, fmt.Errorf("buyer session: unknown session: %w", ErrNotFound)
-	} else if err != nil {
-		return Invitation{}, fmt.Errorf("buyer session: %w", err)
-	}
-	now := s.Now()
-	inv := r.invitation(now)
-	if err := inv.usable(now); err != nil {
-		return inv, fmt.Errorf("buyer session: %w", err)
-	}
-	if !now.Before(r.SessionExpires) {
-		return inv, fmt.Errorf("buyer session: %w", ErrInvitationExpired)
+		return inv, fmt.Errorf("join invitation: %w", err)
 	}
 	return inv, nil
-}
-
-// EndBuyerSession deletes buyer session token (signing out); an unknown one is not an error.
-func (s *Store) EndBuyerSession(ctx context.Context, token string) error {
-	if _, err := s.db.ExecContext(ctx, s.rebind(`DELETE FROM buyer_sessions WHERE token_hash = ?`), hashSecret(token)); err != nil {
-		return fmt.Errorf("end buyer session: %w", interpretError(err))
-	}
-	return nil
 }

@@ -76,19 +76,22 @@ func TestInvitations(t *testing.T) {
 				}
 
 				*now = planStart.Add(time.Hour)
-				joined, sess, err := s.JoinInvitation(ctx, tok, buyerActor(bea))
+				joined, err := s.JoinInvitation(ctx, tok, buyerActor(bea))
 				if err != nil {
 					t.Fatal(err)
 				}
-				if joined.UseCount != 1 || joined.LastUsedAt == nil || !joined.LastUsedAt.Equal(*now) || !strings.HasPrefix(sess, store.BuyerSessionPrefix) {
-					t.Fatalf("join: got %+v, session %q", joined, sess)
+				if joined.UseCount != 1 || joined.LastUsedAt == nil || !joined.LastUsedAt.Equal(*now) {
+					t.Fatalf("join: got %+v", joined)
 				}
-				if _, sess2, err := s.JoinInvitation(ctx, tok, buyerActor(bea)); err != nil || sess2 == sess {
-					t.Fatalf("second join: %v (same session: %v)", err, sess2 == sess)
+				if _, err := s.JoinInvitation(ctx, tok, buyerActor(bea)); err != nil {
+					t.Fatalf("second join: %v", err)
 				}
-				got, err := s.BuyerSession(ctx, sess)
-				if err != nil || got.PlanID != p.ID || got.MemberID != bea.ID {
-					t.Fatalf("session: got %+v, %v", got, err)
+				got, err := s.Invitation(ctx, inv.ID)
+				if err != nil || got.PlanID != p.ID || got.MemberID != bea.ID || got.State != store.InvitationActive || got.UseCount != 2 {
+					t.Fatalf("invitation by id: got %+v, %v", got, err)
+				}
+				if _, err := s.Invitation(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("unknown id: got %v, want ErrNotFound", err)
 				}
 				list, err := s.Invitations(ctx, p.ID)
 				if err != nil || len(list) != 1 || list[0].UseCount != 2 {
@@ -120,12 +123,6 @@ func TestInvitations(t *testing.T) {
 					t.Errorf("events: got %v", seen)
 				}
 
-				if err := s.EndBuyerSession(ctx, sess); err != nil {
-					t.Fatal(err)
-				}
-				if _, err := s.BuyerSession(ctx, sess); !errors.Is(err, store.ErrNotFound) {
-					t.Errorf("ended session: got %v, want ErrNotFound", err)
-				}
 			})
 
 			t.Run("unknown_tokens", func(t *testing.T) {
@@ -135,15 +132,12 @@ func TestInvitations(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				for _, bad := range []string{"", "msi_", tok + "x", strings.TrimPrefix(tok, "msi_"), "msb_" + tok[4:], "msi_" + strings.Repeat("A", 43)} {
+				for _, bad := range []string{"", "msi_", tok + "x", strings.TrimPrefix(tok, "msi_"), "msk_" + tok[4:], "msi_" + strings.Repeat("A", 43)} {
 					if _, err := s.OpenInvitation(ctx, bad); !errors.Is(err, store.ErrNotFound) {
 						t.Errorf("open %q: got %v, want ErrNotFound", bad, err)
 					}
-					if _, _, err := s.JoinInvitation(ctx, bad, seller); !errors.Is(err, store.ErrNotFound) {
+					if _, err := s.JoinInvitation(ctx, bad, seller); !errors.Is(err, store.ErrNotFound) {
 						t.Errorf("join %q: got %v, want ErrNotFound", bad, err)
-					}
-					if _, err := s.BuyerSession(ctx, bad); !errors.Is(err, store.ErrNotFound) {
-						t.Errorf("session %q: got %v, want ErrNotFound", bad, err)
 					}
 					if _, err := s.OpenInvitation(ctx, bad); err != nil && len(bad) > 8 && strings.Contains(err.Error(), bad) {
 						t.Errorf("error %q shows the token", err)
@@ -159,23 +153,22 @@ func TestInvitations(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				_, sess, err := s.JoinInvitation(ctx, tok, buyerActor(bea))
-				if err != nil {
+				if _, err := s.JoinInvitation(ctx, tok, buyerActor(bea)); err != nil {
 					t.Fatal(err)
 				}
 				*now = inv.ExpiresAt.Add(-time.Second)
-				if _, err := s.BuyerSession(ctx, sess); err != nil {
-					t.Fatalf("session a second before expiry: %v", err)
+				if got, err := s.Invitation(ctx, inv.ID); err != nil || got.State != store.InvitationActive {
+					t.Fatalf("a second before expiry: got %v, %v; want active", got.State, err)
 				}
 				*now = inv.ExpiresAt
+				if got, err := s.Invitation(ctx, inv.ID); err != nil || got.State != store.InvitationExpired {
+					t.Errorf("at expiry: got %v, %v; want expired", got.State, err)
+				}
 				if _, err := s.OpenInvitation(ctx, tok); !errors.Is(err, store.ErrInvitationExpired) {
 					t.Errorf("open expired: got %v, want ErrInvitationExpired", err)
 				}
-				if _, _, err := s.JoinInvitation(ctx, tok, buyerActor(bea)); !errors.Is(err, store.ErrInvitationExpired) {
+				if _, err := s.JoinInvitation(ctx, tok, buyerActor(bea)); !errors.Is(err, store.ErrInvitationExpired) {
 					t.Errorf("join expired: got %v, want ErrInvitationExpired", err)
-				}
-				if _, err := s.BuyerSession(ctx, sess); !errors.Is(err, store.ErrInvitationExpired) {
-					t.Errorf("session after expiry: got %v, want ErrInvitationExpired", err)
 				}
 				list, err := s.Invitations(ctx, p.ID)
 				if err != nil || len(list) != 1 || list[0].State != store.InvitationExpired || list[0].UseCount != 1 {
@@ -195,8 +188,7 @@ func TestInvitations(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				_, sess, err := s.JoinInvitation(ctx, tok, buyerActor(bea))
-				if err != nil {
+				if _, err := s.JoinInvitation(ctx, tok, buyerActor(bea)); err != nil {
 					t.Fatal(err)
 				}
 				*now = planStart.Add(time.Hour)
@@ -207,11 +199,11 @@ func TestInvitations(t *testing.T) {
 				if _, err := s.OpenInvitation(ctx, tok); !errors.Is(err, store.ErrInvitationRevoked) {
 					t.Errorf("open revoked: got %v, want ErrInvitationRevoked", err)
 				}
-				if _, _, err := s.JoinInvitation(ctx, tok, buyerActor(bea)); !errors.Is(err, store.ErrInvitationRevoked) {
+				if _, err := s.JoinInvitation(ctx, tok, buyerActor(bea)); !errors.Is(err, store.ErrInvitationRevoked) {
 					t.Errorf("join revoked: got %v, want ErrInvitationRevoked", err)
 				}
-				if _, err := s.BuyerSession(ctx, sess); !errors.Is(err, store.ErrNotFound) {
-					t.Errorf("session of a revoked invitation: got %v, want it gone (ErrNotFound)", err)
+				if got, err := s.Invitation(ctx, inv.ID); err != nil || got.State != store.InvitationRevoked {
+					t.Errorf("revoked by id: got %v, %v; want revoked", got.State, err)
 				}
 				// The other link of the same member still works.
 				if _, err := s.OpenInvitation(ctx, otherTok); err != nil {
