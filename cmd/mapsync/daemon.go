@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -87,16 +88,18 @@ func (rt *runtime) scheduleEntries(ctx context.Context) ([]scheduler.Entry, erro
 	return out, nil
 }
 
-// daemon runs `mapsync serve`: the HTTP server (API, webhooks, metrics), the schedules and the
-// webhook processing, until ctx ends. It then stops in order, HTTP first, then schedules, then
-// the workers, each within grace; work cut short by grace stays pending (events) or is resumed
-// by the next run (pulls commit page by page).
-func (rt *runtime) daemon(ctx context.Context, addr string, grace time.Duration, ready func(net.Addr)) error {
+// daemon runs `mapsync serve` (and `demo --serve`) on ln: the HTTP server (API, webhooks,
+// metrics), River (the registered job kinds, see jobs_wiring.go), the schedules and the webhook
+// processing, until ctx ends. It then stops in order, HTTP first, then schedules, then River and
+// the workers, within grace; work cut short by grace stays pending (events), is run again by
+// River (jobs) or is resumed by the next run (pulls commit page by page).
+func (rt *runtime) daemon(ctx context.Context, ln net.Listener, grace time.Duration, ready func(net.Addr)) error {
 	a := rt.a
 	m, err := newDaemonMetrics(rt.reg)
 	if err != nil {
 		return err
 	}
+	rt.dm = m
 	names := map[int64]string{}
 	for i := range rt.cfg.Connections {
 		_, sc, err := rt.connection(ctx, rt.cfg.Connections[i].Name)
@@ -164,12 +167,19 @@ func (rt *runtime) daemon(ctx context.Context, addr string, grace time.Duration,
 	if err != nil {
 		return err
 	}
+	jc, err := rt.newJobs(ctx, grace)
+	if err != nil {
+		return err
+	}
 	hooks, err := rt.webhooks(ctx, nil, func([]int64) { proc.Notify() })
 	if err != nil {
 		return err
 	}
 	h, err := server.New(server.Options{Store: rt.store, Logger: a.log, Registerer: rt.reg, Gatherer: rt.reg, Deals: dealSource{rt}, Webhooks: hooks, Admin: adminSource{rt}})
 	if err != nil {
+		return err
+	}
+	if err := jc.Start(context.WithoutCancel(ctx)); err != nil {
 		return err
 	}
 
@@ -180,7 +190,7 @@ func (rt *runtime) daemon(ctx context.Context, addr string, grace time.Duration,
 	schedules.Go(func() error { return sched.Run(schedCtx) })
 	a.log.Info().Int("schedules", len(entries)).Int("connections", len(names)).Msg("daemon started")
 
-	httpErr := a.serveHTTP(ctx, addr, h, ready) // returns once ctx ends and HTTP has shut down
+	httpErr := a.serveListener(ctx, ln, h, ready) // returns once ctx ends and HTTP has shut down
 	a.log.Info().Msg("stopping schedules")
 	stopSched()
 	_ = schedules.Wait()
@@ -188,6 +198,9 @@ func (rt *runtime) daemon(ctx context.Context, addr string, grace time.Duration,
 	stopTaking()
 	done := make(chan struct{})
 	go func() { _ = workers.Wait(); close(done) }()
+	var riverStopped sync.WaitGroup
+	riverStopped.Add(1)
+	go func() { defer riverStopped.Done(); rt.stopJobs(ctx, jc, grace) }()
 	t := time.NewTimer(grace)
 	defer t.Stop()
 	select {
@@ -196,6 +209,7 @@ func (rt *runtime) daemon(ctx context.Context, addr string, grace time.Duration,
 	}
 	stopWork()
 	<-done
+	riverStopped.Wait()
 	a.log.Info().Msg("daemon stopped")
 	return httpErr
 }

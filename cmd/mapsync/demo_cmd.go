@@ -15,8 +15,9 @@ import (
 	"github.com/mapsync/mapsync/config"
 	exampletemplates "github.com/mapsync/mapsync/examples/templates"
 	"github.com/mapsync/mapsync/plans"
+	hssandbox "github.com/mapsync/mapsync/sandbox/hubspot"
+	sfsandbox "github.com/mapsync/mapsync/sandbox/salesforce"
 	"github.com/mapsync/mapsync/secrets"
-	"github.com/mapsync/mapsync/server"
 	"github.com/mapsync/mapsync/store"
 	"github.com/mapsync/mapsync/sync/pull"
 )
@@ -55,6 +56,9 @@ to keep (e.g. --database sqlite:demo.db). --serve checks that --addr is free bef
 	f.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address with --serve")
 	return cmd
 }
+
+// demoSchedule is each connection's incremental pull schedule under demo --serve.
+const demoSchedule = "@every 1m"
 
 type demoOptions struct {
 	deals    int
@@ -141,6 +145,15 @@ func (a *app) runDemo(ctx context.Context, o demoOptions) error {
 
 	if d.cfg, err = config.Load("demo", []byte(sb.configYAML(d.o.database))); err != nil {
 		return fmt.Errorf("demo config: %w", err)
+	}
+	if o.serve {
+		// Served, each connection also pulls on a schedule, as a configured daemon would.
+		for i := range d.cfg.Connections {
+			if d.cfg.Connections[i].Schedule == nil {
+				every := demoSchedule
+				d.cfg.Connections[i].Schedule = &every
+			}
+		}
 	}
 	d.cfg.Templates.Dir = ""
 	a.cfg = d.cfg
@@ -267,19 +280,32 @@ func (d *demo) completeActions(ctx context.Context) error {
 	return nil
 }
 
-// serve serves the plan API on the listener taken at the start until ctx ends.
+// serve runs the daemon (as `mapsync serve` does: the API, the webhook receivers, River with
+// its webhook and schedule jobs) on the listener taken at the start until ctx ends; the
+// sandboxes send their webhooks to it and each connection pulls on a schedule.
 func (d *demo) serve(ctx context.Context, ln net.Listener) error {
 	tok, err := d.rt.store.CreateAPIToken(ctx, fmt.Sprintf("demo-%d", time.Now().Unix()))
 	if err != nil {
 		return err
 	}
-	h, err := server.New(server.Options{Store: d.rt.store, Logger: d.a.log, Registerer: d.rt.reg, Gatherer: d.rt.reg})
-	if err != nil {
-		return err
+	base := "http://" + ln.Addr().String()
+	if d.sb.HubSpot != nil {
+		d.sb.HubSpot.ConfigureWebhooks(hssandbox.WebhookConfig{TargetURL: base + "/webhooks/hubspot/sandbox-hubspot",
+			Subscriptions: []hssandbox.Subscription{{Type: "deal.creation"}, {Type: "deal.propertyChange"}, {Type: "deal.deletion"}}})
 	}
-	return d.a.serveListener(ctx, ln, h, func(ad net.Addr) {
-		base := "http://" + ad.String()
-		d.step("serving the plan API on %s (Ctrl-C stops)", base)
+	if d.sb.Salesforce != nil {
+		if _, err := d.sb.Salesforce.ConfigureOutbound(sfsandbox.OutboundConfig{ListenerURL: base + "/webhooks/salesforce/sandbox-salesforce",
+			Rule: sfsandbox.RuleAnyChange}); err != nil {
+			return err
+		}
+	}
+	return d.rt.daemon(ctx, ln, 30*time.Second, func(net.Addr) {
+		d.step("serving on %s: the plan API, the sandboxes' webhooks and the schedules (Ctrl-C stops)", base)
+		for _, cn := range d.cfg.Connections {
+			if cn.Schedule != nil {
+				d.printf("    %s pulls on schedule %q\n", cn.Name, *cn.Schedule)
+			}
+		}
 		d.printf("    export TOKEN=%s\n", tok)
 		d.printf("    curl -s -H \"Authorization: Bearer $TOKEN\" %s/api/v1/plans?limit=5\n", base)
 		d.printf("    curl -s -H \"Authorization: Bearer $TOKEN\" %s/api/v1/plans/%s\n", base, d.sample.ID)

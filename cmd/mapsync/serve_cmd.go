@@ -11,18 +11,8 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// serveHTTP serves handler on addr until ctx ends, then shuts down gracefully. ready, when not
-// nil, receives the bound address once the listener is open.
-func (a *app) serveHTTP(ctx context.Context, addr string, handler http.Handler, ready func(net.Addr)) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", addr, err)
-	}
-	return a.serveListener(ctx, ln, handler, ready)
-}
-
-// serveListener is serveHTTP on a listener already open (the demo takes its address before its
-// story runs); it closes ln.
+// serveListener serves handler on ln until ctx ends, then shuts down gracefully; it closes ln.
+// ready, when not nil, receives the bound address once serving.
 func (a *app) serveListener(ctx context.Context, ln net.Listener, handler http.Handler, ready func(net.Addr)) error {
 	srv := &http.Server{
 		Handler:           handler,
@@ -97,7 +87,12 @@ API requests need "Authorization: Bearer TOKEN" (mapsync tokens create NAME).
 					return fmt.Errorf("templates.dir: %w", err)
 				}
 			}
-			return rt.daemon(ctx, addr, grace, nil)
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return fmt.Errorf("listen on %s: %w", addr, err)
+			}
+			defer ln.Close()
+			return rt.daemon(ctx, ln, grace, nil)
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "", "listen address (default server.addr from the configuration)")

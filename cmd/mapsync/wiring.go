@@ -17,6 +17,7 @@ import (
 	"github.com/mapsync/mapsync/connectors"
 	"github.com/mapsync/mapsync/connectors/hubspot"
 	"github.com/mapsync/mapsync/connectors/salesforce"
+	"github.com/mapsync/mapsync/internal/jobs"
 	"github.com/mapsync/mapsync/scheduler"
 	"github.com/mapsync/mapsync/store"
 	"github.com/mapsync/mapsync/sync/instantiate"
@@ -36,6 +37,12 @@ type runtime struct {
 	mu        sync.Mutex
 	governors map[string]*connectors.Governor // one per connection, shared by every worker
 	runLocker *scheduler.Locker               // the per-connection run lock, built once
+
+	// jobs inserts River jobs (InsertTx in store transactions); set by the daemon before it
+	// serves, nil in processes that run no jobs (see jobs_wiring.go).
+	jobs *jobs.Client
+	// dm counts the daemon's pulls and plans; set by the daemon.
+	dm *daemonMetrics
 }
 
 // newRuntime opens the store (refusing a schema that is behind) and builds the shared parts.

@@ -60,10 +60,14 @@ type Config struct {
 	Logger zerolog.Logger
 	// TestOnly tells River it runs in a test: maintenance starts without its jittered delays.
 	TestOnly bool
+	// ID names this client among the processes sharing the database (River's client id, the
+	// leader_id of river_leader when it leads). Default: River's, the host name and start time.
+	ID string
 }
 
 // Client is a River client on a store's database.
 type Client struct {
+	store       *store.Store
 	river       *river.Client[*sql.Tx]
 	stopTimeout time.Duration
 	canWork     bool
@@ -87,6 +91,7 @@ func New(ctx context.Context, s *store.Store, cfg Config) (*Client, error) {
 		Middleware:        []rivertype.Middleware{&soonAvailable{}},
 		Logger:            slog.New(zerolog.NewSlogHandler(cfg.Logger.Level(max(cfg.Logger.GetLevel(), zerolog.WarnLevel)).With().Str("component", "river").Logger())),
 		TestOnly:          cfg.TestOnly,
+		ID:                cfg.ID,
 	}
 	if cfg.Workers != nil {
 		rc.Queues = cfg.Queues
@@ -110,7 +115,7 @@ func New(ctx context.Context, s *store.Store, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
-	return &Client{river: client, stopTimeout: cmp.Or(cfg.StopTimeout, DefaultStopTimeout), canWork: cfg.Workers != nil}, nil
+	return &Client{store: s, river: client, stopTimeout: cmp.Or(cfg.StopTimeout, DefaultStopTimeout), canWork: cfg.Workers != nil}, nil
 }
 
 // River returns the River client, for what this package does not wrap (listing jobs,
