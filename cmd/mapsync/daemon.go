@@ -179,6 +179,10 @@ func (rt *runtime) daemon(ctx context.Context, ln net.Listener, grace time.Durat
 	if err != nil {
 		return err
 	}
+	pages, err := rt.console(workCtx, h, nil) // the web console next to the API (web_wiring.go)
+	if err != nil {
+		return err
+	}
 	if err := jc.Start(context.WithoutCancel(ctx)); err != nil {
 		return err
 	}
@@ -190,7 +194,7 @@ func (rt *runtime) daemon(ctx context.Context, ln net.Listener, grace time.Durat
 	schedules.Go(func() error { return sched.Run(schedCtx) })
 	a.log.Info().Int("schedules", len(entries)).Int("connections", len(names)).Msg("daemon started")
 
-	httpErr := a.serveListener(ctx, ln, h, ready) // returns once ctx ends and HTTP has shut down
+	httpErr := a.serveListener(ctx, ln, pages, ready) // returns once ctx ends and HTTP has shut down
 	a.log.Info().Msg("stopping schedules")
 	stopSched()
 	_ = schedules.Wait()

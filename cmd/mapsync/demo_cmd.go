@@ -30,7 +30,8 @@ func newDemoCmd(a *app) *cobra.Command {
 		Long: `Demo needs no account and no setup. It starts the Salesforce and HubSpot sandboxes on loopback,
 creates an embedded database, imports the example templates, pulls both CRMs, gives every open
 deal its mutual action plan, moves one plan forward as a seller would, and prints what happened.
-With --serve it then serves the plan API and prints a token and curl commands to try.
+With --serve it then serves the web console and the plan API, and prints the console's URL, an
+API token to sign in with, and curl commands to try.
 
 The database is a temporary SQLite file, removed when the demo ends, unless --database names one
 to keep (e.g. --database sqlite:demo.db). --serve checks that --addr is free before it starts.`,
@@ -300,7 +301,8 @@ func (d *demo) serve(ctx context.Context, ln net.Listener) error {
 		}
 	}
 	return d.rt.daemon(ctx, ln, 30*time.Second, func(net.Addr) {
-		d.step("serving on %s: the plan API, the sandboxes' webhooks and the schedules (Ctrl-C stops)", base)
+		d.step("serving on %s: the web console, the plan API, the sandboxes' webhooks and the schedules (Ctrl-C stops)", base)
+		d.printf("    console: open %s/console/ and sign in with the API token below\n", base)
 		for _, cn := range d.cfg.Connections {
 			if cn.Schedule != nil {
 				d.printf("    %s pulls on schedule %q\n", cn.Name, *cn.Schedule)

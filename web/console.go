@@ -1,0 +1,87 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/mapsync/mapsync/plans"
+	"github.com/mapsync/mapsync/scheduler"
+	"github.com/mapsync/mapsync/store"
+)
+
+// Console answers the admin pages over the configuration, the store and the pipelines; cmd
+// implements it with the same calls as the JSON API and the daemon (cmd/mapsync/web_wiring.go).
+// An unknown connection is a *plans.NotFoundError of kind "connection".
+type Console interface {
+	// Connections returns every configured connection's status, as GET /api/v1/connections.
+	Connections(ctx context.Context) ([]scheduler.ConnectionStatus, error)
+	// StartPull starts a pull of connection (a full reconcile when full) through the path the
+	// daemon's schedules use, and returns once it has started; the run then shows in Runs.
+	// A run in progress is an error matching store.ErrLocked.
+	StartPull(ctx context.Context, connection string, full bool) error
+	// Runs returns the latest runs of a connection ("" for all), newest first, as
+	// GET /api/v1/runs.
+	Runs(ctx context.Context, connection string, limit int) ([]store.Run, error)
+	// ConnectionIDs maps each configured connection's name to its stored id.
+	ConnectionIDs(ctx context.Context) (map[string]int64, error)
+}
+
+// errNoConsole answers the admin pages of a handler built without a Console.
+var errNoConsole = &UserError{Status: http.StatusNotImplemented, Message: "This server was started without the admin console's sources."}
+
+func (h *Handler) consoleRoutes(m *http.ServeMux) {
+	m.Handle("GET /console/{$}", h.page(h.connectionsPage))
+	m.Handle("POST /console/connections/{connection}/pull", h.page(h.startPull))
+	m.Handle("GET /console/runs", h.page(h.runsPage))
+}
+
+type connectionsData struct {
+	Connections []scheduler.ConnectionStatus
+}
+
+func (h *Handler) connectionsPage(w http.ResponseWriter, r *http.Request, s *Session) error {
+	if h.console == nil {
+		return errNoConsole
+	}
+	cs, err := h.console.Connections(r.Context())
+	if err != nil {
+		return err
+	}
+	h.render(w, r, http.StatusOK, "connections", &Page{Title: "Connections", Nav: "connections", Data: connectionsData{Connections: cs}})
+	return nil
+}
+
+// startPull is the "pull now" and "full reconcile now" buttons.
+func (h *Handler) startPull(w http.ResponseWriter, r *http.Request, s *Session) error {
+	if h.console == nil {
+		return errNoConsole
+	}
+	name := r.PathValue("connection")
+	full := r.PostFormValue("full") == "true"
+	what := "A pull"
+	if full {
+		what = "A full reconcile"
+	}
+	err := h.console.StartPull(r.Context(), name, full)
+	switch {
+	case errors.Is(err, store.ErrLocked):
+		h.redirectFlash(w, r, "/console/", "error", "A run of "+name+" is in progress: wait for it to finish (see Runs), then try again.")
+		return nil
+	case err != nil:
+		return err
+	}
+	h.log.Info().Str("connection", name).Bool("full", full).Str("actor", s.Actor.ID).Msg("web pull started")
+	h.redirectFlash(w, r, "/console/runs?connection="+name, "ok", what+" of "+name+" has started.")
+	return nil
+}
+
+// asUserError shows a not-found error about what the request named (a connection in the query)
+// with status, and passes any other error on.
+func asUserError(err error, status int) error {
+	var nf *plans.NotFoundError
+	if errors.As(err, &nf) {
+		return &UserError{Status: status, Message: nf.Error()}
+	}
+	return err
+}
