@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/mapsync/mapsync/store"
@@ -79,6 +80,70 @@ func TestWebhookEvents(t *testing.T) {
 		}
 		if _, err := s.WebhookEventByID(ctx, 999999); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("unknown event: got %v, want ErrNotFound", err)
+		}
+	})
+}
+
+// TestWebhookEventsBatch: a batch larger than one INSERT, with events repeated inside it and
+// events stored before, stores each new event once and returns the ids in the order given.
+func TestWebhookEventsBatch(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		c, err := s.EnsureConnection(ctx, "hs", "hubspot")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := func(i int) store.NewWebhookEvent {
+			k := strconv.Itoa(i)
+			return store.NewWebhookEvent{ConnectionID: c.ID, Source: store.WebhookHubSpot, Key: k, Type: "deal.propertyChange",
+				Object: "deal", CRMID: "d" + k, Payload: `{"eventId":` + k + `}`}
+		}
+		first, err := s.StoreWebhookEvents(ctx, []store.NewWebhookEvent{ev(7), ev(300)}, nil)
+		if err != nil || len(first) != 2 {
+			t.Fatalf("first: %v %v", first, err)
+		}
+		// 450 events in descending key order (so id order and key order differ), 7 and 300
+		// stored before, 5 and 123 twice in the batch.
+		var batch []store.NewWebhookEvent
+		for i := 450; i >= 1; i-- {
+			batch = append(batch, ev(i))
+		}
+		batch = append(batch, ev(5), ev(123))
+		ids, err := s.StoreWebhookEvents(ctx, batch, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ids) != 448 {
+			t.Fatalf("got %d ids, want 448 (450 less the 2 stored before; repeats once)", len(ids))
+		}
+		byID := map[int64]string{}
+		var after int64
+		for {
+			page, err := s.WebhookEvents(ctx, store.WebhookEventFilter{ConnectionID: c.ID, After: after, Limit: 500})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page) == 0 {
+				break
+			}
+			for _, e := range page {
+				byID[e.ID] = e.Key
+				after = e.ID
+			}
+		}
+		if len(byID) != 450 {
+			t.Fatalf("stored %d events, want 450", len(byID))
+		}
+		want := 450
+		for _, id := range ids {
+			if want == 300 || want == 7 {
+				want--
+			}
+			if byID[id] != strconv.Itoa(want) {
+				t.Fatalf("id %d is event %q, want %d: ids are not in the order given", id, byID[id], want)
+			}
+			want--
 		}
 	})
 }

@@ -33,6 +33,7 @@ func TestBenchJSON(t *testing.T) {
 	pg := storetest.NewSchema(t) // also fails (CI) or skips when PostgreSQL is not there
 	want := map[string][]string{
 		"instantiate": {"per_s"},
+		"webhooks":    {"per_s", "events_per_s", "p99_ms"},
 	}
 	args := []string{"bench", "--json", "--scale", "0.01"}
 	for name := range want {

@@ -22,6 +22,9 @@ type Machine struct {
 	OS       string  `json:"os"`
 	Go       string  `json:"go"`
 	Database string  `json:"database"`
+	// Load is the 1-minute load average when the run started: other work on the machine (tests,
+	// builds) shares its cores and shows in every figure.
+	Load string `json:"load"`
 }
 
 // ReadMachine reads the machine's CPU, cores and memory, Go's version, and the database's
@@ -30,6 +33,11 @@ func ReadMachine(ctx context.Context, db *sql.DB, postgres bool) Machine {
 	m := Machine{Cores: runtime.NumCPU(), OS: runtime.GOOS + "/" + runtime.GOARCH, Go: runtime.Version(), CPU: "unknown"}
 	if v := procField("/proc/cpuinfo", "model name"); v != "" {
 		m.CPU = v
+	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			m.Load = f[0]
+		}
 	}
 	if v := procField("/proc/meminfo", "MemTotal"); v != "" {
 		if kb, err := strconv.ParseFloat(strings.TrimSuffix(v, " kB"), 64); err == nil {
@@ -68,7 +76,11 @@ func procField(path, key string) string {
 
 // String is the machine in one line.
 func (m Machine) String() string {
-	return fmt.Sprintf("%s, %d cores, %.1f GB RAM, %s, %s, %s", m.CPU, m.Cores, m.MemoryGB, m.OS, m.Go, m.Database)
+	s := fmt.Sprintf("%s, %d cores, %.1f GB RAM, %s, %s, %s", m.CPU, m.Cores, m.MemoryGB, m.OS, m.Go, m.Database)
+	if m.Load != "" {
+		s += ", load average " + m.Load + " at the start"
+	}
+	return s
 }
 
 // WriteJSON writes {"scenario": {"key": value, ...}, ...} for the scenarios that ran; a failed
