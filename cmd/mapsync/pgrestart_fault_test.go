@@ -136,6 +136,8 @@ func TestFaultPostgresRestartUnderServe(t *testing.T) {
 	if !strings.Contains(p.logs.String(), "store unreachable; retrying") {
 		t.Errorf("the pull did not retry a store call during the outage:\n%s", p.logs.String())
 	}
+	want := referencePull(t, cfg, pg.URL(), storetest.NewSchema(t), conn)
+	waitSnapshot(t, pg.URL(), conn, want)
 	code, _, body := apiGet(t, p.base+"/api/v1/plans", token)
 	if code != http.StatusOK {
 		t.Errorf("GET /api/v1/plans after the restart: %d %s", code, body)
@@ -146,7 +148,7 @@ func TestFaultPostgresRestartUnderServe(t *testing.T) {
 	if logs := p.logs.String(); strings.Contains(logs, `"status":500`) || strings.Contains(logs, "status=500") {
 		t.Errorf("serve answered a 500 during the outage:\n%s", p.logs.String())
 	}
-	compareSnapshots(t, snapshotStore(t, pg.URL(), conn), referencePull(t, cfg, pg.URL(), storetest.NewSchema(t), conn))
+	compareSnapshots(t, snapshotStore(t, pg.URL(), conn), want)
 }
 
 // apiGet makes an authenticated GET and returns the status, the Retry-After header and the body.

@@ -136,3 +136,14 @@ func referencePull(t *testing.T, cfg, dbURL, refURL, connection string) storeSna
 	mustRun(t, "--config", ref, "sync", "run", "--connection", connection)
 	return snapshotStore(t, refURL, connection)
 }
+
+// waitSnapshot waits until connection's rows in the store at dbURL equal want (serve's plan
+// catch-up follows its pulls).
+func waitSnapshot(t *testing.T, dbURL, connection string, want storeSnapshot) {
+	t.Helper()
+	waitFor(t, 60*time.Second, "the store to hold what a clean pull leaves", func() (bool, string) {
+		got := snapshotStore(t, dbURL, connection)
+		return slices.Equal(got.records, want.records) && slices.Equal(got.roles, want.roles) && slices.Equal(got.plans, want.plans),
+			fmt.Sprintf("%d/%d records, %d/%d roles, %d/%d plans", len(got.records), len(want.records), len(got.roles), len(want.roles), len(got.plans), len(want.plans))
+	})
+}
