@@ -87,6 +87,12 @@ func (s *Store) PlanMarks(ctx context.Context, limit int) ([]PlanMark, error) {
 // other's rows (FOR UPDATE SKIP LOCKED); SQLite's single connection serialises them. A claimed
 // mark is finished with DonePlanMark, or claimed again by anyone once the lease expires.
 func (s *Store) ClaimPlanMarks(ctx context.Context, owner string, limit int, lease time.Duration) ([]PlanMark, error) {
+	return s.ClaimConnectionPlanMarks(ctx, "", owner, limit, lease)
+}
+
+// ClaimConnectionPlanMarks is ClaimPlanMarks for the marks of one connection ("" means every
+// connection): a push of one connection never holds another's marks.
+func (s *Store) ClaimConnectionPlanMarks(ctx context.Context, connection, owner string, limit int, lease time.Duration) ([]PlanMark, error) {
 	if owner == "" || limit <= 0 || lease <= 0 {
 		return nil, fmt.Errorf("claim plan marks: owner, limit and lease are required: %w", plans.ErrInvalid)
 	}
@@ -97,10 +103,15 @@ func (s *Store) ClaimPlanMarks(ctx context.Context, owner string, limit int, lea
 	}
 	var out []PlanMark
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		where, args := `(claimed_until IS NULL OR claimed_until < ?)`, []any{now}
+		if connection != "" {
+			where += ` AND connection = ?`
+			args = append(args, connection)
+		}
 		err := tx.SelectContext(ctx, &out, tx.Rebind(`
 			SELECT plan_id, connection, deal_id, plan_version, marked_at FROM plan_marks
-			WHERE claimed_until IS NULL OR claimed_until < ?
-			ORDER BY marked_at, plan_id LIMIT ?`+lock), now, limit)
+			WHERE `+where+`
+			ORDER BY marked_at, plan_id LIMIT ?`+lock), append(args, limit)...)
 		if err != nil {
 			return interpretError(err)
 		}
@@ -161,3 +172,182 @@ type MarkHook func(ctx context.Context, tx *sqlx.Tx, marks []PlanMark) error
 // OnPlansMarked sets the hook every plan write calls in its transaction (nil: none). Set it
 // while wiring, before the store is used.
 func (s *Store) OnPlansMarked(h MarkHook) { s.markHook = h }
+
+// PendingPlanMarks returns up to limit marks of a connection whose plan id sorts after after,
+// in plan id order, claimed or not, without claiming them: what a dry run looks at. Page with
+// the last plan id returned.
+func (s *Store) PendingPlanMarks(ctx context.Context, connection, after string, limit int) ([]PlanMark, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	var out []PlanMark
+	err := s.db.SelectContext(ctx, &out, s.rebind(`
+		SELECT plan_id, connection, deal_id, plan_version, marked_at FROM plan_marks
+		WHERE connection = ? AND plan_id > ? ORDER BY plan_id LIMIT ?`), connection, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("pending plan marks of %s: %w", connection, interpretError(err))
+	}
+	for i := range out {
+		out[i].MarkedAt = out[i].MarkedAt.UTC()
+	}
+	return out, nil
+}
+
+// PlanVersion is a plan id and the version of it a push has dealt with.
+type PlanVersion struct {
+	PlanID  string
+	Version int
+}
+
+// DonePlanMarks is DonePlanMark for many marks in one transaction: each mark is deleted when
+// its plan's marked version is at most the version dealt with, and released otherwise. It
+// returns how many were deleted.
+func (s *Store) DonePlanMarks(ctx context.Context, done []PlanVersion) (deleted int, err error) {
+	if len(done) == 0 {
+		return 0, nil
+	}
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		deleted, err = donePlanMarksCount(ctx, tx, done)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("finish %d plan marks: %w", len(done), err)
+	}
+	return deleted, nil
+}
+
+func donePlanMarks(ctx context.Context, tx *sqlx.Tx, done []PlanVersion) error {
+	_, err := donePlanMarksCount(ctx, tx, done)
+	return err
+}
+
+// donePlanMarksCount deletes or releases marks in tx (see DonePlanMarks).
+func donePlanMarksCount(ctx context.Context, tx *sqlx.Tx, done []PlanVersion) (deleted int, err error) {
+	if len(done) == 0 {
+		return 0, nil
+	}
+	del, err := tx.PreparexContext(ctx, tx.Rebind(`DELETE FROM plan_marks WHERE plan_id = ? AND plan_version <= ?`))
+	if err != nil {
+		return 0, interpretError(err)
+	}
+	defer del.Close()
+	var kept []string
+	for _, d := range done {
+		res, err := del.ExecContext(ctx, d.PlanID, d.Version)
+		if err != nil {
+			return 0, interpretError(err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, err
+		}
+		if n > 0 {
+			deleted++
+		} else {
+			kept = append(kept, d.PlanID)
+		}
+	}
+	return deleted, releaseMarks(ctx, tx, kept)
+}
+
+// ReleasePlanMarks gives claimed marks back without finishing them (the push of their plans
+// failed for a reason worth retrying), so the next claim takes them at once instead of after
+// the lease.
+func (s *Store) ReleasePlanMarks(ctx context.Context, planIDs []string) error {
+	if len(planIDs) == 0 {
+		return nil
+	}
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error { return releaseMarks(ctx, tx, planIDs) })
+	if err != nil {
+		return fmt.Errorf("release %d plan marks: %w", len(planIDs), err)
+	}
+	return nil
+}
+
+func releaseMarks(ctx context.Context, tx *sqlx.Tx, planIDs []string) error {
+	for start := 0; start < len(planIDs); start += markChunk {
+		chunk := planIDs[start:min(start+markChunk, len(planIDs))]
+		q, args, err := sqlx.In(`UPDATE plan_marks SET claimed_by = '', claimed_until = NULL WHERE plan_id IN (?)`, chunk)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
+			return interpretError(err)
+		}
+	}
+	return nil
+}
+
+// MarkDealPlans marks every plan of the given deals of a connection for a push, as a plan write
+// does (the MarkHook runs too), without changing the plans: a deal field the mapping reads
+// changed in the CRM, or an admin retries a dead letter. It returns the marks made.
+func (s *Store) MarkDealPlans(ctx context.Context, connection string, dealIDs []string) ([]PlanMark, error) {
+	if len(dealIDs) == 0 {
+		return nil, nil
+	}
+	var out []PlanMark
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		out = out[:0]
+		var ps []*plans.Plan
+		for start := 0; start < len(dealIDs); start += markChunk {
+			chunk := dealIDs[start:min(start+markChunk, len(dealIDs))]
+			q, args, err := sqlx.In(`SELECT id, connection, deal_id, version FROM plans WHERE connection = ? AND deal_id IN (?) ORDER BY id`, connection, chunk)
+			if err != nil {
+				return err
+			}
+			var rows []struct {
+				ID         string `db:"id"`
+				Connection string `db:"connection"`
+				DealID     string `db:"deal_id"`
+				Version    int    `db:"version"`
+			}
+			if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
+				return interpretError(err)
+			}
+			for _, r := range rows {
+				ps = append(ps, &plans.Plan{ID: r.ID, Connection: r.Connection, DealID: r.DealID, Version: r.Version})
+			}
+		}
+		if err := s.markPlans(ctx, tx, ps); err != nil {
+			return err
+		}
+		now := s.Now()
+		for _, p := range ps {
+			out = append(out, PlanMark{PlanID: p.ID, Connection: p.Connection, DealID: p.DealID, PlanVersion: p.Version, MarkedAt: now})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("mark the plans of %d deal(s) of %s: %w", len(dealIDs), connection, err)
+	}
+	return out, nil
+}
+
+// DealPlans loads every plan of the given deals of a connection, by deal, in plan id order.
+func (s *Store) DealPlans(ctx context.Context, connection string, dealIDs []string) (map[string][]*plans.Plan, error) {
+	out := make(map[string][]*plans.Plan, len(dealIDs))
+	for start := 0; start < len(dealIDs); start += markChunk {
+		chunk := dealIDs[start:min(start+markChunk, len(dealIDs))]
+		q, args, err := sqlx.In(`SELECT body, version FROM plans WHERE connection = ? AND deal_id IN (?) ORDER BY id`, connection, chunk)
+		if err != nil {
+			return nil, err
+		}
+		var rows []planRow
+		if err := s.db.SelectContext(ctx, &rows, s.rebind(q), args...); err != nil {
+			return nil, fmt.Errorf("plans of %d deal(s) of %s: %w", len(chunk), connection, interpretError(err))
+		}
+		for _, r := range rows {
+			p, err := r.plan()
+			if err != nil {
+				return nil, err
+			}
+			out[p.DealID] = append(out[p.DealID], p)
+		}
+	}
+	return out, nil
+}
+
+// markChunk is how many ids one IN (...) list of the push's queries holds (SQLite allows 32766
+// parameters; PostgreSQL 65535).
+const markChunk = 500

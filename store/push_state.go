@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/mapsync/mapsync/connectors"
 )
 
 // PushOutcome is one record's result in a push, as the push log keeps it.
@@ -57,8 +59,31 @@ func (s *Store) LastPushed(ctx context.Context, connection, object string, crmID
 // written record's fields are merged into its push state (the values last pushed) and its dead
 // letter, if any, is removed; a dead_letter outcome upserts the record's dead letter.
 func (s *Store) RecordPush(ctx context.Context, connection string, outcomes []PushOutcome) error {
+	return s.FinishPush(ctx, connection, outcomes, nil)
+}
+
+// FinishPush is RecordPush and DonePlanMarks in one transaction: the outcomes of a push and the
+// marks it dealt with are recorded together, so a process killed in between has recorded
+// neither (its marks are claimed again once their lease expires) or both. An "unchanged"
+// outcome's Fields (values the CRM was found to hold already, equal to the desired ones) are
+// merged into the push state too, without a dead letter change: see package sync/push.
+func (s *Store) FinishPush(ctx context.Context, connection string, outcomes []PushOutcome, done []PlanVersion) error {
 	now := s.Now()
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := s.recordPush(ctx, tx, connection, outcomes, now); err != nil {
+			return err
+		}
+		return donePlanMarks(ctx, tx, done)
+	})
+	if err != nil {
+		return fmt.Errorf("record push for %s: %w", connection, err)
+	}
+	return nil
+}
+
+// recordPush writes outcomes in tx (see RecordPush).
+func (s *Store) recordPush(ctx context.Context, tx *sqlx.Tx, connection string, outcomes []PushOutcome, now time.Time) error {
+	{
 		for _, o := range outcomes {
 			fields, err := json.Marshal(o.Fields)
 			if err != nil {
@@ -76,6 +101,12 @@ func (s *Store) RecordPush(ctx context.Context, connection string, outcomes []Pu
 				if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM push_dead_letters WHERE connection = ? AND object = ? AND crm_id = ?`), connection, o.Object, o.CRMID); err != nil {
 					return interpretError(err)
 				}
+			case "unchanged":
+				if len(o.Fields) > 0 {
+					if err := s.mergePushed(ctx, tx, connection, o, now); err != nil {
+						return err
+					}
+				}
 			case "dead_letter":
 				if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO push_dead_letters (connection, object, crm_id, fields, code, message, first_at, last_at)
 					VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -87,11 +118,7 @@ func (s *Store) RecordPush(ctx context.Context, connection string, outcomes []Pu
 			}
 		}
 		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("record push for %s: %w", connection, err)
 	}
-	return nil
 }
 
 // mergePushed merges a written record's fields into its push state.
@@ -121,4 +148,150 @@ func (s *Store) mergePushed(ctx context.Context, tx *sqlx.Tx, connection string,
 		return fmt.Errorf("push state of %s: %w", o.CRMID, interpretError(err))
 	}
 	return nil
+}
+
+// PushState is what a push last wrote to one CRM record and when.
+type PushState struct {
+	// Pushed maps field -> value last written (CRM form).
+	Pushed map[string]any
+	// PushedAt is when the last write was recorded.
+	PushedAt time.Time
+}
+
+// PushStates returns, per CRM id, the push state of records of object on the connection
+// (absent: never pushed). It is LastPushed with the time of the last write, which tells a push
+// whether a pulled record saw that write.
+func (s *Store) PushStates(ctx context.Context, connection, object string, crmIDs []string) (map[string]PushState, error) {
+	out := make(map[string]PushState, len(crmIDs))
+	for start := 0; start < len(crmIDs); start += markChunk {
+		chunk := crmIDs[start:min(start+markChunk, len(crmIDs))]
+		q, args, err := sqlx.In(`SELECT crm_id, pushed, pushed_at FROM push_state WHERE connection = ? AND object = ? AND crm_id IN (?)`, connection, object, chunk)
+		if err != nil {
+			return nil, err
+		}
+		var rows []struct {
+			CRMID    string    `db:"crm_id"`
+			Pushed   string    `db:"pushed"`
+			PushedAt time.Time `db:"pushed_at"`
+		}
+		if err := s.db.SelectContext(ctx, &rows, s.rebind(q), args...); err != nil {
+			return nil, fmt.Errorf("push state: %w", interpretError(err))
+		}
+		for _, r := range rows {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(r.Pushed), &m); err != nil {
+				return nil, fmt.Errorf("push state of %s: %w", r.CRMID, err)
+			}
+			out[r.CRMID] = PushState{Pushed: m, PushedAt: r.PushedAt.UTC()}
+		}
+	}
+	return out, nil
+}
+
+// RecordsByID returns the stored records of object with the given CRM ids (deleted ones
+// included, with Deleted set); ids not stored are absent.
+func (s *Store) RecordsByID(ctx context.Context, connectionID int64, object connectors.Object, crmIDs []string) (map[string]connectors.Record, error) {
+	recs, err := s.recordsByID(ctx, connectionID, object, crmIDs)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]connectors.Record, len(recs))
+	for _, r := range recs {
+		out[r.ID] = r
+	}
+	return out, nil
+}
+
+// DeadLetter is a record the CRM refused for good, kept until a later push of it succeeds.
+type DeadLetter struct {
+	Connection string         `json:"connection"`
+	Object     string         `json:"object"`
+	CRMID      string         `json:"crm_id"`
+	Fields     map[string]any `json:"fields"`
+	Code       string         `json:"code"`
+	Message    string         `json:"message"`
+	Failures   int            `json:"failures"`
+	FirstAt    time.Time      `json:"first_at"`
+	LastAt     time.Time      `json:"last_at"`
+}
+
+// DeadLetters returns the dead letters of a connection ("" for every connection), newest
+// failure first, at most limit (<= 0: 1000).
+func (s *Store) DeadLetters(ctx context.Context, connection string, limit int) ([]DeadLetter, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	var rows []struct {
+		Connection string    `db:"connection"`
+		Object     string    `db:"object"`
+		CRMID      string    `db:"crm_id"`
+		Fields     string    `db:"fields"`
+		Code       string    `db:"code"`
+		Message    string    `db:"message"`
+		Failures   int       `db:"failures"`
+		FirstAt    time.Time `db:"first_at"`
+		LastAt     time.Time `db:"last_at"`
+	}
+	err := s.db.SelectContext(ctx, &rows, s.rebind(`
+		SELECT connection, object, crm_id, fields, code, message, failures, first_at, last_at FROM push_dead_letters
+		WHERE ? = '' OR connection = ? ORDER BY last_at DESC, connection, crm_id LIMIT ?`), connection, connection, limit)
+	if err != nil {
+		return nil, fmt.Errorf("dead letters: %w", interpretError(err))
+	}
+	out := make([]DeadLetter, len(rows))
+	for i, r := range rows {
+		out[i] = DeadLetter{Connection: r.Connection, Object: r.Object, CRMID: r.CRMID, Code: r.Code, Message: r.Message,
+			Failures: r.Failures, FirstAt: r.FirstAt.UTC(), LastAt: r.LastAt.UTC()}
+		if err := json.Unmarshal([]byte(r.Fields), &out[i].Fields); err != nil {
+			return nil, fmt.Errorf("dead letter %s: %w", r.CRMID, err)
+		}
+	}
+	return out, nil
+}
+
+// PushLogEntry is one record's outcome in one push, as the push log keeps it.
+type PushLogEntry struct {
+	Connection string         `json:"connection"`
+	Object     string         `json:"object"`
+	CRMID      string         `json:"crm_id"`
+	Outcome    string         `json:"outcome"`
+	Fields     map[string]any `json:"fields"`
+	Code       string         `json:"code,omitempty"`
+	Message    string         `json:"message,omitempty"`
+	JobID      int64          `json:"job_id,omitempty"`
+	At         time.Time      `json:"at"`
+}
+
+// PushLog returns the push log of one CRM record (a deal) on a connection ("" for every
+// connection), newest first, at most limit (<= 0: 100).
+func (s *Store) PushLog(ctx context.Context, connection, crmID string, limit int) ([]PushLogEntry, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	var rows []struct {
+		Connection string    `db:"connection"`
+		Object     string    `db:"object"`
+		CRMID      string    `db:"crm_id"`
+		Outcome    string    `db:"outcome"`
+		Fields     string    `db:"fields"`
+		Code       string    `db:"code"`
+		Message    string    `db:"message"`
+		JobID      int64     `db:"job_id"`
+		CreatedAt  time.Time `db:"created_at"`
+	}
+	err := s.db.SelectContext(ctx, &rows, s.rebind(`
+		SELECT connection, object, crm_id, outcome, fields, code, message, job_id, created_at FROM push_log
+		WHERE crm_id = ? AND (? = '' OR connection = ?) ORDER BY created_at DESC, id DESC LIMIT ?`), crmID, connection, connection, limit)
+	if err != nil {
+		return nil, fmt.Errorf("push log of %s: %w", crmID, interpretError(err))
+	}
+	out := make([]PushLogEntry, len(rows))
+	for i, r := range rows {
+		out[i] = PushLogEntry{Connection: r.Connection, Object: r.Object, CRMID: r.CRMID, Outcome: r.Outcome, Code: r.Code,
+			Message: r.Message, JobID: r.JobID, At: r.CreatedAt.UTC()}
+		if err := json.Unmarshal([]byte(r.Fields), &out[i].Fields); err != nil {
+			return nil, fmt.Errorf("push log of %s: %w", crmID, err)
+		}
+	}
+	return out, nil
 }

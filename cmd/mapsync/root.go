@@ -75,6 +75,7 @@ Configuration comes from --config, else $MAPSYNC_CONFIG, else ./mapsync.yaml if 
 		newStatusCmd(a),
 		newDealsCmd(a),
 		newBenchCmd(a),
+		newPushCmd(a),
 	)
 	return root
 }

@@ -78,7 +78,7 @@ where it stopped. Exits 1 if the run failed.`,
 	f.DurationVar(&timeout, "timeout", 0, "give up after this long (default: no limit)")
 	f.DurationVar(&wait, "wait", 0, "when another run of the connection is in progress, wait this long for it (default: refuse at once)")
 	runCmd.MarkFlagRequired("connection")
-	cmd.AddCommand(runCmd, newSyncRunsCmd(a))
+	cmd.AddCommand(runCmd, newSyncRunsCmd(a), newSyncPushCmd(a))
 	return cmd
 }
 

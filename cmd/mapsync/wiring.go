@@ -43,6 +43,8 @@ type runtime struct {
 	jobs *jobs.Client
 	// dm counts the daemon's pulls and plans; set by the daemon.
 	dm *daemonMetrics
+	// push is the push pipeline, built once (push_wiring.go).
+	push *pushParts
 }
 
 // newRuntime opens the store (refusing a schema that is behind) and builds the shared parts.
@@ -198,6 +200,7 @@ func (rt *runtime) puller(ctx context.Context, name string, progress func(pull.P
 		Overlap: cn.Overlap.D(), Fields: fields, Metrics: rt.pullMetrics, Logger: rt.a.log,
 		Progress: progress,
 		Calls:    func() (int64, int64) { return rt.calls(cn.Name) },
+		OnStored: rt.remarkOnPull(cn),
 	})
 }
 

@@ -56,6 +56,10 @@ type Options struct {
 	Calls func() (requests, retries int64)
 	// Progress, when set, is called after every committed page.
 	Progress func(Progress)
+	// OnStored, when set, is called with the records of every committed page (the push
+	// pipeline marks the plans of deals whose mapped values changed). It runs after the commit:
+	// an error is logged, and does not fail the pull.
+	OnStored func(ctx context.Context, object connectors.Object, records []connectors.Record) error
 	// StoreRetry bounds the retries of store calls that fail because the database is briefly
 	// unreachable (see StoreRetry).
 	StoreRetry StoreRetry
@@ -554,6 +558,11 @@ func (p *Puller) storePages(ctx context.Context, o *objectPull, batch []queued) 
 	st, err := p.opts.Store.ApplyPullPage(ctx, page)
 	if err != nil {
 		return err
+	}
+	if p.opts.OnStored != nil {
+		if err := p.opts.OnStored(ctx, o.obj, page.Records); err != nil {
+			o.log.Error().Err(err).Msg("after storing a page")
+		}
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
