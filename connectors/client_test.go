@@ -349,8 +349,11 @@ func TestGovernorFollowsWindowHeaders(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := govs.For("acme")
-	if got, want := float64(g.limiter.Limit()), 9.0; got != want {
-		t.Errorf("rate: got %v/s, want %v/s (90%% of 100 per 10 s)", got, want)
+	g.mu.Lock()
+	winMax, winInterval := g.winMax, g.winInterval
+	g.mu.Unlock()
+	if winMax != 100 || winInterval != 10*time.Second {
+		t.Errorf("window: got %d per %s, want 100 per 10s (the headers')", winMax, winInterval)
 	}
 	if used, max := g.Usage(); used != 50000 || max != 250000 {
 		t.Errorf("daily usage: got %d/%d, want 50000/250000", used, max)

@@ -35,7 +35,10 @@
 //     JSON drops.
 //   - CheckInstanceURL (instance.go) vets a Salesforce instance_url before any token goes to it.
 //   - Governors (governor.go) hold one Governor per connection for the whole process: a token
-//     bucket slowed by the CRM's window headers, and a daily budget that fails fast with a
+//     bucket at the connection's rate, the rolling window the CRM's headers report (HubSpot's
+//     ten-secondly limit: at most the window's maximum less a headroom of our requests in any
+//     interval, counted from when each was let through; `mapsync bench ratelimit` measures it),
+//     and a daily budget that fails fast with a
 //     KindRateLimited error once only the configured reserve for the org's other integrations is
 //     left, letting one probe through every Recheck to see whether the budget recovered.
 //   - Metrics (metrics.go): mapsync_connector_requests_total{connection,crm,op,status},

@@ -75,8 +75,9 @@ func (g *Governors) For(connection string) *Governor {
 	return gov
 }
 
-// Governor paces the requests of one connection: a token bucket for the short-term rate and a
-// daily budget fed by the CRM's usage headers. It is safe for concurrent use.
+// Governor paces the requests of one connection: a token bucket for the short-term rate, the
+// rolling window the CRM reports (HubSpot's ten-secondly limit), and a daily budget fed by the
+// CRM's usage headers. It is safe for concurrent use.
 type Governor struct {
 	connection string
 	limiter    *rate.Limiter
@@ -89,7 +90,27 @@ type Governor struct {
 	used, max int64     // daily budget as last reported, plus our calls since
 	blocked   bool      // the reserve was reached
 	lastProbe time.Time // when the reserve was reached or last probed
+
+	// The rolling window the CRM last reported (0: none yet) and the times our requests were
+	// let through, oldest first: kept from the first request on, so that the window is right
+	// as soon as the first reply reports it.
+	winMax      int
+	winInterval time.Duration
+	sends       []time.Time
 }
+
+// Rolling-window pacing: a request counts against the window from when it is let through until
+// windowPad after the interval (the CRM counts it from when it arrives, a little later: the pad
+// covers the difference between two requests' transit times), and windowHeadroom(max) slots of
+// each window are left unused (two requests' transit times differing by more than the pad, the
+// account's other integrations). HubSpot's 100 per 10 s gives 98 per 10.25 s, 95.6% of the limit.
+const (
+	windowPad     = 250 * time.Millisecond
+	sendsKeptMax  = 4096             // the log's bound before a window is known
+	sendsKeptTime = 60 * time.Second // and how far back it keeps sends then
+)
+
+func windowHeadroom(limit int) int { return min(limit-1, max(1, limit/50)) }
 
 // Wait blocks until a request may be sent, or fails fast with a KindRateLimited error when the
 // daily reserve is reached (letting one probe through every Recheck), or returns ctx's error.
@@ -104,7 +125,52 @@ func (g *Governor) Wait(ctx context.Context) error {
 		// The wait would outlast ctx's deadline.
 		return &Error{Kind: KindRateLimited, Message: "rate governor: no request slot before the deadline", Err: err}
 	}
-	return nil
+	for {
+		wait := g.takeWindowSlot()
+		if wait <= 0 {
+			return nil
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			return &Error{Kind: KindRateLimited, Message: "rate governor: the CRM's rolling window has no slot before the deadline", RetryAfter: wait}
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// takeWindowSlot records a request let through now and returns 0, or returns how long to wait
+// for the CRM's rolling window to have room (the oldest request that fills it ages out).
+func (g *Governor) takeWindowSlot() time.Duration {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	now := g.now()
+	keep := sendsKeptTime
+	if g.winInterval > 0 {
+		keep = g.winInterval + windowPad
+	}
+	drop := 0
+	for drop < len(g.sends) && now.Sub(g.sends[drop]) >= keep {
+		drop++
+	}
+	if drop > 0 {
+		g.sends = append(g.sends[:0], g.sends[drop:]...)
+	}
+	if g.winMax > 0 {
+		limit := max(1, g.winMax-windowHeadroom(g.winMax))
+		if len(g.sends) >= limit {
+			return g.sends[len(g.sends)-limit].Add(keep).Sub(now)
+		}
+	}
+	if len(g.sends) >= sendsKeptMax {
+		g.sends = append(g.sends[:0], g.sends[1:]...)
+	}
+	g.sends = append(g.sends, now)
+	return 0
 }
 
 func (g *Governor) checkBudget() error {
@@ -146,19 +212,18 @@ func (g *Governor) ObserveDaily(used, max int64) {
 }
 
 // ObserveWindow records a rolling-window limit the CRM reported (HubSpot X-HubSpot-RateLimit-Max,
-// -Remaining, -Interval-Milliseconds): the bucket's rate becomes 90% of max per interval, and when
-// the window is nearly spent the next requests wait for it to roll over.
+// -Remaining, -Interval-Milliseconds): from then on Wait lets through at most max less a headroom
+// (windowHeadroom) of this connection's requests in any interval (plus windowPad), counted from
+// when each was let through, so the window is used to about 95% and never overrun by our own
+// requests. When the CRM says the window is nearly spent anyway (the account's other
+// integrations share it), the next requests also wait about one refill of the bucket.
 func (g *Governor) ObserveWindow(max, remaining int, interval time.Duration) {
 	if max <= 0 || interval <= 0 {
 		return
 	}
-	r := rate.Limit(0.9 * float64(max) / interval.Seconds())
-	if r > g.baseRate {
-		r = g.baseRate
-	}
-	if g.limiter.Limit() != r {
-		g.limiter.SetLimit(r)
-	}
+	g.mu.Lock()
+	g.winMax, g.winInterval = max, interval
+	g.mu.Unlock()
 	if remaining <= 1 {
 		// Spend the bucket so the next request waits about one refill.
 		g.limiter.ReserveN(time.Now(), g.limiter.Burst()) // the limiter runs on the real clock

@@ -2,6 +2,8 @@ package bench
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -62,5 +64,32 @@ func TestInstantiateTemplate(t *testing.T) {
 	}
 	if n != instantiateActions {
 		t.Fatalf("template has %d actions, want %d", n, instantiateActions)
+	}
+}
+
+// TestWriteSVG: line and histogram charts come out as SVG documents with their title and labels.
+func TestWriteSVG(t *testing.T) {
+	dir := t.TempDir()
+	for _, ch := range []Chart{
+		{File: "line", Title: "records over time", XLabel: "seconds", YLabel: "records/s", Series: []Series{{Name: "pull", X: []float64{0, 1, 2}, Y: []float64{10, 30, 20}}}},
+		{File: "hist", Title: "latency", XLabel: "ms", YLabel: "count", Kind: ChartHistogram, Series: []Series{{Name: "e2e", Y: []float64{1, 2, 2, 3, 3, 3, 40}}}},
+	} {
+		path := filepath.Join(dir, ch.File+".svg")
+		if err := WriteSVG(path, ch); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(b)
+		if !strings.Contains(s, "<svg") || !strings.HasSuffix(strings.TrimSpace(s), "</svg>") {
+			t.Fatalf("%s is not an SVG document: %.200s", ch.File, s)
+		}
+		for _, want := range []string{ch.Title, ch.XLabel, ch.YLabel, ch.Series[0].Name} {
+			if !strings.Contains(s, want) {
+				t.Errorf("%s lacks %q", ch.File, want)
+			}
+		}
 	}
 }
