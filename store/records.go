@@ -15,8 +15,9 @@ import (
 	"github.com/mapsync/mapsync/connectors"
 )
 
-// upsertChunk is how many records one INSERT carries: on SQLite 8 parameters each, well under
-// its parameter limit; on PostgreSQL the rows travel as arrays.
+// upsertChunk is how many records one SQLite INSERT carries (8 parameters each, well under its
+// parameter limit), and how many ids one read of stored stamps asks for. PostgreSQL stages a
+// page's rows with COPY whatever their number (copy.go).
 const upsertChunk = 1000
 
 // UpsertStats counts what a batch of records did to the store.
@@ -79,7 +80,13 @@ func (s *Store) ApplyPullPage(ctx context.Context, p PullPage) (UpsertStats, err
 			// A pull page may be lost in a crash without harm: its records and its cursor commit
 			// together, so a lost commit loses both and the next pull reads them again. Not
 			// waiting for the WAL flush makes small pages (HubSpot's 100) cheap.
-			if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit TO OFF`); err != nil {
+			// A page with rows also makes sure the session has its COPY staging tables (copy.go),
+			// in the same round trip.
+			q := `SET LOCAL synchronous_commit TO OFF`
+			if len(p.Records) > 0 || len(p.Roles) > 0 {
+				q += ";" + stageTables
+			}
+			if _, err := tx.ExecContext(ctx, q); err != nil {
 				return interpretError(err)
 			}
 		}
@@ -165,6 +172,7 @@ func (s *Store) upsertRecords(ctx context.Context, tx *sqlx.Tx, connID int64, ob
 		order = append(order, r.ID)
 	}
 	now := s.Now()
+	var w recordWrites
 	for start := 0; start < len(order); start += upsertChunk {
 		ids := order[start:min(start+upsertChunk, len(order))]
 		stored := map[string]storedStamp{}
@@ -174,9 +182,6 @@ func (s *Store) upsertRecords(ctx context.Context, tx *sqlx.Tx, connID int64, ob
 				return stats, err
 			}
 		}
-		rows := make([]recordRow, 0, len(ids))
-		var repairs []recordRow // older stamp, other content: the CRM's version wins (reconcile)
-		var unchangedIDs []string
 		for _, id := range ids {
 			r := records[latest[id]]
 			row := recordRow{id: id, stamp: r.ModifiedAt.UTC(), deleted: r.Deleted}
@@ -209,12 +214,14 @@ func (s *Store) upsertRecords(ctx context.Context, tx *sqlx.Tx, connID int64, ob
 				if r.Deleted && !old.Deleted {
 					stats.Deleted++
 				}
-				repairs = append(repairs, row)
+				w.repairs = append(w.repairs, row)
 				continue
 			case row.stamp.Before(old.ModifiedAt.UTC()),
 				row.stamp.Equal(old.ModifiedAt.UTC()) && r.Deleted == old.Deleted && row.hash == old.FieldsHash:
 				stats.Unchanged++
-				unchangedIDs = append(unchangedIDs, id)
+				if seen {
+					w.touch = append(w.touch, id)
+				}
 				continue
 			default:
 				stats.Updated++
@@ -222,18 +229,25 @@ func (s *Store) upsertRecords(ctx context.Context, tx *sqlx.Tx, connID int64, ob
 					stats.Deleted++
 				}
 			}
-			rows = append(rows, row)
+			w.rows = append(w.rows, row)
 		}
-		if err := s.writeRecords(ctx, tx, connID, object, rows, now, nil); err != nil {
+	}
+	if s.dialect == Postgres {
+		return stats, s.copyRecords(ctx, tx, connID, object, w, now, reconcileBefore)
+	}
+	for start := 0; start < len(w.rows); start += upsertChunk {
+		if err := s.writeRecords(ctx, tx, connID, object, w.rows[start:min(start+upsertChunk, len(w.rows))], now, nil); err != nil {
 			return stats, err
 		}
-		if err := s.writeRecords(ctx, tx, connID, object, repairs, now, reconcileBefore); err != nil {
+	}
+	for start := 0; start < len(w.repairs); start += upsertChunk {
+		if err := s.writeRecords(ctx, tx, connID, object, w.repairs[start:min(start+upsertChunk, len(w.repairs))], now, reconcileBefore); err != nil {
 			return stats, err
 		}
-		if seen && len(unchangedIDs) > 0 {
-			if err := s.touchRecords(ctx, tx, connID, object, unchangedIDs, now); err != nil {
-				return stats, err
-			}
+	}
+	for start := 0; start < len(w.touch); start += upsertChunk {
+		if err := s.touchRecords(ctx, tx, connID, object, w.touch[start:min(start+upsertChunk, len(w.touch))], now); err != nil {
+			return stats, err
 		}
 	}
 	return stats, nil
@@ -270,60 +284,32 @@ const upsertConflict = ` ON CONFLICT (connection_id, object, crm_id) DO UPDATE S
 		modified_at = excluded.modified_at, deleted = excluded.deleted, synced_at = excluded.synced_at
 		WHERE `
 
-// writeRecords upserts rows in one statement: on PostgreSQL through unnest over six arrays (a
-// handful of parameters however many rows), on SQLite through a multi-row VALUES list. A stored
-// row is replaced only by a version at least as new, or, with syncedBefore (a reconcile's
-// repairs), only when it was written no later than *syncedBefore, whatever the stamps.
+// writeRecords upserts rows on SQLite in one statement, a multi-row VALUES list (PostgreSQL
+// stages them with COPY: copyRecords). A stored row is replaced only by a version at least as
+// new, or, with syncedBefore (a reconcile's repairs), only when it was written no later than
+// *syncedBefore, whatever the stamps.
 func (s *Store) writeRecords(ctx context.Context, tx *sqlx.Tx, connID int64, object connectors.Object, rows []recordRow, now time.Time, syncedBefore *time.Time) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	var (
-		q    string
-		args []any
-	)
-	if s.dialect == Postgres {
-		ids := make([]string, len(rows))
-		fields := make([]string, len(rows))
-		hashes := make([]string, len(rows))
-		stamps := make([]string, len(rows))
-		deleted := make([]bool, len(rows))
-		for i, r := range rows {
-			ids[i], hashes[i], deleted[i] = r.id, r.hash, r.deleted
-			fields[i] = string(r.fields)
-			stamps[i] = r.stamp.Format(time.RFC3339Nano)
+	var b strings.Builder
+	b.WriteString(`INSERT INTO crm_records (connection_id, object, crm_id, fields, fields_hash, modified_at, deleted, synced_at) VALUES `)
+	args := make([]any, 0, len(rows)*8+1)
+	for i, r := range rows {
+		if i > 0 {
+			b.WriteByte(',')
 		}
-		q = `INSERT INTO crm_records (connection_id, object, crm_id, fields, fields_hash, modified_at, deleted, synced_at)
-			SELECT $1, $2, u.crm_id, u.fields, u.fields_hash, u.modified_at, u.deleted, $8
-			FROM unnest($3::text[], $4::jsonb[], $5::text[], $6::timestamptz[], $7::bool[]) AS u(crm_id, fields, fields_hash, modified_at, deleted)` + upsertConflict
-		args = []any{connID, string(object), pq.Array(ids), pq.Array(fields), pq.Array(hashes), pq.Array(stamps), pq.Array(deleted), now}
-		if syncedBefore != nil {
-			q += `crm_records.synced_at <= $9`
-			args = append(args, *syncedBefore)
-		} else {
-			q += `crm_records.modified_at <= excluded.modified_at`
-		}
-	} else {
-		var b strings.Builder
-		b.WriteString(`INSERT INTO crm_records (connection_id, object, crm_id, fields, fields_hash, modified_at, deleted, synced_at) VALUES `)
-		args = make([]any, 0, len(rows)*8)
-		for i, r := range rows {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
-			args = append(args, connID, string(object), r.id, string(r.fields), r.hash, r.stamp, r.deleted, now)
-		}
-		b.WriteString(upsertConflict)
-		if syncedBefore != nil {
-			b.WriteString(`crm_records.synced_at <= ?`)
-			args = append(args, *syncedBefore)
-		} else {
-			b.WriteString(`crm_records.modified_at <= excluded.modified_at`)
-		}
-		q = tx.Rebind(b.String())
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, connID, string(object), r.id, string(r.fields), r.hash, r.stamp, r.deleted, now)
 	}
-	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+	b.WriteString(upsertConflict)
+	if syncedBefore != nil {
+		b.WriteString(`crm_records.synced_at <= ?`)
+		args = append(args, *syncedBefore)
+	} else {
+		b.WriteString(`crm_records.modified_at <= excluded.modified_at`)
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind(b.String()), args...); err != nil {
 		return fmt.Errorf("upsert %d %s records: %w", len(rows), object, interpretError(err))
 	}
 	return nil
@@ -427,37 +413,41 @@ func (s *Store) replaceRoles(ctx context.Context, tx *sqlx.Tx, connID int64, rol
 		return nil
 	}
 	deals := make([]string, 0, len(roles))
-	for d := range roles {
+	var set []connectors.DealContact
+	seen := map[[3]string]bool{}
+	for d, rs := range roles {
 		deals = append(deals, d)
+		for _, dc := range rs {
+			key := [3]string{d, dc.ContactID, dc.Role}
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			set = append(set, connectors.DealContact{DealID: d, ContactID: dc.ContactID, Role: dc.Role, Primary: dc.Primary})
+		}
+	}
+	if s.dialect == Postgres {
+		return copyRoles(ctx, tx, connID, deals, set, now)
 	}
 	for start := 0; start < len(deals); start += upsertChunk {
-		chunk := deals[start:min(start+upsertChunk, len(deals))]
-		q, args, err := sqlx.In(`DELETE FROM deal_contacts WHERE connection_id = ? AND deal_id IN (?)`, connID, chunk)
+		q, args, err := sqlx.In(`DELETE FROM deal_contacts WHERE connection_id = ? AND deal_id IN (?)`, connID, deals[start:min(start+upsertChunk, len(deals))])
 		if err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
 			return fmt.Errorf("clear contact roles: %w", interpretError(err))
 		}
+	}
+	for start := 0; start < len(set); start += upsertChunk {
+		chunk := set[start:min(start+upsertChunk, len(set))]
 		var b strings.Builder
-		var vals []any
-		seen := map[[3]string]bool{}
-		for _, d := range chunk {
-			for _, dc := range roles[d] {
-				key := [3]string{d, dc.ContactID, dc.Role}
-				if seen[key] {
-					continue
-				}
-				seen[key] = true
-				if len(vals) > 0 {
-					b.WriteByte(',')
-				}
-				b.WriteString("(?, ?, ?, ?, ?, ?)")
-				vals = append(vals, connID, d, dc.ContactID, dc.Role, dc.Primary, now)
+		vals := make([]any, 0, len(chunk)*6)
+		for i, dc := range chunk {
+			if i > 0 {
+				b.WriteByte(',')
 			}
-		}
-		if len(vals) == 0 {
-			continue
+			b.WriteString("(?, ?, ?, ?, ?, ?)")
+			vals = append(vals, connID, dc.DealID, dc.ContactID, dc.Role, dc.Primary, now)
 		}
 		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO deal_contacts (connection_id, deal_id, contact_id, role, is_primary, synced_at) VALUES `+b.String()), vals...); err != nil {
 			return fmt.Errorf("store contact roles: %w", interpretError(err))
