@@ -78,10 +78,13 @@ func sampleHeap() *heapSampler {
 func (h *heapSampler) Stop() uint64 { close(h.stop); h.wg.Wait(); return h.peak.Load() }
 
 // BenchmarkFullPull pulls a whole CRM (owners, contacts, deals, contact roles) from a sandbox over
-// loopback HTTP into a real store, and reports records/s, API calls per the minimum the page
-// sizes allow, and how much the live heap grew during the pull. The sandbox runs as its own
-// process (`mapsync sandbox --no-limits`), as a CRM would: its dataset is not in this process's
-// heap, and its CPU is its own. Run:
+// loopback HTTP into a real store, and reports records/s, API calls against pull.MinCalls (the
+// cheapest documented route), and how much the live heap grew during the pull. On PostgreSQL it
+// then measures the limit in the same run: COPY of the very rows the pull stored into the same
+// tables and indexes of a fresh schema (store.CopyLimit), reported as copy_limit_records/s and the
+// pull's share of it (of_copy_limit). The sandbox runs as its own process (`mapsync sandbox
+// --no-limits`), as a CRM would: its dataset is not in this process's heap, and its CPU is its
+// own. Run:
 //
 //	go test ./sync/pull -run '^$' -bench FullPull -benchtime 1x
 func BenchmarkFullPull(b *testing.B) {
@@ -144,9 +147,8 @@ func sandboxProcess(b *testing.B, kind string, deals int) string {
 func benchFullPull(b *testing.B, kind string, backend store.Dialect, deals int) {
 	ctx := context.Background()
 	var (
-		conn     connectors.Connector
-		pageSize = map[connectors.Object]int{}
-		counts   = map[connectors.Object]int{}
+		conn   connectors.Connector
+		counts = map[connectors.Object]int{}
 	)
 	ds := fakedata.Generate(fakedata.Options{Deals: deals, Seed: 7})
 	counts[connectors.ObjectDeal] = len(ds.Deals)
@@ -160,7 +162,6 @@ func benchFullPull(b *testing.B, kind string, backend store.Dialect, deals int) 
 	sc, _ := s.EnsureConnection(ctx, "bench", kind)
 	metrics, _ := connectors.NewMetrics(nil)
 	url := sandboxProcess(b, kind, deals)
-	minCalls := 0
 	switch kind {
 	case "salesforce":
 		s.SeedToken(ctx, "bench", &oauth2.Token{RefreshToken: sfsandbox.RefreshToken})
@@ -171,27 +172,16 @@ func benchFullPull(b *testing.B, kind string, backend store.Dialect, deals int) 
 			b.Fatal(err)
 		}
 		conn = c
-		for _, o := range connectors.Objects {
-			pageSize[o] = 2000
-		}
 	case "hubspot":
+		// A first pull is full: the list endpoint, 100 a page, for every object; the contact
+		// roles walk the deals and batch-read their associations 1,000 deals a call.
 		c, err := hubspot.New(hubspot.Options{Connection: "bench", BaseURL: url, Auth: connectors.NewStaticToken(hssandbox.PrivateAppToken), SearchPerSecond: -1, Metrics: metrics, Logger: zerolog.Nop()})
 		if err != nil {
 			b.Fatal(err)
 		}
 		conn = c
-		// A first pull is full: the list endpoint, 100 a page, for every object; the contact
-		// roles list the deals again and read their associations 100 at a time.
-		for _, o := range connectors.Objects {
-			pageSize[o] = 100
-		}
-		counts[connectors.ObjectDealContact] = counts[connectors.ObjectDeal]
-		// The deal listing for roles, the labels, and one archived listing per object that has one.
-		minCalls += (counts[connectors.ObjectDeal]+99)/100 + 1 + 3
 	}
-	for o, n := range counts {
-		minCalls += (n + pageSize[o] - 1) / pageSize[o]
-	}
+	minCalls := pull.MinCalls(kind, counts)
 	var records int
 	for b.Loop() {
 		runtime.GC()
@@ -230,7 +220,30 @@ func benchFullPull(b *testing.B, kind string, backend store.Dialect, deals int) 
 		b.ReportMetric(float64(idle.Duration.Milliseconds()), "idle_ms")
 		b.StartTimer()
 	}
-	b.ReportMetric(float64(records*b.N)/b.Elapsed().Seconds(), "records/s")
+	rps := float64(records*b.N) / b.Elapsed().Seconds()
+	b.ReportMetric(rps, "records/s")
+	if backend != store.Postgres {
+		return
+	}
+	// The limit: PostgreSQL's COPY of the very rows the pull stored, into the same tables and
+	// indexes of a fresh schema, staged and merged as pull pages are, with nothing else to do.
+	load, err := s.ReadCopyLoad(ctx, sc.ID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fresh := storetest.Open(b, store.Postgres)
+	fc, err := fresh.EnsureConnection(ctx, "limit", kind)
+	if err != nil {
+		b.Fatal(err)
+	}
+	took, err := fresh.CopyLimit(ctx, fc.ID, load)
+	if err != nil {
+		b.Fatal(err)
+	}
+	limit := float64(load.Records()) / took.Seconds()
+	b.ReportMetric(limit, "copy_limit_records/s")
+	b.ReportMetric(rps/limit, "of_copy_limit")
+	b.Logf("COPY limit: %d records and %d roles in %s", load.Records(), load.Roles(), took.Round(time.Millisecond))
 }
 
 func objectsRead(s *pull.Summary) string {
