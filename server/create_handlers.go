@@ -22,7 +22,8 @@ type DealSource interface {
 	Deals(ctx context.Context, connection string, q instantiate.ListQuery) ([]instantiate.Listing, string, error)
 }
 
-type createPlanRequest struct {
+// CreatePlanRequest is the body of POST /api/v1/plans.
+type CreatePlanRequest struct {
 	Connection string `json:"connection"`
 	DealID     string `json:"deal_id"`
 	// Template is the template key; "" lets the selection rules choose the deal's main template.
@@ -33,30 +34,11 @@ type createPlanRequest struct {
 // createPlan makes the plan of a pulled deal: 201 with the plan, or 200 with the plan the deal
 // already has from that template (the overrides are then not applied).
 func (s *Server) createPlan(w http.ResponseWriter, r *http.Request, by plans.Actor) error {
-	if by.Side == plans.SideBuyer {
-		return forbidden("buyers cannot create plans")
-	}
-	var req createPlanRequest
+	var req CreatePlanRequest
 	if err := decode(w, r, &req, false); err != nil {
 		return err
 	}
-	switch {
-	case req.Connection == "":
-		return &plans.InputError{Field: "connection", Message: "required"}
-	case req.DealID == "":
-		return &plans.InputError{Field: "deal_id", Message: "required"}
-	case s.deals == nil:
-		return &httpError{status: http.StatusNotImplemented, body: APIError{Code: "not_configured", Message: "this server has no deal source: plans cannot be created over the API"}}
-	}
-	deal, loc, err := s.deals.Deal(r.Context(), req.Connection, req.DealID)
-	if err != nil {
-		return inBody(inBody(err, "connection", "connection"), "deal", "deal_id")
-	}
-	t, err := s.chooseTemplate(r.Context(), req.Template, deal)
-	if err != nil {
-		return err
-	}
-	p, created, err := s.svc.CreatePlanFor(r.Context(), t, deal, loc, by, req.PlanOverrides)
+	p, created, err := s.CreatePlan(r.Context(), by, req)
 	if err != nil {
 		return err
 	}
@@ -67,6 +49,33 @@ func (s *Server) createPlan(w http.ResponseWriter, r *http.Request, by plans.Act
 	w.Header().Set("Location", "/api/v1/plans/"+p.ID)
 	writeJSON(w, status, s.planResponse(p, plans.AudienceSeller))
 	return nil
+}
+
+// CreatePlan makes the plan of a pulled deal as POST /api/v1/plans does (the web console calls
+// it too): the plan and true, or the plan the deal already has from that template and false
+// (the overrides are then not applied). Errors are the API's: *plans.InputError on the
+// request's fields, a 403 for a buyer-side actor, 501 without a deal source.
+func (s *Server) CreatePlan(ctx context.Context, by plans.Actor, req CreatePlanRequest) (*plans.Plan, bool, error) {
+	if by.Side == plans.SideBuyer {
+		return nil, false, forbidden("buyers cannot create plans")
+	}
+	switch {
+	case req.Connection == "":
+		return nil, false, &plans.InputError{Field: "connection", Message: "required"}
+	case req.DealID == "":
+		return nil, false, &plans.InputError{Field: "deal_id", Message: "required"}
+	case s.deals == nil:
+		return nil, false, &httpError{status: http.StatusNotImplemented, body: APIError{Code: "not_configured", Message: "this server has no deal source: plans cannot be created over the API"}}
+	}
+	deal, loc, err := s.deals.Deal(ctx, req.Connection, req.DealID)
+	if err != nil {
+		return nil, false, inBody(inBody(err, "connection", "connection"), "deal", "deal_id")
+	}
+	t, err := s.chooseTemplate(ctx, req.Template, deal)
+	if err != nil {
+		return nil, false, err
+	}
+	return s.svc.CreatePlanFor(ctx, t, deal, loc, by, req.PlanOverrides)
 }
 
 // chooseTemplate returns the latest version of template key, or the deal's main template by the

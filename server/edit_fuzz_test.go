@@ -25,7 +25,7 @@ func FuzzEditBodies(f *testing.F) {
 	targets := []func() any{
 		func() any { return &addActionRequest{} }, func() any { return &detailsRequest{} },
 		func() any { return &milestoneRequest{} }, func() any { return &phasePatch{} },
-		func() any { return &createPlanRequest{} },
+		func() any { return &CreatePlanRequest{} },
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for _, target := range targets {

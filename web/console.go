@@ -7,6 +7,7 @@ import (
 
 	"github.com/mapsync/mapsync/plans"
 	"github.com/mapsync/mapsync/scheduler"
+	"github.com/mapsync/mapsync/server"
 	"github.com/mapsync/mapsync/store"
 )
 
@@ -25,6 +26,13 @@ type Console interface {
 	Runs(ctx context.Context, connection string, limit int) ([]store.Run, error)
 	// ConnectionIDs maps each configured connection's name to its stored id.
 	ConnectionIDs(ctx context.Context) (map[string]int64, error)
+	// Deal and Deals find pulled deals, as the API's deal source (server.DealSource).
+	server.DealSource
+}
+
+// PlanCreator makes a deal's plan as POST /api/v1/plans does; *server.Server implements it.
+type PlanCreator interface {
+	CreatePlan(ctx context.Context, by plans.Actor, req server.CreatePlanRequest) (*plans.Plan, bool, error)
 }
 
 // errNoConsole answers the admin pages of a handler built without a Console.
@@ -34,6 +42,10 @@ func (h *Handler) consoleRoutes(m *http.ServeMux) {
 	m.Handle("GET /console/{$}", h.page(h.connectionsPage))
 	m.Handle("POST /console/connections/{connection}/pull", h.page(h.startPull))
 	m.Handle("GET /console/runs", h.page(h.runsPage))
+	m.Handle("GET /console/deals", h.page(h.dealsPage))
+	m.Handle("GET /console/plans", h.page(h.plansPage))
+	m.Handle("GET /console/deals/{connection}/{deal}/plan", h.page(h.newPlanPage))
+	m.Handle("POST /console/deals/{connection}/{deal}/plan", h.page(h.createPlan))
 }
 
 type connectionsData struct {

@@ -271,6 +271,10 @@ func templateFuncs(p *pages) template.FuncMap {
 		"navItem": func(nav, section, href, label string) map[string]any {
 			return map[string]any{"Href": href, "Label": label, "Current": nav == section}
 		},
+		// field is a labelled text input or textarea with its problem (_fields.html).
+		"field": func(name, label, value, problem string, multiline bool) map[string]any {
+			return map[string]any{"Name": name, "Label": label, "Value": value, "Problem": problem, "Multiline": multiline}
+		},
 		"money": func(f float64) string {
 			s := fmt.Sprintf("%.0f", f)
 			var b strings.Builder

@@ -36,6 +36,9 @@ type Options struct {
 	Store Store
 	// Service changes plans, as the JSON API does (server.Server.Service). Required.
 	Service *plans.Service
+	// Plans makes deals' plans as the API does (the *server.Server the console is mounted
+	// with); nil serves the create-plan page as "not configured".
+	Plans PlanCreator
 	// Console answers the admin pages (connections, runs, deals, mappings, push); nil serves
 	// them as "not configured".
 	Console Console
@@ -61,6 +64,7 @@ type Handler struct {
 	store   Store
 	svc     *plans.Service
 	console Console
+	creator PlanCreator
 	log     zerolog.Logger
 	now     func() time.Time
 	ttl     time.Duration
@@ -76,7 +80,7 @@ func New(opts Options) (*Handler, error) {
 		return nil, errors.New("new web handler: store and service are required")
 	}
 	h := &Handler{
-		store: opts.Store, svc: opts.Service, console: opts.Console, log: opts.Logger, now: opts.Now,
+		store: opts.Store, svc: opts.Service, console: opts.Console, creator: opts.Plans, log: opts.Logger, now: opts.Now,
 		ttl: opts.SessionTTL, mux: http.NewServeMux(),
 	}
 	if h.now == nil {

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -15,9 +16,11 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/mapsync/mapsync/config"
+	"github.com/mapsync/mapsync/plans"
 	"github.com/mapsync/mapsync/secrets"
 	"github.com/mapsync/mapsync/server"
 	"github.com/mapsync/mapsync/store/storetest"
+	"github.com/mapsync/mapsync/sync/instantiate"
 	"github.com/mapsync/mapsync/web"
 	"github.com/mapsync/mapsync/web/webtest"
 )
@@ -63,10 +66,17 @@ func startConsole(t *testing.T, backend string, deals int) *consoleEnv {
 	}
 	cfg, sb := sandboxConfigWith(t, db, deals, nil)
 	mustRun(t, "--config", cfg, "migrate", "up")
+	// Deals whose names are markup, as a CRM user could type them.
+	for _, name := range hostileDealNames {
+		if _, err := sb.HubSpot.CreateDeal(map[string]string{"dealname": name, "amount": "1000", "pipeline": "default", "dealstage": "appointmentscheduled"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustRun(t, "--config", cfg, "templates", "import", filepath.Join("..", "..", "examples", "templates"))
 	for _, cn := range []string{"sandbox-hubspot", "sandbox-salesforce"} {
 		mustRun(t, "--config", cfg, "--log-level", "error", "sync", "run", "--connection", cn)
 	}
-	a := &app{stdout: io.Discard, stderr: io.Discard, configPath: cfg, logLevel: "error"}
+	a := &app{stdout: io.Discard, stderr: logWriter{t}, configPath: cfg, logLevel: "error"}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	rt, err := a.newRuntime(ctx)
@@ -91,6 +101,17 @@ func startConsole(t *testing.T, backend string, deals int) *consoleEnv {
 	ts := httptest.NewServer(pages)
 	t.Cleanup(ts.Close)
 	return &consoleEnv{base: ts.URL, token: tok, rt: rt, sb: sb, clock: clock}
+}
+
+// hostileDealNames are deal names that would run script if a page did not escape them.
+var hostileDealNames = []string{`<script>alert(1)</script>`, `<img src=x onerror=alert(2)>`}
+
+// logWriter sends the server's error log lines to the test's log.
+type logWriter struct{ t *testing.T }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
 }
 
 // browserBackends are the databases the browser tests run on.
@@ -163,10 +184,8 @@ func TestConsoleSignIn(t *testing.T) {
 			t.Run("sign_out", func(t *testing.T) {
 				b := webtest.New(t, 30*time.Second)
 				b.SignIn(t, env.base, env.token)
-				b.Do(t, "sign out",
-					chromedp.Click(chromedp.CSS("form.signout button")),
-					chromedp.WaitVisible(chromedp.ID("token")),
-				)
+				b.Follow(t, "sign out", chromedp.Click(chromedp.CSS("form.signout button")))
+				b.Do(t, "the sign-in page", chromedp.WaitVisible(chromedp.ID("token")))
 				if msg := webtest.Get(t, b, "flash", chromedp.Text(chromedp.CSS(".flash-ok"))); !strings.Contains(msg, "signed out") {
 					t.Errorf("flash after sign-out: got %q", msg)
 				}
@@ -259,4 +278,187 @@ func csrfOf(t *testing.T, env *consoleEnv, c *http.Cookie) string {
 	}
 	rest := string(b)[i+len(marker):]
 	return rest[:strings.IndexByte(rest, '"')]
+}
+
+// TestConsoleDeals: deal search and pagination, hostile deal names shown as text, and a plan
+// created from a deal by picking a template, filling a role from its contacts and reviewing
+// its texts.
+func TestConsoleDeals(t *testing.T) {
+	for _, backend := range browserBackends {
+		t.Run(backend, func(t *testing.T) {
+			env := startConsole(t, backend, 12)
+			ctx := context.Background()
+
+			t.Run("hostile_name_is_text", func(t *testing.T) {
+				b := webtest.New(t, 30*time.Second)
+				b.SignIn(t, env.base, env.token)
+				b.Do(t, "search the hostile deal",
+					chromedp.Navigate(env.base+"/console/deals?connection=sandbox-hubspot&q="+url.QueryEscape("<")),
+					chromedp.WaitVisible(chromedp.CSS("#deals")),
+				)
+				names := webtest.Get(t, b, "names", chromedp.Evaluate[[]string](`[...document.querySelectorAll("#deals td.deal-name")].map(td => td.firstChild.textContent)`))
+				for _, want := range hostileDealNames {
+					if !slices.Contains(names, want) {
+						t.Errorf("deal %q is not shown as text; names shown: %q", want, names)
+					}
+				}
+				if n := webtest.Get(t, b, "injected", chromedp.Evaluate[int](`document.querySelectorAll("#deals script, #deals img").length`)); n != 0 {
+					t.Errorf("%d script or img elements were injected into the deals table", n)
+				}
+				if d := b.Dialogs(); len(d) != 0 {
+					t.Errorf("dialogs opened: %q", d)
+				}
+				// The create-plan page shows the name as text too.
+				b.Follow(t, "open the create-plan page", chromedp.Click(chromedp.CSS(`#deals tr:first-child a.button`)))
+				b.Do(t, "the create-plan page", chromedp.WaitVisible(chromedp.ID("deal-name")))
+				if got := webtest.Get(t, b, "deal name", chromedp.Text(chromedp.ID("deal-name"))); !slices.Contains(hostileDealNames, got) {
+					t.Errorf("create-plan page deal name: got %q", got)
+				}
+				if d := b.Dialogs(); len(d) != 0 {
+					t.Errorf("dialogs opened: %q", d)
+				}
+			})
+
+			t.Run("search_and_pages", func(t *testing.T) {
+				all, _, err := dealSource{env.rt}.Deals(ctx, "sandbox-salesforce", instantiate.ListQuery{Limit: 500})
+				if err != nil || len(all) < 9 {
+					t.Fatalf("deals of the sandbox: %d, %v", len(all), err)
+				}
+				b := webtest.New(t, 30*time.Second)
+				b.SignIn(t, env.base, env.token)
+				// Pages of 4 by cursor, in CRM id order, every deal once.
+				b.Do(t, "first page", chromedp.Navigate(env.base+"/console/deals?connection=sandbox-salesforce&limit=4"), chromedp.WaitVisible(chromedp.CSS("#deals")))
+				var seen []string
+				for page := 0; ; page++ {
+					ids := webtest.Get(t, b, "ids", chromedp.Evaluate[[]string](`[...document.querySelectorAll("#deals tr[data-deal]")].map(tr => tr.dataset.deal)`))
+					if len(ids) == 0 || len(ids) > 4 {
+						t.Fatalf("page %d: %d deals, want 1 to 4", page, len(ids))
+					}
+					seen = append(seen, ids...)
+					more := webtest.Get(t, b, "next link", chromedp.Evaluate[bool](`!!document.getElementById("next-page")`))
+					if !more {
+						break
+					}
+					// Follow the link by its href: Navigate waits for the new page's load, so the
+					// next read cannot see the old page.
+					href := webtest.Get(t, b, "next href", chromedp.Evaluate[string](`document.getElementById("next-page").getAttribute("href")`))
+					b.Do(t, "next page", chromedp.Navigate(env.base+"/console/deals"+href), chromedp.WaitVisible(chromedp.ID("first-page")))
+				}
+				var want []string
+				for _, d := range all {
+					want = append(want, d.ID)
+				}
+				if !slices.Equal(seen, want) {
+					t.Errorf("pages showed %d deals %v, want %d %v", len(seen), seen, len(want), want)
+				}
+
+				// Search by a part of one deal's name.
+				target := all[len(all)/2]
+				part := target.Name[len(target.Name)/3:]
+				b.Do(t, "search",
+					chromedp.Navigate(env.base+"/console/deals?connection=sandbox-salesforce"),
+					chromedp.WaitVisible(chromedp.ID("q")),
+					chromedp.SendKeys(chromedp.ID("q"), part),
+				)
+				b.Follow(t, "search", chromedp.Click(chromedp.ID("search")))
+				b.Do(t, "the deal is found", chromedp.WaitVisible(chromedp.CSS(`#deals tr[data-deal="`+target.ID+`"]`)))
+				names := webtest.Get(t, b, "names", chromedp.Evaluate[[]string](`[...document.querySelectorAll("#deals td.deal-name")].map(td => td.firstChild.textContent)`))
+				for _, n := range names {
+					if !strings.Contains(strings.ToLower(n), strings.ToLower(part)) {
+						t.Errorf("search %q shows %q", part, n)
+					}
+				}
+				b.Screenshot(t, *update, "console-deals.png")
+			})
+
+			t.Run("create_plan", func(t *testing.T) {
+				// A deal and a template it has no plan from.
+				deal, tpl := dealWithoutPlanFrom(t, env)
+				b := webtest.New(t, 30*time.Second)
+				b.SignIn(t, env.base, env.token)
+				b.Do(t, "open the create-plan page",
+					chromedp.Navigate(env.base+"/console/deals/sandbox-salesforce/"+deal.ID+"/plan"),
+					chromedp.WaitVisible(chromedp.ID("template")),
+					chromedp.SetValue(chromedp.ID("template"), tpl),
+				)
+				b.Follow(t, "apply the template", chromedp.Click(chromedp.ID("apply-template")))
+				b.Do(t, "the roles and review form", chromedp.WaitVisible(chromedp.ID("get-started")))
+				// A manual role filled from the deal's contacts, when the template has one.
+				role := webtest.Get(t, b, "manual role", chromedp.Evaluate[string](`(document.querySelector("select[name^=role_]")||{}).name||""`))
+				contact := ""
+				if role != "" {
+					contact = webtest.Get(t, b, "first contact", chromedp.Evaluate[string](`(document.querySelector("select[name=`+role+`] option:nth-child(2)")||{}).value||""`))
+					if contact != "" {
+						b.Do(t, "pick a contact", chromedp.SetValue(chromedp.CSS("select[name="+role+"]"), contact))
+					}
+				}
+				t.Logf("deal %s, template %s, manual role %q, contact %q", deal.ID, tpl, role, contact)
+				b.Screenshot(t, *update, "console-new-plan.png")
+				b.Do(t, "review and get started",
+					chromedp.SendKeys(chromedp.ID("name"), "Console plan <b>bold</b>"),
+					chromedp.SendKeys(chromedp.ID("welcome_message"), "Welcome from the console"),
+				)
+				b.Follow(t, "get started", chromedp.Click(chromedp.ID("get-started")))
+				b.Do(t, "created", chromedp.WaitVisible(chromedp.CSS(".flash-ok")))
+				list, _, err := env.rt.store.ListPlans(ctx, plans.PlanFilter{Connection: "sandbox-salesforce", DealID: deal.ID, Limit: 50})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var made *plans.Plan
+				for _, ps := range list {
+					if ps.TemplateKey == tpl {
+						if made, err = env.rt.store.Plan(ctx, ps.ID); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				if made == nil {
+					t.Fatalf("no plan from %s for deal %s after Get started", tpl, deal.ID)
+				}
+				if made.Name != "Console plan <b>bold</b>" || made.WelcomeMessage != "Welcome from the console" {
+					t.Errorf("plan texts: got %q / %q", made.Name, made.WelcomeMessage)
+				}
+				if contact != "" {
+					found := false
+					for _, m := range made.Members {
+						found = found || (m.CRMID == contact && "role_"+m.Role == role)
+					}
+					if !found {
+						t.Errorf("role %s: contact %s is not a member: %+v", role, contact, made.Members)
+					}
+				}
+				if got := webtest.Get(t, b, "listed plan", chromedp.Text(chromedp.CSS(`#plans tr[data-plan="`+made.ID+`"] td a`))); got != made.Name {
+					t.Errorf("plans list after creation shows %q, want %q", got, made.Name)
+				}
+			})
+		})
+	}
+}
+
+// dealWithoutPlanFrom returns a Salesforce sandbox deal and the key of a template it has no
+// plan from.
+func dealWithoutPlanFrom(t *testing.T, env *consoleEnv) (instantiate.Listing, string) {
+	t.Helper()
+	ctx := context.Background()
+	deals, _, err := dealSource{env.rt}.Deals(ctx, "sandbox-salesforce", instantiate.ListQuery{Limit: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := env.rt.store.Templates(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range deals {
+		list, _, err := env.rt.store.ListPlans(ctx, plans.PlanFilter{Connection: "sandbox-salesforce", DealID: d.ID, Limit: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tp := range ts {
+			if !slices.ContainsFunc(list, func(p plans.PlanSummary) bool { return p.TemplateKey == tp.Key }) {
+				return d, tp.Key
+			}
+		}
+	}
+	t.Fatalf("every one of %d deals has a plan from every one of %d templates", len(deals), len(ts))
+	return instantiate.Listing{}, ""
 }

@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
 
+	"github.com/mapsync/mapsync/plans"
 	"github.com/mapsync/mapsync/scheduler"
 	"github.com/mapsync/mapsync/server"
 	"github.com/mapsync/mapsync/store"
+	"github.com/mapsync/mapsync/sync/instantiate"
 	"github.com/mapsync/mapsync/sync/pull"
 	"github.com/mapsync/mapsync/web"
 )
@@ -28,13 +31,26 @@ func (c consoleSource) Connections(ctx context.Context) ([]scheduler.ConnectionS
 	return c.rt.status(ctx)
 }
 
-// StartPull runs a pull with its plan catch-up as a manual run, the way `sync run` and the
-// daemon's schedules do (pullOnce: run lock, pull, instantiate). It returns the run's early
-// failure (locked, needs reauth, unknown connection) or nil once the run is under way.
+// StartPull asks for a pull with its plan catch-up as a manual run. Under serve it inserts the
+// River pull job the schedules and webhooks use (one per connection, mode and trigger waiting or
+// running); without a River client it runs pullOnce (run lock, pull, instantiate) as `sync run`
+// does. It returns an early failure (locked, needs reauth, unknown connection) or nil once the
+// run is asked for or under way.
 func (c consoleSource) StartPull(ctx context.Context, connection string, full bool) error {
 	if _, _, err := c.rt.connection(ctx, connection); err != nil {
 		return err
 	}
+	if c.rt.jobs != nil { // serve: the pull job the schedules and webhooks use (pull_jobs.go)
+		res, err := c.rt.jobs.Insert(ctx, pullJobArgs{Connection: connection, Full: full, Trigger: store.TriggerManual}, nil)
+		if err != nil {
+			return err
+		}
+		if res.UniqueSkippedAsDuplicate {
+			return fmt.Errorf("a manual pull of %s is already queued or running: %w", connection, store.ErrLocked)
+		}
+		return nil
+	}
+	// No River client (tests that build the handler alone): run it here, as `sync run` does.
 	started := make(chan struct{})
 	var once sync.Once
 	errc := make(chan error, 1)
@@ -78,7 +94,7 @@ func (c consoleSource) StartPull(ctx context.Context, connection string, full bo
 // everywhere else. ctx bounds the pulls the console starts.
 func (rt *runtime) console(ctx context.Context, h *server.Server, now func() time.Time) (http.Handler, error) {
 	ui, err := web.New(web.Options{
-		Store: rt.store, Service: h.Service(), Logger: rt.a.log, Now: now, PublicURL: rt.cfg.Server.PublicURL,
+		Store: rt.store, Service: h.Service(), Plans: h, Logger: rt.a.log, Now: now, PublicURL: rt.cfg.Server.PublicURL,
 		Console: consoleSource{rt: rt, work: ctx, wg: &sync.WaitGroup{}},
 	})
 	if err != nil {
@@ -101,4 +117,12 @@ func (c consoleSource) ConnectionIDs(ctx context.Context) (map[string]int64, err
 		out[cn.Name] = sc.ID
 	}
 	return out, nil
+}
+
+func (c consoleSource) Deal(ctx context.Context, connection, dealID string) (plans.Deal, *time.Location, error) {
+	return dealSource{c.rt}.Deal(ctx, connection, dealID)
+}
+
+func (c consoleSource) Deals(ctx context.Context, connection string, q instantiate.ListQuery) ([]instantiate.Listing, string, error) {
+	return dealSource{c.rt}.Deals(ctx, connection, q)
 }

@@ -109,8 +109,16 @@ func (b *Browser) Dialogs() []string {
 func (b *Browser) Do(t testing.TB, what string, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	if err := chromedp.Do(b.Ctx, steps...); err != nil {
-		url, _ := chromedp.Run(b.Ctx, chromedp.Location())
-		t.Fatalf("%s: %v (page: %s)", what, err, url)
+		t.Fatalf("%s: %v (%s)", what, err, b.where())
+	}
+}
+
+// Follow runs trigger (a click or submit that loads a new page) and waits for the new page's
+// load event, so what runs next reads the new page, never the old one.
+func (b *Browser) Follow(t testing.TB, what string, trigger chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if _, err := chromedp.Run(b.Ctx, chromedp.WaitEvent(page.LoadEventFired, nil, trigger)); err != nil {
+		t.Fatalf("%s: %v (%s)", what, err, b.where())
 	}
 }
 
@@ -119,10 +127,19 @@ func Get[T any](t testing.TB, b *Browser, what string, a chromedp.Action[T]) T {
 	t.Helper()
 	v, err := chromedp.Run(b.Ctx, a)
 	if err != nil {
-		url, _ := chromedp.Run(b.Ctx, chromedp.Location())
-		t.Fatalf("%s: %v (page: %s)", what, err, url)
+		t.Fatalf("%s: %v (%s)", what, err, b.where())
 	}
 	return v
+}
+
+// where describes the page the browser is on, for a failure: its URL and the start of its text.
+// It uses a fresh short timeout, since the test's may be what ran out.
+func (b *Browser) where() string {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(b.Ctx), 5*time.Second)
+	defer cancel()
+	url, _ := chromedp.Run(ctx, chromedp.Location())
+	text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText.slice(0, 600) : ""`))
+	return "page " + url + ": " + text
 }
 
 // SignIn signs in at base with an API token and waits for the console.
@@ -132,9 +149,9 @@ func (b *Browser) SignIn(t testing.TB, base, token string) {
 		chromedp.Navigate(base+"/signin"),
 		chromedp.WaitVisible(chromedp.ID("token")),
 		chromedp.SendKeys(chromedp.ID("token"), token),
-		chromedp.Submit(chromedp.ID("token")),
-		chromedp.WaitVisible(chromedp.CSS("form.signout")),
 	)
+	b.Follow(t, "submit the token", chromedp.Submit(chromedp.ID("token")))
+	b.Do(t, "signed in", chromedp.WaitVisible(chromedp.CSS("form.signout")))
 }
 
 // Screenshot writes a PNG of the whole page to name under docs/img of the repository (found
