@@ -178,6 +178,8 @@ func (s *Store) FinishWebhookEvent(ctx context.Context, id int64, status, lastEr
 type WebhookEventFilter struct {
 	// ConnectionID limits to one connection (0: all).
 	ConnectionID int64
+	// IDs limits to these events (empty: all).
+	IDs []int64
 	// Statuses limits to these statuses (empty: all).
 	Statuses []string
 	// After lists events with a greater id (paging).
@@ -193,6 +195,12 @@ func (s *Store) WebhookEvents(ctx context.Context, f WebhookEventFilter) ([]Webh
 	if f.ConnectionID != 0 {
 		where = append(where, "connection_id = ?")
 		args = append(args, f.ConnectionID)
+	}
+	if len(f.IDs) > 0 {
+		where = append(where, "id IN (?"+strings.Repeat(", ?", len(f.IDs)-1)+")")
+		for _, id := range f.IDs {
+			args = append(args, id)
+		}
 	}
 	if len(f.Statuses) > 0 {
 		where = append(where, "status IN (?"+strings.Repeat(", ?", len(f.Statuses)-1)+")")
@@ -229,16 +237,22 @@ func (s *Store) CountWebhookEvents(ctx context.Context, connectionID int64) (map
 	return out, nil
 }
 
-// RetryWebhookEvent puts a dead event back to pending (attempts reset) for the processing to
-// pick up again; ErrNotFound if no dead event has that id.
-func (s *Store) RetryWebhookEvent(ctx context.Context, id int64) error {
-	res, err := s.db.ExecContext(ctx, s.rebind(`UPDATE webhook_events SET status = ?, attempts = 0, processed_at = NULL WHERE id = ? AND status = ?`),
-		WebhookPending, id, WebhookDead)
-	if err != nil {
-		return fmt.Errorf("retry webhook event %d: %w", id, interpretError(err))
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("retry webhook event %d: no dead event with that id: %w", id, ErrNotFound)
-	}
-	return nil
+// RetryWebhookEvent puts a dead event back to pending (attempts reset) and calls onRetried
+// (when not nil) with its id in the same transaction, to enqueue its processing; ErrNotFound if
+// no dead event has that id.
+func (s *Store) RetryWebhookEvent(ctx context.Context, id int64, onRetried OnWebhookEventsStored) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE webhook_events SET status = ?, attempts = 0, processed_at = NULL WHERE id = ? AND status = ?`),
+			WebhookPending, id, WebhookDead)
+		if err != nil {
+			return fmt.Errorf("retry webhook event %d: %w", id, interpretError(err))
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("retry webhook event %d: no dead event with that id: %w", id, ErrNotFound)
+		}
+		if onRetried != nil {
+			return onRetried(ctx, tx.Tx, []int64{id})
+		}
+		return nil
+	})
 }

@@ -69,10 +69,10 @@ func TestWebhookEvents(t *testing.T) {
 		if err != nil || counts[store.WebhookDone] != 1 || counts[store.WebhookDead] != 1 || counts[store.WebhookPending] != 1 {
 			t.Fatalf("counts: got %v, %v", counts, err)
 		}
-		if err := s.RetryWebhookEvent(ctx, ids[0]); !errors.Is(err, store.ErrNotFound) {
+		if err := s.RetryWebhookEvent(ctx, ids[0], nil); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("retry of a done event: got %v, want ErrNotFound", err)
 		}
-		if err := s.RetryWebhookEvent(ctx, ids[1]); err != nil {
+		if err := s.RetryWebhookEvent(ctx, ids[1], nil); err != nil {
 			t.Fatal(err)
 		}
 		if e, err := s.WebhookEventByID(ctx, ids[1]); err != nil || e.Status != store.WebhookPending || e.Attempts != 0 || e.ProcessedAt != nil {

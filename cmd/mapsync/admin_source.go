@@ -65,5 +65,5 @@ func (a adminSource) DeadLetters(ctx context.Context, connection string, limit i
 }
 
 func (a adminSource) RetryDeadLetter(ctx context.Context, id int64) error {
-	return a.rt.store.RetryWebhookEvent(ctx, id)
+	return a.rt.store.RetryWebhookEvent(ctx, id, enqueueWebhookEvents(a.rt.jobs))
 }

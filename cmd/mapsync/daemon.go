@@ -5,17 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/mapsync/mapsync/config"
 	"github.com/mapsync/mapsync/scheduler"
 	"github.com/mapsync/mapsync/server"
 	"github.com/mapsync/mapsync/store"
-	"github.com/mapsync/mapsync/sync/inbox"
 	"github.com/mapsync/mapsync/sync/pull"
 )
 
@@ -82,17 +79,18 @@ func (rt *runtime) scheduleEntries(ctx context.Context) ([]scheduler.Entry, erro
 			if err != nil {
 				return nil, fmt.Errorf("connection %s schedule %q: %w", cn.Name, *s.expr, err)
 			}
-			out = append(out, scheduler.Entry{Connection: cn.Name, ConnectionID: sc.ID, Full: s.full, Schedule: sched, Location: loc})
+			out = append(out, scheduler.NewEntry(cn.Name, sc.ID, s.full, sched, loc))
 		}
 	}
 	return out, nil
 }
 
-// daemon runs `mapsync serve` (and `demo --serve`) on ln: the HTTP server (API, webhooks,
-// metrics), River (the registered job kinds, see jobs_wiring.go), the schedules and the webhook
-// processing, until ctx ends. It then stops in order, HTTP first, then schedules, then River and
-// the workers, within grace; work cut short by grace stays pending (events), is run again by
-// River (jobs) or is resumed by the next run (pulls commit page by page).
+// daemon runs `mapsync serve` (and `demo --serve`) on ln: the HTTP server (API, webhook
+// receivers, metrics) and River, which works the registered job kinds (jobs_wiring.go: webhook
+// events, pulls, and what other files register) and, in the process River elects leader, runs
+// the schedules as periodic jobs. It runs until ctx ends, then stops HTTP first (no request
+// inserts a job any more), then River within grace: jobs cut short are run again by River, on
+// this process's next start or another replica (pulls resume from their last committed page).
 func (rt *runtime) daemon(ctx context.Context, ln net.Listener, grace time.Duration, ready func(net.Addr)) error {
 	a := rt.a
 	m, err := newDaemonMetrics(rt.reg)
@@ -100,32 +98,6 @@ func (rt *runtime) daemon(ctx context.Context, ln net.Listener, grace time.Durat
 		return err
 	}
 	rt.dm = m
-	names := map[int64]string{}
-	for i := range rt.cfg.Connections {
-		_, sc, err := rt.connection(ctx, rt.cfg.Connections[i].Name)
-		if err != nil {
-			return err
-		}
-		names[sc.ID] = sc.Name
-	}
-	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopWork()
-	takeCtx, stopTaking := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopTaking()
-	proc, err := inbox.New(inbox.Options{
-		Store: rt.store, Registerer: rt.reg, Logger: a.log, Work: workCtx,
-		Pull: func(ctx context.Context, id int64) error {
-			name, ok := names[id]
-			if !ok {
-				return fmt.Errorf("connection %d is not in the configuration", id)
-			}
-			// Behind a run in progress (a schedule, another replica), then pull what it missed.
-			return rt.daemonPull(ctx, m, name, pull.Request{Trigger: store.TriggerWebhook}, 10*time.Minute)
-		},
-	})
-	if err != nil {
-		return err
-	}
 	entries, err := rt.scheduleEntries(ctx)
 	if err != nil {
 		return err
@@ -144,34 +116,20 @@ func (rt *runtime) daemon(ctx context.Context, ln net.Listener, grace time.Durat
 	}
 	for _, c := range []prometheus.Collector{
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mapsync_webhook_queue_depth", Help: "Webhook events stored and not yet processed (-1: the database did not answer)."}, webhookGauge(store.WebhookPending)),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mapsync_webhook_dead_letters", Help: "Webhook events that failed their last attempt."}, webhookGauge(store.WebhookDead)),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mapsync_schedule_entries", Help: "Schedules this process fires (every replica fires them; each tick runs once, claimed in the database)."}, func() float64 { return float64(len(entries)) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mapsync_webhook_dead_letters", Help: "Webhook events whose job failed its last attempt (River discarded it)."}, webhookGauge(store.WebhookDead)),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mapsync_schedule_entries", Help: "Configured schedules (periodic jobs; only River's leader runs them)."}, func() float64 { return float64(len(entries)) }),
 	} {
 		if err := rt.reg.Register(c); err != nil {
 			return err
 		}
 	}
-	sched, err := scheduler.New(scheduler.Config{
-		Entries: entries, Logger: a.log,
-		Claim: func(ctx context.Context, e scheduler.Entry, tick time.Time) (bool, error) {
-			mode := store.RunIncremental
-			if e.Full {
-				mode = store.RunFull
-			}
-			return rt.store.ClaimScheduleTick(ctx, e.ConnectionID, mode, tick)
-		},
-		Run: func(ctx context.Context, e scheduler.Entry, tick time.Time) error {
-			return rt.daemonPull(ctx, m, e.Connection, pull.Request{Full: e.Full, Trigger: store.TriggerSchedule}, 0)
-		},
-	})
-	if err != nil {
-		return err
-	}
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
 	jc, err := rt.newJobs(ctx, grace)
 	if err != nil {
 		return err
 	}
-	hooks, err := rt.webhooks(ctx, nil, func([]int64) { proc.Notify() })
+	hooks, err := rt.webhooks(ctx, enqueueWebhookEvents(jc), nil)
 	if err != nil {
 		return err
 	}
@@ -186,34 +144,11 @@ func (rt *runtime) daemon(ctx context.Context, ln net.Listener, grace time.Durat
 	if err := jc.Start(context.WithoutCancel(ctx)); err != nil {
 		return err
 	}
-
-	schedCtx, stopSched := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopSched()
-	var workers, schedules errgroup.Group
-	workers.Go(func() error { return proc.Run(takeCtx) })
-	schedules.Go(func() error { return sched.Run(schedCtx) })
-	a.log.Info().Int("schedules", len(entries)).Int("connections", len(names)).Msg("daemon started")
+	a.log.Info().Int("schedules", len(entries)).Int("connections", len(rt.cfg.Connections)).Msg("daemon started")
 
 	httpErr := a.serveListener(ctx, ln, pages, ready) // returns once ctx ends and HTTP has shut down
-	a.log.Info().Msg("stopping schedules")
-	stopSched()
-	_ = schedules.Wait()
-	a.log.Info().Dur("grace", grace).Msg("stopping workers")
-	stopTaking()
-	done := make(chan struct{})
-	go func() { _ = workers.Wait(); close(done) }()
-	var riverStopped sync.WaitGroup
-	riverStopped.Add(1)
-	go func() { defer riverStopped.Done(); rt.stopJobs(ctx, jc, grace) }()
-	t := time.NewTimer(grace)
-	defer t.Stop()
-	select {
-	case <-done:
-	case <-t.C:
-	}
-	stopWork()
-	<-done
-	riverStopped.Wait()
+	rt.stopJobs(ctx, jc, grace)
+	stopWork() // what the console started in the background (web_wiring.go) is cancelled now
 	a.log.Info().Msg("daemon stopped")
 	return httpErr
 }

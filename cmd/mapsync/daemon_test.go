@@ -2,18 +2,25 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/mapsync/mapsync/config"
 	hssandbox "github.com/mapsync/mapsync/sandbox/hubspot"
+	"github.com/mapsync/mapsync/secrets"
 	"github.com/mapsync/mapsync/store"
+	"github.com/mapsync/mapsync/store/storetest"
 )
 
 // waitFor polls cond until it holds or the deadline passes, then fails with what was last seen.
@@ -141,4 +148,132 @@ func readFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestServeWebhookDeadLetters, on both databases: a webhook whose processing keeps failing is
+// retried by River, then its job is discarded after the last attempt and its event is a dead
+// letter (webhooks list, /api/v1/dead-letters, mapsync_jobs{state="discarded"}) with the reason;
+// `webhooks retry` makes it pending with a new job, which brings the deal and its plan.
+func TestServeWebhookDeadLetters(t *testing.T) {
+	attempts, backoff := webhookMaxAttempts, webhookBackoff
+	webhookMaxAttempts, webhookBackoff = 2, func(int) time.Duration { return 50 * time.Millisecond }
+	t.Cleanup(func() { webhookMaxAttempts, webhookBackoff = attempts, backoff })
+	key, _ := secrets.GenerateKey()
+	t.Setenv(secrets.EnvKey, key)
+	t.Setenv(config.EnvDatabaseURL, "")
+	for name, db := range map[string]func() string{
+		"sqlite":   func() string { return "sqlite:" + filepath.Join(t.TempDir(), "m.db") },
+		"postgres": func() string { return storetest.NewSchema(t) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			dbURL := db()
+			cfg, sb := sandboxConfigWith(t, dbURL, 5, nil)
+			mustRun(t, "--config", cfg, "migrate", "up")
+			addr := freeAddr(t)
+			base := "http://" + addr
+			var out strings.Builder
+			stop := startCLI(t, &syncWriter{b: &out}, "--config", cfg, "--log-level", "error", "serve", "--addr", addr, "--shutdown-timeout", "5s")
+			waitFor(t, 20*time.Second, "serve ready", func() (bool, string) {
+				code, body := httpGet(base + "/readyz")
+				return code == 200, body
+			})
+			sb.HubSpot.ConfigureWebhooks(hssandbox.WebhookConfig{TargetURL: base + "/webhooks/hubspot/sandbox-hubspot",
+				Subscriptions: []hssandbox.Subscription{{Type: "deal.creation"}}})
+			sb.HubSpot.InjectServerErrors(1_000_000, http.StatusBadRequest) // every CRM read fails, not retried
+			deal, err := sb.HubSpot.CreateDeal(map[string]string{"dealname": "Dead letter deal", "amount": "25000", "pipeline": "default", "dealstage": "appointmentscheduled"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var dead store.WebhookEvent
+			waitFor(t, 20*time.Second, "the event a dead letter after 2 attempts", func() (bool, string) {
+				got := mustRun(t, "--config", cfg, "webhooks", "list", "--status", "dead", "-o", "json")
+				if err := json.Unmarshal([]byte(got), &dead); err != nil {
+					return false, got
+				}
+				return dead.CRMID == deal && dead.Attempts == 2 && strings.Contains(dead.LastError, "400"), got
+			})
+			tok := strings.TrimSpace(mustRun(t, "--config", cfg, "tokens", "create", "admin"))
+			if got := waitGet(t, base+"/api/v1/dead-letters", tok); !strings.Contains(got, `"crm_id":"`+deal+`"`) || !strings.Contains(got, `"last_error":"`) {
+				t.Errorf("GET /api/v1/dead-letters: %s", got)
+			}
+			waitFor(t, 10*time.Second, "/metrics shows the discarded job", func() (bool, string) {
+				_, metrics := httpGet(base + "/metrics")
+				return strings.Contains(metrics, `mapsync_jobs{kind="mapsync_webhook_events",state="discarded"} 1`) &&
+					strings.Contains(metrics, "mapsync_webhook_dead_letters 1"), metrics
+			})
+
+			sb.HubSpot.InjectServerErrors(0, 0)
+			if got := mustRun(t, "--config", cfg, "webhooks", "retry", strconv.FormatInt(dead.ID, 10)); !strings.Contains(got, "pending again") {
+				t.Fatalf("webhooks retry: %s", got)
+			}
+			s, err := store.Open(t.Context(), dbURL, store.Options{Logger: zerolog.Nop()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			waitFor(t, 20*time.Second, "the retried event done and its deal's plan made", func() (bool, string) {
+				e, err := s.WebhookEventByID(t.Context(), dead.ID)
+				if err != nil || e.Status != store.WebhookDone {
+					return false, fmt.Sprintf("%+v %v", e, err)
+				}
+				return planCondition(t.Context(), s, "sandbox-hubspot")(deal)()
+			})
+			if code := stop(); code != 0 {
+				t.Fatalf("serve exit code after interrupt: got %d, want 0\n%s", code, out.String())
+			}
+		})
+	}
+}
+
+// TestDemoServe: demo --serve is the daemon: after the story it keeps the webhooks (a deal
+// created through the sandbox's API gets its plan) and the schedules (River's leader holds
+// them), until interrupted.
+func TestDemoServe(t *testing.T) {
+	t.Setenv(secrets.EnvKey, "")
+	t.Setenv(config.EnvDatabaseURL, "")
+	t.Setenv("TMPDIR", t.TempDir())
+	addr := freeAddr(t)
+	out := &syncBuf{}
+	stop := startCLI(t, out, "demo", "--deals", "10", "--serve", "--addr", addr)
+	var hubspotURL, token string
+	waitFor(t, 60*time.Second, "demo serving", func() (bool, string) {
+		o := out.String()
+		for _, l := range strings.Split(o, "\n") {
+			l = strings.TrimSpace(l)
+			if v, ok := strings.CutPrefix(l, "HubSpot"); ok {
+				hubspotURL = strings.TrimSpace(v)
+			}
+			if v, ok := strings.CutPrefix(l, "export TOKEN="); ok {
+				token = v
+			}
+		}
+		return strings.Contains(o, "serving on http://"+addr) && token != "", o
+	})
+	// A deal created through the HubSpot sandbox's API: its webhook reaches the daemon.
+	req, _ := http.NewRequest(http.MethodPost, hubspotURL+"/crm/v3/objects/deals",
+		strings.NewReader(`{"properties":{"dealname":"Demo serve deal","amount":"30000","pipeline":"default","dealstage":"appointmentscheduled"}}`))
+	req.Header.Set("Authorization", "Bearer "+hssandbox.PrivateAppToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created struct {
+		ID string `json:"id"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&created); err != nil || created.ID == "" {
+		t.Fatalf("create deal: %d %v", resp.StatusCode, err)
+	}
+	resp.Body.Close()
+	waitFor(t, 20*time.Second, "the new deal's plan through the daemon's webhook", func() (bool, string) {
+		got := waitGet(t, "http://"+addr+"/api/v1/plans?connection=sandbox-hubspot&limit=500", token)
+		return strings.Contains(got, created.ID), got
+	})
+	waitFor(t, 30*time.Second, "the schedules held by the leader", func() (bool, string) {
+		_, metrics := httpGet("http://" + addr + "/metrics")
+		return regexp.MustCompile(`(?m)^mapsync_schedule_entries [1-9]`).MatchString(metrics) && strings.Contains(metrics, "mapsync_leader 1"), metrics
+	})
+	if code := stop(); code != 0 {
+		t.Fatalf("demo --serve exit code after interrupt: got %d, want 0\n%s", code, out.String())
+	}
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/mapsync/mapsync/config"
 	exampletemplates "github.com/mapsync/mapsync/examples/templates"
 	"github.com/mapsync/mapsync/plans"
-	hssandbox "github.com/mapsync/mapsync/sandbox/hubspot"
 	sfsandbox "github.com/mapsync/mapsync/sandbox/salesforce"
 	"github.com/mapsync/mapsync/secrets"
 	"github.com/mapsync/mapsync/store"
@@ -78,6 +77,12 @@ type demo struct {
 	rt  *runtime
 	// sample is the plan the story shows and moves forward.
 	sample *plans.Plan
+	// ln is the daemon's listener (--serve's address, else a loopback port), base its URL.
+	ln   net.Listener
+	base string
+	// The daemon, started by the webhook chapter.
+	stopDaemon context.CancelFunc
+	daemonDone chan error
 }
 
 // demoStep is one chapter of the story: a heading, then what it does and prints.
@@ -111,13 +116,12 @@ func (a *app) runDemo(ctx context.Context, o demoOptions) error {
 	d := &demo{a: a, o: o}
 
 	// --serve: take the address first, so a busy port fails now, not after the whole story.
-	var ln net.Listener
 	if o.serve {
 		var err error
-		if ln, err = net.Listen("tcp", o.addr); err != nil {
+		if d.ln, err = net.Listen("tcp", o.addr); err != nil {
 			return fmt.Errorf("--addr: listen on %s: %w", o.addr, err)
 		}
-		defer ln.Close()
+		defer d.ln.Close()
 	}
 	if os.Getenv(secrets.EnvKey) == "" {
 		key, err := secrets.GenerateKey()
@@ -180,14 +184,17 @@ func (a *app) runDemo(ctx context.Context, o demoOptions) error {
 	for _, st := range d.steps() {
 		d.step("%s", st.title)
 		if err := st.run(ctx); err != nil {
-			return err
+			return errors.Join(err, d.waitDaemon(true))
 		}
 	}
 	if !o.serve {
+		if err := d.waitDaemon(true); err != nil {
+			return err
+		}
 		d.printf("\nDone. Run `mapsync demo --serve` to explore the plan API, or `mapsync sandbox --help` to serve the CRM sandboxes alone.\n")
 		return nil
 	}
-	return d.serve(ctx, ln)
+	return d.serve(ctx)
 }
 
 func (d *demo) importTemplates(ctx context.Context) error {
@@ -281,39 +288,39 @@ func (d *demo) completeActions(ctx context.Context) error {
 	return nil
 }
 
-// serve runs the daemon (as `mapsync serve` does: the API, the webhook receivers, River with
-// its webhook and schedule jobs) on the listener taken at the start until ctx ends; the
-// sandboxes send their webhooks to it and each connection pulls on a schedule.
-func (d *demo) serve(ctx context.Context, ln net.Listener) error {
-	tok, err := d.rt.store.CreateAPIToken(ctx, fmt.Sprintf("demo-%d", time.Now().Unix()))
-	if err != nil {
-		return err
-	}
-	base := "http://" + ln.Addr().String()
-	if d.sb.HubSpot != nil {
-		d.sb.HubSpot.ConfigureWebhooks(hssandbox.WebhookConfig{TargetURL: base + "/webhooks/hubspot/sandbox-hubspot",
-			Subscriptions: []hssandbox.Subscription{{Type: "deal.creation"}, {Type: "deal.propertyChange"}, {Type: "deal.deletion"}}})
-	}
-	if d.sb.Salesforce != nil {
-		if _, err := d.sb.Salesforce.ConfigureOutbound(sfsandbox.OutboundConfig{ListenerURL: base + "/webhooks/salesforce/sandbox-salesforce",
-			Rule: sfsandbox.RuleAnyChange}); err != nil {
+// serve keeps the daemon the webhook chapter started (as `mapsync serve` runs it: the plan API,
+// the webhook receivers, River with its webhook and schedule jobs) until ctx ends; the sandboxes
+// send their webhooks to it and each connection pulls on a schedule.
+func (d *demo) serve(ctx context.Context) error {
+	if d.daemonDone == nil {
+		if err := d.startDaemon(ctx); err != nil {
 			return err
 		}
 	}
-	return d.rt.daemon(ctx, ln, 30*time.Second, func(net.Addr) {
-		d.step("serving on %s: the web console, the plan API, the sandboxes' webhooks and the schedules (Ctrl-C stops)", base)
-		d.printf("    console: open %s/console/ and sign in with the API token below\n", base)
-		for _, cn := range d.cfg.Connections {
-			if cn.Schedule != nil {
-				d.printf("    %s pulls on schedule %q\n", cn.Name, *cn.Schedule)
-			}
+	tok, err := d.rt.store.CreateAPIToken(ctx, fmt.Sprintf("demo-%d", time.Now().Unix()))
+	if err != nil {
+		return errors.Join(err, d.waitDaemon(true))
+	}
+	base := d.base
+	if d.sb.Salesforce != nil {
+		if _, err := d.sb.Salesforce.ConfigureOutbound(sfsandbox.OutboundConfig{ListenerURL: base + "/webhooks/salesforce/sandbox-salesforce",
+			Rule: sfsandbox.RuleAnyChange}); err != nil {
+			return errors.Join(err, d.waitDaemon(true))
 		}
-		d.printf("    export TOKEN=%s\n", tok)
-		d.printf("    curl -s -H \"Authorization: Bearer $TOKEN\" %s/api/v1/plans?limit=5\n", base)
-		d.printf("    curl -s -H \"Authorization: Bearer $TOKEN\" %s/api/v1/plans/%s\n", base, d.sample.ID)
-		d.printf("    curl -s -H \"Authorization: Bearer $TOKEN\" '%s/api/v1/plans/%s?audience=buyer'\n", base, d.sample.ID)
-		d.printf("    curl -s %s/metrics | grep mapsync_\n", base)
-	})
+	}
+	d.step("serving on %s: the web console, the plan API, the sandboxes' webhooks and the schedules (Ctrl-C stops)", base)
+	d.printf("    console: open %s/console/ and sign in with the API token below\n", base)
+	for _, cn := range d.cfg.Connections {
+		if cn.Schedule != nil {
+			d.printf("    %s pulls on schedule %q\n", cn.Name, *cn.Schedule)
+		}
+	}
+	d.printf("    export TOKEN=%s\n", tok)
+	d.printf("    curl -s -H \"Authorization: Bearer $TOKEN\" %s/api/v1/plans?limit=5\n", base)
+	d.printf("    curl -s -H \"Authorization: Bearer $TOKEN\" %s/api/v1/plans/%s\n", base, d.sample.ID)
+	d.printf("    curl -s -H \"Authorization: Bearer $TOKEN\" '%s/api/v1/plans/%s?audience=buyer'\n", base, d.sample.ID)
+	d.printf("    curl -s %s/metrics | grep mapsync_\n", base)
+	return d.waitDaemon(false)
 }
 
 // actionVersion returns the current version of an action.

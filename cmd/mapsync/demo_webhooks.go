@@ -5,20 +5,52 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"time"
 
 	"github.com/mapsync/mapsync/connectors"
 	hssandbox "github.com/mapsync/mapsync/sandbox/hubspot"
-	"github.com/mapsync/mapsync/server"
-	"github.com/mapsync/mapsync/store"
-	"github.com/mapsync/mapsync/sync/inbox"
-	"github.com/mapsync/mapsync/sync/pull"
 )
 
-// webhooks is the demo's webhook chapter: the HubSpot sandbox sends its signed webhooks to a
-// receiver served here, as to `mapsync serve`; a deal created in the CRM gets its plan, and a
-// deal archived in the CRM is marked deleted, each within a moment.
+// startDaemon starts the daemon (as `mapsync serve` runs it: HTTP, River with the webhook and
+// pull jobs, the schedules) in the background on the --serve listener, or on a loopback port of
+// its own for the story; it returns once the daemon serves.
+func (d *demo) startDaemon(ctx context.Context) error {
+	if d.ln == nil {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		d.ln = ln
+	}
+	d.base = "http://" + d.ln.Addr().String()
+	dctx, cancel := context.WithCancel(ctx)
+	d.stopDaemon = cancel
+	d.daemonDone = make(chan error, 1)
+	ready := make(chan struct{})
+	go func() { d.daemonDone <- d.rt.daemon(dctx, d.ln, 30*time.Second, func(net.Addr) { close(ready) }) }()
+	select {
+	case <-ready:
+		return nil
+	case err := <-d.daemonDone:
+		d.daemonDone <- err
+		return err
+	}
+}
+
+// waitDaemon stops the daemon (when stop) or waits for it to stop, and returns its error.
+func (d *demo) waitDaemon(stop bool) error {
+	if d.daemonDone == nil {
+		return nil
+	}
+	if stop {
+		d.stopDaemon()
+	}
+	return <-d.daemonDone
+}
+
+// webhooks is the demo's webhook chapter: the HubSpot sandbox sends its signed webhooks to the
+// daemon, as to `mapsync serve`; a deal created in the CRM gets its plan, and a deal archived
+// in the CRM is marked deleted, each within a moment.
 func (d *demo) webhooks(ctx context.Context) error {
 	const conn = "sandbox-hubspot"
 	if d.sb.HubSpot == nil {
@@ -28,46 +60,12 @@ func (d *demo) webhooks(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	conns, err := d.rt.webhookConnections(ctx)
-	if err != nil {
+	if err := d.startDaemon(ctx); err != nil {
 		return err
 	}
-	proc, err := inbox.New(inbox.Options{Store: d.rt.store, Logger: d.a.log,
-		Pull: func(ctx context.Context, id int64) error {
-			_, err := d.rt.pullOnce(ctx, conn, pull.Request{Trigger: store.TriggerWebhook}, time.Minute, nil)
-			return err
-		}})
-	if err != nil {
-		return err
-	}
-	hooks, err := server.NewWebhooks(server.WebhookOptions{Store: d.rt.store, Connections: conns, Stored: func([]int64) { proc.Notify() }, Logger: d.a.log})
-	if err != nil {
-		return err
-	}
-	h, err := server.New(server.Options{Store: d.rt.store, Logger: d.a.log, Webhooks: hooks})
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln) //nolint:errcheck // ends with Shutdown below
-	pctx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { defer close(done); proc.Run(pctx) }()
-	defer func() {
-		d.sb.HubSpot.ConfigureWebhooks(hssandbox.WebhookConfig{})
-		stop()
-		<-done
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(sctx) //nolint:errcheck // best effort at the end of the chapter
-	}()
-	target := "http://" + ln.Addr().String() + "/webhooks/hubspot/" + conn
+	target := d.base + "/webhooks/hubspot/" + conn
 	d.sb.HubSpot.ConfigureWebhooks(hssandbox.WebhookConfig{TargetURL: target,
-		Subscriptions: []hssandbox.Subscription{{Type: "deal.creation"}, {Type: "deal.deletion"}}})
+		Subscriptions: []hssandbox.Subscription{{Type: "deal.creation"}, {Type: "deal.propertyChange"}, {Type: "deal.deletion"}}})
 	d.printf("    the HubSpot sandbox now sends signed webhooks (v3) to %s\n", target)
 
 	created := time.Now()
@@ -83,7 +81,7 @@ func (d *demo) webhooks(ctx context.Context) error {
 	}); err != nil {
 		return fmt.Errorf("no plan for the new deal: %w", err)
 	}
-	d.printf("    its webhook arrived, the deal was pulled and its plan made %s after the deal was created\n", time.Since(created).Round(time.Millisecond))
+	d.printf("    its webhook arrived, a job brought the deal in and its plan was made %s after the deal was created\n", time.Since(created).Round(time.Millisecond))
 
 	archived := time.Now()
 	if err := d.sb.HubSpot.ArchiveObject("deals", id); err != nil {

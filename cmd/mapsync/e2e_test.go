@@ -172,7 +172,9 @@ func TestE2EServe(t *testing.T) {
 }
 
 // TestE2EReplicas: two replicas of `serve` on one PostgreSQL database never run a schedule tick
-// twice, and when one is killed (SIGKILL) the other goes on running the schedule.
+// twice (only River's leader enqueues the schedules, and each tick is claimed once), and when
+// the leader is killed (SIGKILL) the other is elected and runs the schedule within 30 s (River's
+// leader lease is 15 s, re-election attempts every 5 to 6 s; the run lock's lease 15 s).
 func TestE2EReplicas(t *testing.T) {
 	key, _ := secrets.GenerateKey()
 	t.Setenv(secrets.EnvKey, key)
@@ -211,16 +213,42 @@ func TestE2EReplicas(t *testing.T) {
 		n := len(scheduled())
 		return n >= 6, fmt.Sprintf("%d", n)
 	})
-	if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	// Exactly one replica is River's leader: it alone enqueues the schedules. Kill it (SIGKILL:
+	// no resignation, its lease must expire) while the schedule runs.
+	isLeader := func(p *daemonProc) bool {
+		_, metrics := httpGet(p.base + "/metrics")
+		return strings.Contains(metrics, "\nmapsync_leader 1\n")
+	}
+	var leader, survivor *daemonProc
+	waitFor(t, 30*time.Second, "one leader among the replicas", func() (bool, string) {
+		la, lb := isLeader(a), isLeader(b)
+		switch {
+		case la && !lb:
+			leader, survivor = a, b
+		case lb && !la:
+			leader, survivor = b, a
+		default:
+			return false, fmt.Sprintf("a leads %v, b leads %v", la, lb)
+		}
+		return true, ""
+	})
+	if err := leader.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	<-a.done
+	killed := time.Now()
+	<-leader.done
 	before := len(scheduled())
-	took := waitFor(t, 30*time.Second, "scheduled runs go on after a replica is killed", func() (bool, string) {
+	waitFor(t, 30*time.Second, "the survivor elected leader", func() (bool, string) { return isLeader(survivor), "" })
+	waitFor(t, 30*time.Second-time.Since(killed), "a scheduled run by the survivor within 30s of the kill", func() (bool, string) {
+		n := len(scheduled())
+		return n >= before+1, fmt.Sprintf("%d runs, %d before the kill", n, before)
+	})
+	t.Logf("leader killed: the survivor ran the schedule %s after the kill", time.Since(killed).Round(time.Millisecond))
+	took := waitFor(t, 20*time.Second, "scheduled runs go on after the takeover", func() (bool, string) {
 		n := len(scheduled())
 		return n >= before+3, fmt.Sprintf("%d runs, %d before the kill", n, before)
 	})
-	t.Logf("3 more scheduled runs %s after the kill", took)
+	t.Logf("3 scheduled runs since the kill, %s after the first", took)
 	// No tick ran twice: scheduled runs start at least most of a period apart (ticks are 1s).
 	runs := scheduled()
 	for i := 1; i < len(runs); i++ {
@@ -233,7 +261,7 @@ func TestE2EReplicas(t *testing.T) {
 			t.Errorf("scheduled run %d failed: %s", r.ID, r.Error)
 		}
 	}
-	if code := b.stop(t, 15*time.Second); code != 0 {
+	if code := survivor.stop(t, 15*time.Second); code != 0 {
 		t.Fatalf("survivor's exit code after SIGTERM: got %d, want 0", code)
 	}
 }

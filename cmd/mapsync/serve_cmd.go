@@ -56,11 +56,13 @@ func newServeCmd(a *app) *cobra.Command {
 		Long: `Serve opens the store (refusing a schema that is behind unless --migrate applies the migrations
 first), imports templates.dir, and runs in one process until SIGTERM or Ctrl-C: the HTTP API (/api/v1),
 the webhook receivers (/webhooks/{hubspot,salesforce,generic}/CONNECTION), /metrics, /healthz and
-/readyz; each connection's schedule (incremental pulls) and full_schedule (reconciles), in its time
-zone, once across replicas; and the processing of stored webhook events (deletions at once, other
-changes by an incremental pull). Every pull is followed by the plan catch-up. On SIGTERM it stops
-taking requests, then schedules, then gives work in flight --shutdown-timeout to finish (what is cut
-short stays pending or resumes on the next run) and exits 0.
+/readyz; and River, the job queue in the store's own database, which works the background jobs:
+each batch of stored webhook events (deletions marked at once, named deals fetched, others by an
+incremental pull; retried with backoff, dead letters after the last attempt) and the pulls each
+connection's schedule (incremental) and full_schedule (reconcile) enqueue in its time zone. Replicas
+on one PostgreSQL share the jobs; only River's elected leader enqueues the schedules. Every pull is
+followed by the plan catch-up. On SIGTERM it stops taking requests, then gives running jobs
+--shutdown-timeout to finish (River runs what is cut short again) and exits 0.
 API requests need "Authorization: Bearer TOKEN" (mapsync tokens create NAME).
 /metrics, /healthz, /readyz and /webhooks need no token: bind the listener accordingly.`,
 		Args: cobra.NoArgs,

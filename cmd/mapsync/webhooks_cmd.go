@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mapsync/mapsync/internal/jobs"
 	"github.com/mapsync/mapsync/store"
 )
 
@@ -74,15 +75,21 @@ func newWebhooksCmd(a *app) *cobra.Command {
 	list.Flags().StringVarP(&output, "output", "o", "text", "text or json (one object per line)")
 	retry := &cobra.Command{
 		Use:   "retry ID...",
-		Short: "Put dead webhook events back to pending; a running `mapsync serve` processes them again",
+		Short: "Put dead webhook events back to pending with a new processing job; a running `mapsync serve` works it",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: a.withStore(true, func(cmd *cobra.Command, args []string, s *store.Store) error {
+			// An insert-only River client: the job is inserted with the event's change, and
+			// `mapsync serve` (any replica) works it.
+			jc, err := jobs.New(cmd.Context(), s, jobs.Config{Logger: a.log})
+			if err != nil {
+				return err
+			}
 			for _, arg := range args {
 				id, err := strconv.ParseInt(arg, 10, 64)
 				if err != nil {
 					return usageError{fmt.Errorf("event id %q is not a number", arg)}
 				}
-				if err := s.RetryWebhookEvent(cmd.Context(), id); err != nil {
+				if err := s.RetryWebhookEvent(cmd.Context(), id, enqueueWebhookEvents(jc)); err != nil {
 					return err
 				}
 				fmt.Fprintf(a.stdout, "event %d pending again\n", id)

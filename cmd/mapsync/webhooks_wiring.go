@@ -2,11 +2,20 @@ package main
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"fmt"
 	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
 
 	"github.com/mapsync/mapsync/config"
+	"github.com/mapsync/mapsync/internal/jobs"
 	"github.com/mapsync/mapsync/server"
 	"github.com/mapsync/mapsync/store"
+	"github.com/mapsync/mapsync/sync/inbox"
+	"github.com/mapsync/mapsync/sync/pull"
 )
 
 // webhooks builds the webhook receivers of every configured connection; onStored runs in the
@@ -46,4 +55,92 @@ func (rt *runtime) webhookConnections(ctx context.Context) ([]server.WebhookConn
 		conns = append(conns, wc)
 	}
 	return conns, nil
+}
+
+func init() { registerJobs(webhookJobs) }
+
+// webhookJobArgs asks for the processing of stored webhook events: one job per stored batch
+// (a HubSpot request carries up to 100 events, a Salesforce outbound message up to 100
+// notifications), inserted in the transaction that stored them, so an acknowledged event always
+// has its job. A job names its events rather than its connection: a per-connection unique job
+// could not take events stored while it runs (River's uniqueness always covers running jobs),
+// and they would wait for the next event.
+type webhookJobArgs struct {
+	Events []int64 `json:"events"`
+}
+
+func (webhookJobArgs) Kind() string { return "mapsync_webhook_events" }
+
+// webhookMaxAttempts is how many times a webhook job runs before River discards it and its
+// events become dead letters; webhookBackoff the pause before attempt n+1 after n failed
+// (1 s doubling, at most 5 min: 8 attempts span about 2 minutes). Variables for tests.
+var (
+	webhookMaxAttempts = 8
+	webhookBackoff     = func(attempt int) time.Duration { return min(time.Second<<min(max(attempt-1, 0), 20), 5*time.Minute) }
+)
+
+type webhookWorker struct {
+	river.WorkerDefaults[webhookJobArgs]
+	proc *inbox.Processor
+}
+
+// NextRetry replaces River's default backoff (attempt^4 seconds) with webhookBackoff.
+func (w *webhookWorker) NextRetry(job *river.Job[webhookJobArgs]) time.Time {
+	return time.Now().Add(webhookBackoff(job.Attempt))
+}
+
+// Work processes the job's events still pending. A failure is returned for River to retry;
+// on the last attempt the events are made dead letters first, and River discards the job.
+func (w *webhookWorker) Work(ctx context.Context, job *river.Job[webhookJobArgs]) error {
+	_, err := w.proc.Process(ctx, job.Args.Events, job.Attempt >= job.MaxAttempts)
+	return err
+}
+
+// webhookJobs registers the webhook worker: deletions and merges are marked at once, the deals
+// events name are fetched with their contacts and roles and get their plans, other events pull.
+func webhookJobs(ctx context.Context, rt *runtime, w *river.Workers) ([]*river.PeriodicJob, error) {
+	names := map[int64]string{}
+	for i := range rt.cfg.Connections {
+		_, sc, err := rt.connection(ctx, rt.cfg.Connections[i].Name)
+		if err != nil {
+			return nil, err
+		}
+		names[sc.ID] = sc.Name
+	}
+	name := func(id int64) (string, error) {
+		n, ok := names[id]
+		if !ok {
+			return "", fmt.Errorf("connection %d is not in the configuration", id)
+		}
+		return n, nil
+	}
+	proc, err := inbox.New(inbox.Options{
+		Store: rt.store, Registerer: rt.reg, Logger: rt.a.log,
+		Pull: func(ctx context.Context, id int64) error {
+			n, err := name(id)
+			if err != nil {
+				return err
+			}
+			// Behind a run in progress (a schedule, another replica), then pull what it missed.
+			return rt.daemonPull(ctx, rt.dm, n, pull.Request{Trigger: store.TriggerWebhook}, 10*time.Minute)
+		},
+		Fetch: rt.fetcher(name),
+	})
+	if err != nil {
+		return nil, err
+	}
+	river.AddWorker(w, &webhookWorker{proc: proc})
+	return nil, nil
+}
+
+// enqueueWebhookEvents is the store hook (OnWebhookEventsStored) that inserts the processing
+// job of newly stored (or retried) events in the transaction that stored them.
+func enqueueWebhookEvents(jc *jobs.Client) store.OnWebhookEventsStored {
+	return func(ctx context.Context, tx *sql.Tx, ids []int64) error {
+		if jc == nil {
+			return errors.New("webhook events cannot be enqueued: no job client in this process")
+		}
+		_, err := jc.InsertSQLTx(ctx, tx, webhookJobArgs{Events: ids}, &river.InsertOpts{MaxAttempts: webhookMaxAttempts})
+		return err
+	}
 }

@@ -188,3 +188,13 @@ func (*soonAvailable) InsertMany(ctx context.Context, params []*rivertype.JobIns
 	}
 	return doInner(ctx)
 }
+
+// InsertSQLTx is InsertTx for a *sql.Tx of the store's database (the transaction store hooks
+// such as store.OnWebhookEventsStored receive).
+func (c *Client) InsertSQLTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	res, err := c.river.InsertTx(ctx, tx, args, opts)
+	if err != nil {
+		return nil, fmt.Errorf("insert %s job: %w", args.Kind(), err)
+	}
+	return res, nil
+}

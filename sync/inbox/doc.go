@@ -1,5 +1,7 @@
-// Package inbox processes the webhook events the server stored (store.WebhookEvent): it turns a
-// connection's pending events into the store changes they call for and marks them done.
+// Package inbox processes the webhook events the server stored (store.WebhookEvent): it turns
+// stored events into the store changes they call for and marks them done. It keeps no queue of
+// its own: the daemon inserts a River job per stored batch in the transaction that stored it
+// (cmd/mapsync/webhooks_wiring.go) and the job's worker calls Processor.Process.
 //
 // # How an event is handled
 //
@@ -7,16 +9,20 @@
 //     record deleted at once, as a full reconcile would (an incremental pull never sees HubSpot's
 //     archived records).
 //   - A merge (deal.merge, contact.merge) marks the merged-away records deleted; the surviving
-//     record comes with the pull below.
-//   - Anything else (creations, property and association changes, restores, Salesforce outbound
-//     messages, generic events) asks for fresh records: one incremental pull of the connection
-//     (under its run lock, trigger webhook) followed by the plan catch-up, however many events are
-//     pending, so a burst of events costs one pull. The pull brings the deal, its contacts and its
-//     roles; the catch-up gives new and changed deals their plans by the template rules.
+//     deal is fetched.
+//   - An event about a deal (HubSpot deal creations, property and association changes, restores;
+//     Salesforce outbound messages about an Opportunity; generic events with "object": "deal")
+//     fetches that deal through Options.Fetch (with its contacts and roles), which stores it and
+//     gives it its plan; the deals of one batch are fetched together, each once.
+//   - Other events (contacts, which name none of their deals) ask for one incremental pull of the
+//     connection (under its run lock, trigger webhook) followed by the plan catch-up, however
+//     many such events the batch holds.
 //
 // # Failures
 //
-// A failed pass counts an attempt on each of its events and retries after a growing pause
-// (Backoff); after MaxAttempts an event is dead (store.WebhookDead): a dead letter, listed by
-// `mapsync webhooks list --status dead` and put back by `mapsync webhooks retry`.
+// A failed attempt counts an attempt on each of its events and keeps the error; River retries
+// the job with backoff. On the job's last attempt (Process's final) the events are made dead
+// (store.WebhookDead) before River discards the job: a dead letter, listed by `mapsync webhooks
+// list --status dead` and /api/v1/dead-letters, and put back, with a new job, by `mapsync
+// webhooks retry` or POST /api/v1/dead-letters/{event}/retry.
 package inbox

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,35 +29,24 @@ type Options struct {
 	// Store holds the events and records. Required.
 	Store Store
 	// Pull runs one incremental pull of the connection with its plan catch-up (under the
-	// connection's run lock). Required.
+	// connection's run lock): for events that name no deal. Required.
 	Pull func(ctx context.Context, connectionID int64) error
-	// MaxAttempts is how many failed passes make an event dead (default 5).
-	MaxAttempts int
-	// Backoff is the pause before the next pass after a failure with attempt failures so far
-	// (default 1s, doubling, at most 5m).
-	Backoff func(attempt int) time.Duration
-	// Poll is how often Run looks for pending events without being notified (default 5s): events
-	// stored by another process, or left by a stopped one.
-	Poll time.Duration
+	// Fetch reads the named deals of the connection from the CRM with their contacts and roles,
+	// stores them and gives them their plans by the template rules. Nil: events naming a deal
+	// pull instead.
+	Fetch func(ctx context.Context, connectionID int64, deals []string) error
 	// Registerer receives mapsync_webhook_events_processed_total{outcome}. Nil: none exported.
 	Registerer prometheus.Registerer
-	// Work, when set, is the context passes run under, instead of Run's: Run's context then only
-	// says when to stop taking work, and a pass in flight goes on until Work ends (a daemon's
-	// bounded shutdown).
-	Work context.Context
 	// Logger receives one line per pass.
 	Logger zerolog.Logger
 }
 
-// Processor handles stored webhook events, connection by connection.
+// Processor handles stored webhook events. It keeps no queue and no retry state of its own:
+// the daemon runs it in a River job per stored batch (cmd/mapsync/webhooks_wiring.go), which
+// River retries with backoff and discards after its last attempt.
 type Processor struct {
 	opts      Options
 	processed *prometheus.CounterVec
-	wake      chan struct{}
-
-	mu       sync.Mutex
-	failures map[int64]int       // connection -> consecutive failed passes
-	notUntil map[int64]time.Time // connection -> no pass before
 }
 
 // New returns a Processor.
@@ -65,16 +54,7 @@ func New(opts Options) (*Processor, error) {
 	if opts.Store == nil || opts.Pull == nil {
 		return nil, errors.New("inbox: store and pull are required")
 	}
-	if opts.MaxAttempts <= 0 {
-		opts.MaxAttempts = 5
-	}
-	if opts.Backoff == nil {
-		opts.Backoff = func(n int) time.Duration { return min(time.Second<<min(n-1, 20), 5*time.Minute) }
-	}
-	if opts.Poll <= 0 {
-		opts.Poll = 5 * time.Second
-	}
-	p := &Processor{opts: opts, wake: make(chan struct{}, 1), failures: map[int64]int{}, notUntil: map[int64]time.Time{},
+	p := &Processor{opts: opts,
 		processed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mapsync_webhook_events_processed_total",
 			Help: "Webhook events processed, by outcome (done, retry, dead)."}, []string{"outcome"})}
 	if opts.Registerer != nil {
@@ -85,94 +65,52 @@ func New(opts Options) (*Processor, error) {
 	return p, nil
 }
 
-// Notify wakes Run: events were stored.
-func (p *Processor) Notify() {
-	select {
-	case p.wake <- struct{}{}:
-	default:
-	}
+// Pass is what one pass over a connection's events did.
+type Pass struct {
+	Events  int      `json:"events"`
+	Deleted []string `json:"deleted,omitempty"`
+	Fetched []string `json:"fetched,omitempty"`
+	Pulled  bool     `json:"pulled"`
 }
 
-// Run processes pending events until ctx ends: when notified, and every Poll. It returns nil
-// when ctx ends, after the pass in flight (which Options.Work, when set, may let go on).
-func (p *Processor) Run(ctx context.Context) error {
-	t := time.NewTicker(p.opts.Poll)
-	defer t.Stop()
-	work := ctx
-	if p.opts.Work != nil {
-		work = p.opts.Work
+// Process makes one attempt at the events with these ids that are still pending (others were
+// processed already, or are dead), connection by connection. On success they are done. On
+// failure each counts an attempt and keeps the error; final says this was the last attempt:
+// they are then dead (dead letters, retryable by an admin), else they stay pending for the next
+// attempt. It returns the first failure, for the caller to retry.
+func (p *Processor) Process(ctx context.Context, ids []int64, final bool) ([]*Pass, error) {
+	if len(ids) == 0 {
+		return nil, nil
 	}
-	for {
-		if ctx.Err() != nil {
-			return nil
-		}
-		p.RunOnce(work)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-p.wake:
-		case <-t.C:
-		}
-	}
-}
-
-// RunOnce makes one pass over every connection with pending events whose retry pause is over.
-func (p *Processor) RunOnce(ctx context.Context) {
-	pending, err := p.opts.Store.WebhookEvents(ctx, store.WebhookEventFilter{Statuses: []string{store.WebhookPending}, Limit: 1000})
+	evs, err := p.opts.Store.WebhookEvents(ctx, store.WebhookEventFilter{IDs: ids, Statuses: []string{store.WebhookPending}, Limit: len(ids)})
 	if err != nil {
-		if ctx.Err() == nil {
-			p.opts.Logger.Error().Err(err).Msg("list pending webhook events")
-		}
-		return
+		return nil, err
 	}
 	byConn := map[int64][]store.WebhookEvent{}
 	var order []int64
-	for _, e := range pending {
+	for _, e := range evs {
 		if _, ok := byConn[e.ConnectionID]; !ok {
 			order = append(order, e.ConnectionID)
 		}
 		byConn[e.ConnectionID] = append(byConn[e.ConnectionID], e)
 	}
+	var (
+		passes []*Pass
+		errs   []error
+	)
 	for _, id := range order {
-		if ctx.Err() != nil {
-			return
+		pass, err := p.process(ctx, id, byConn[id], final)
+		passes = append(passes, pass)
+		if err != nil {
+			errs = append(errs, err)
 		}
-		p.mu.Lock()
-		wait := time.Until(p.notUntil[id])
-		p.mu.Unlock()
-		if wait > 0 {
-			continue
-		}
-		p.process(ctx, id, byConn[id])
 	}
+	return passes, errors.Join(errs...)
 }
 
-// Pass is what one pass over a connection's events did.
-type Pass struct {
-	Events  int      `json:"events"`
-	Deleted []string `json:"deleted,omitempty"`
-	Pulled  bool     `json:"pulled"`
-}
-
-// ProcessConnection makes one pass over a connection's pending events now, whatever the retry
-// pause, and returns what it did; failures are recorded on the events as Run would.
-func (p *Processor) ProcessConnection(ctx context.Context, connectionID int64) (*Pass, error) {
-	evs, err := p.opts.Store.WebhookEvents(ctx, store.WebhookEventFilter{ConnectionID: connectionID, Statuses: []string{store.WebhookPending}, Limit: 1000})
-	if err != nil {
-		return nil, err
-	}
-	return p.process(ctx, connectionID, evs)
-}
-
-func (p *Processor) process(ctx context.Context, connectionID int64, evs []store.WebhookEvent) (*Pass, error) {
-	if len(evs) == 0 {
-		return &Pass{}, nil
-	}
+func (p *Processor) process(ctx context.Context, connectionID int64, evs []store.WebhookEvent, final bool) (*Pass, error) {
 	log := p.opts.Logger.With().Int64("connection_id", connectionID).Int("events", len(evs)).Logger()
 	pass, err := p.apply(ctx, connectionID, evs)
-	if err != nil && ctx.Err() != nil {
-		return pass, err // shutting down: the events stay pending for the next start
-	}
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if err == nil {
@@ -182,48 +120,40 @@ func (p *Processor) process(ctx context.Context, connectionID int64, evs []store
 			}
 		}
 		p.processed.WithLabelValues("done").Add(float64(len(evs)))
-		p.mu.Lock()
-		delete(p.failures, connectionID)
-		delete(p.notUntil, connectionID)
-		p.mu.Unlock()
-		log.Info().Bool("pulled", pass.Pulled).Int("deleted", len(pass.Deleted)).Msg("webhook events processed")
+		log.Info().Bool("pulled", pass.Pulled).Int("fetched", len(pass.Fetched)).Int("deleted", len(pass.Deleted)).Msg("webhook events processed")
 		return pass, nil
 	}
-	p.mu.Lock()
-	p.failures[connectionID]++
-	n := p.failures[connectionID]
-	p.notUntil[connectionID] = time.Now().Add(p.opts.Backoff(n))
-	p.mu.Unlock()
-	dead := 0
+	status, outcome := store.WebhookPending, "retry"
+	if final {
+		status, outcome = store.WebhookDead, "dead"
+	}
 	for _, e := range evs {
-		status := store.WebhookPending
-		if e.Attempts+1 >= p.opts.MaxAttempts {
-			status = store.WebhookDead
-			dead++
-		}
 		if ferr := p.opts.Store.FinishWebhookEvent(fctx, e.ID, status, err.Error()); ferr != nil {
 			return pass, errors.Join(err, ferr)
 		}
 	}
-	p.processed.WithLabelValues("dead").Add(float64(dead))
-	p.processed.WithLabelValues("retry").Add(float64(len(evs) - dead))
-	log.Warn().Err(err).Int("dead", dead).Dur("retry_in", p.opts.Backoff(n)).Msg("webhook events failed")
+	p.processed.WithLabelValues(outcome).Add(float64(len(evs)))
 	return pass, err
 }
 
-// apply marks deletions and merges, then pulls once if any event asks for fresh records.
+// apply marks deletions and merges, fetches the deals events name, then pulls once if any event
+// asks for fresh records without naming a deal.
 func (p *Processor) apply(ctx context.Context, connectionID int64, evs []store.WebhookEvent) (*Pass, error) {
 	pass := &Pass{Events: len(evs)}
 	deleted := map[connectors.Object][]string{}
+	var fetch []string
 	for _, e := range evs {
-		del, pull, err := plan(e)
+		w, err := plan(e)
 		if err != nil {
 			return pass, fmt.Errorf("event %d: %w", e.ID, err)
 		}
-		for obj, ids := range del {
+		for obj, ids := range w.deleted {
 			deleted[obj] = append(deleted[obj], ids...)
 		}
-		pass.Pulled = pass.Pulled || pull
+		if w.deal != "" && !slices.Contains(fetch, w.deal) {
+			fetch = append(fetch, w.deal)
+		}
+		pass.Pulled = pass.Pulled || w.pull
 	}
 	for _, obj := range []connectors.Object{connectors.ObjectDeal, connectors.ObjectContact} {
 		ids, err := p.opts.Store.MarkDeleted(ctx, connectionID, obj, deleted[obj])
@@ -231,6 +161,18 @@ func (p *Processor) apply(ctx context.Context, connectionID int64, evs []store.W
 			return pass, err
 		}
 		pass.Deleted = append(pass.Deleted, ids...)
+	}
+	// A deal deleted in this batch is not fetched again (it would come back archived or 404).
+	fetch = slices.DeleteFunc(fetch, func(id string) bool { return slices.Contains(deleted[connectors.ObjectDeal], id) })
+	if len(fetch) > 0 && p.opts.Fetch == nil {
+		pass.Pulled = true
+		fetch = nil
+	}
+	if len(fetch) > 0 {
+		if err := p.opts.Fetch(ctx, connectionID, fetch); err != nil {
+			return pass, fmt.Errorf("fetch deals %v: %w", fetch, err)
+		}
+		pass.Fetched = fetch
 	}
 	if pass.Pulled {
 		if err := p.opts.Pull(ctx, connectionID); err != nil {
@@ -240,22 +182,37 @@ func (p *Processor) apply(ctx context.Context, connectionID int64, evs []store.W
 	return pass, nil
 }
 
-// plan says what an event calls for: records to mark deleted, and whether to pull.
-func plan(e store.WebhookEvent) (map[connectors.Object][]string, bool, error) {
+// work is what one event calls for: records to mark deleted, a deal to fetch, or a pull.
+type work struct {
+	deleted map[connectors.Object][]string
+	deal    string
+	pull    bool
+}
+
+// plan says what an event calls for. HubSpot deletions mark the record deleted; merges mark
+// the merged-away records deleted and fetch the surviving deal; other deal events (creation,
+// property and association changes, restores) fetch the deal; contact events pull (a contact
+// names none of its deals); other objects change nothing of ours. Salesforce and generic events
+// about a deal fetch it; others pull.
+func plan(e store.WebhookEvent) (work, error) {
 	if e.Source != store.WebhookHubSpot {
-		return nil, true, nil
+		if e.Object == string(connectors.ObjectDeal) && e.CRMID != "" {
+			return work{deal: e.CRMID}, nil
+		}
+		return work{pull: true}, nil
 	}
 	he, err := ParseHubSpotEvent([]byte(e.Payload))
 	if err != nil {
-		return nil, false, err
+		return work{}, err
 	}
 	obj := connectors.Object(he.Object())
 	if obj != connectors.ObjectDeal && obj != connectors.ObjectContact {
-		return nil, false, nil // a company or other object: nothing of ours changes
+		return work{}, nil // a company or other object: nothing of ours changes
 	}
+	w := work{}
 	switch he.Change() {
 	case "deletion", "privacyDeletion":
-		return map[connectors.Object][]string{obj: {e.CRMID}}, false, nil
+		return work{deleted: map[connectors.Object][]string{obj: {e.CRMID}}}, nil
 	case "merge":
 		var gone []string
 		for _, id := range he.MergedObjectIDs {
@@ -263,7 +220,15 @@ func plan(e store.WebhookEvent) (map[connectors.Object][]string, bool, error) {
 				gone = append(gone, strconv.FormatInt(id, 10))
 			}
 		}
-		return map[connectors.Object][]string{obj: gone}, true, nil
+		w.deleted = map[connectors.Object][]string{obj: gone}
 	}
-	return nil, true, nil
+	if obj == connectors.ObjectDeal {
+		w.deal = he.Subject()
+		if he.Change() == "merge" && he.NewObjectID > 0 {
+			w.deal = strconv.FormatInt(he.NewObjectID, 10)
+		}
+	} else {
+		w.pull = true
+	}
+	return w, nil
 }

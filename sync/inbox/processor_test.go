@@ -3,6 +3,7 @@ package inbox_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -15,11 +16,12 @@ import (
 )
 
 type testBundle struct {
-	store *store.Store
-	conn  int64
-	pulls int
-	fail  error
-	proc  *inbox.Processor
+	store   *store.Store
+	conn    int64
+	pulls   int
+	fetched [][]string
+	fail    error
+	proc    *inbox.Processor
 }
 
 func setup(t *testing.T, s *store.Store) *testBundle {
@@ -37,12 +39,19 @@ func setup(t *testing.T, s *store.Store) *testBundle {
 	if _, err := s.UpsertRecords(t.Context(), c.ID, recs); err != nil {
 		t.Fatal(err)
 	}
-	b.proc, err = inbox.New(inbox.Options{Store: s, MaxAttempts: 2, Backoff: func(int) time.Duration { return 0 }, Logger: zerolog.Nop(),
+	b.proc, err = inbox.New(inbox.Options{Store: s, Logger: zerolog.Nop(),
 		Pull: func(ctx context.Context, id int64) error {
 			if id != c.ID {
 				t.Errorf("pulled connection %d, want %d", id, c.ID)
 			}
 			b.pulls++
+			return b.fail
+		},
+		Fetch: func(ctx context.Context, id int64, deals []string) error {
+			if id != c.ID {
+				t.Errorf("fetched for connection %d, want %d", id, c.ID)
+			}
+			b.fetched = append(b.fetched, deals)
 			return b.fail
 		}})
 	if err != nil {
@@ -80,39 +89,42 @@ func (b *testBundle) deleted(t *testing.T, id string) bool {
 
 func TestProcessor(t *testing.T) {
 	t.Parallel()
-	t.Run("deletion marks the deal deleted without a pull", func(t *testing.T) {
+	t.Run("deletion marks the deal deleted without a pull or a fetch", func(t *testing.T) {
 		t.Parallel()
 		storetest.Each(t, func(t *testing.T, s *store.Store) {
 			b := setup(t, s)
 			id := b.store1(t, store.WebhookHubSpot, "9/1/2", "deal.deletion", "deal", "2",
 				`{"eventId":9,"subscriptionId":1,"subscriptionType":"deal.deletion","objectId":2,"changeFlag":"DELETED"}`)
-			pass, err := b.proc.ProcessConnection(t.Context(), b.conn)
+			passes, err := b.proc.Process(t.Context(), []int64{id}, false)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if b.pulls != 0 || pass.Pulled || len(pass.Deleted) != 1 || !b.deleted(t, "2") || b.deleted(t, "1") {
-				t.Fatalf("got pass %+v, %d pulls, deal 2 deleted %v; want deal 2 (only) deleted and no pull", pass, b.pulls, b.deleted(t, "2"))
+			if len(passes) != 1 || b.pulls != 0 || len(b.fetched) != 0 || len(passes[0].Deleted) != 1 || !b.deleted(t, "2") || b.deleted(t, "1") {
+				t.Fatalf("got passes %+v, %d pulls, fetched %v, deal 2 deleted %v; want deal 2 (only) deleted, nothing read", passes, b.pulls, b.fetched, b.deleted(t, "2"))
 			}
 			if e := b.status(t, id); e.Status != store.WebhookDone || e.Attempts != 1 {
 				t.Fatalf("event after processing: %+v", e)
 			}
 		})
 	})
-	t.Run("a burst of changes costs one pull", func(t *testing.T) {
+	t.Run("deal events fetch their deals once, contact events pull once", func(t *testing.T) {
 		t.Parallel()
 		storetest.Each(t, func(t *testing.T, s *store.Store) {
 			b := setup(t, s)
 			ids := []int64{
 				b.store1(t, store.WebhookHubSpot, "1/1/5", "deal.creation", "deal", "5", `{"eventId":1,"subscriptionId":1,"subscriptionType":"deal.creation","objectId":5}`),
 				b.store1(t, store.WebhookHubSpot, "2/1/1", "deal.propertyChange", "deal", "1", `{"eventId":2,"subscriptionId":1,"subscriptionType":"deal.propertyChange","objectId":1,"propertyName":"amount"}`),
+				b.store1(t, store.WebhookHubSpot, "4/1/1", "deal.propertyChange", "deal", "1", `{"eventId":4,"subscriptionId":1,"subscriptionType":"deal.propertyChange","objectId":1,"propertyName":"dealstage"}`),
 				b.store1(t, store.WebhookGeneric, "msg_1", "deal", "deal", "3", `{"object":"deal","id":"3"}`),
 				b.store1(t, store.WebhookHubSpot, "3/1/3", "deal.merge", "deal", "3", `{"eventId":3,"subscriptionId":1,"subscriptionType":"deal.merge","objectId":3,"primaryObjectId":3,"mergedObjectIds":[3,4],"newObjectId":3}`),
+				b.store1(t, store.WebhookHubSpot, "5/1/77", "contact.propertyChange", "contact", "77", `{"eventId":5,"subscriptionId":1,"subscriptionType":"contact.propertyChange","objectId":77}`),
+				b.store1(t, store.WebhookSalesforce, "04l9", "Contact", "contact", "003x", "<Notification/>"),
 			}
-			if _, err := b.proc.ProcessConnection(t.Context(), b.conn); err != nil {
+			if _, err := b.proc.Process(t.Context(), ids, false); err != nil {
 				t.Fatal(err)
 			}
-			if b.pulls != 1 {
-				t.Fatalf("got %d pulls, want 1 for 4 events", b.pulls)
+			if b.pulls != 1 || len(b.fetched) != 1 || !slices.Equal(b.fetched[0], []string{"5", "1", "3"}) {
+				t.Fatalf("got %d pulls and fetches %v; want one pull (the contacts) and one fetch of deals 5, 1, 3", b.pulls, b.fetched)
 			}
 			if !b.deleted(t, "4") || b.deleted(t, "3") {
 				t.Fatalf("merge: deal 4 deleted %v, deal 3 deleted %v; want the merged-away 4 deleted, the survivor 3 live", b.deleted(t, "4"), b.deleted(t, "3"))
@@ -122,32 +134,33 @@ func TestProcessor(t *testing.T) {
 					t.Fatalf("event %d: %+v, want done", id, e)
 				}
 			}
-			// Nothing pending: no pull.
-			if _, err := b.proc.ProcessConnection(t.Context(), b.conn); err != nil || b.pulls != 1 {
-				t.Fatalf("second pass: %v, %d pulls; want nothing done", err, b.pulls)
+			// Done events are not processed again.
+			if _, err := b.proc.Process(t.Context(), ids, false); err != nil || b.pulls != 1 || len(b.fetched) != 1 {
+				t.Fatalf("second pass: %v, %d pulls, fetches %v; want nothing done", err, b.pulls, b.fetched)
 			}
 		})
 	})
-	t.Run("failures retry then make a dead letter", func(t *testing.T) {
+	t.Run("a failure keeps the events pending, the final one makes them dead letters", func(t *testing.T) {
 		t.Parallel()
 		storetest.Each(t, func(t *testing.T, s *store.Store) {
 			b := setup(t, s)
 			b.fail = errors.New("crm unreachable")
-			id := b.store1(t, store.WebhookSalesforce, "04l1", "Opportunity", "deal", "1", "<Notification/>")
-			if _, err := b.proc.ProcessConnection(t.Context(), b.conn); err == nil {
-				t.Fatal("failing pull: got no error")
+			id := b.store1(t, store.WebhookSalesforce, "04l1", "Opportunity", "deal", "006A", "<Notification/>")
+			if _, err := b.proc.Process(t.Context(), []int64{id}, false); err == nil {
+				t.Fatal("failing fetch: got no error")
 			}
-			if e := b.status(t, id); e.Status != store.WebhookPending || e.Attempts != 1 || e.LastError != "pull: crm unreachable" {
+			if e := b.status(t, id); e.Status != store.WebhookPending || e.Attempts != 1 || e.LastError != "fetch deals [006A]: crm unreachable" {
 				t.Fatalf("after one failure: %+v; want pending, 1 attempt, the reason", e)
 			}
-			b.proc.RunOnce(t.Context())
+			if _, err := b.proc.Process(t.Context(), []int64{id}, true); err == nil {
+				t.Fatal("failing fetch: got no error")
+			}
 			if e := b.status(t, id); e.Status != store.WebhookDead || e.Attempts != 2 {
 				t.Fatalf("after the last attempt: %+v; want dead", e)
 			}
 			b.fail = nil
-			b.proc.RunOnce(t.Context())
-			if b.pulls != 2 {
-				t.Fatalf("a dead event was processed again: %d pulls", b.pulls)
+			if _, err := b.proc.Process(t.Context(), []int64{id}, false); err != nil || len(b.fetched) != 2 {
+				t.Fatalf("a dead event was processed again: %v, fetches %v", err, b.fetched)
 			}
 		})
 	})
