@@ -44,6 +44,9 @@ func (h *Handler) consoleRoutes(m *http.ServeMux) {
 	m.Handle("GET /console/runs", h.page(h.runsPage))
 	m.Handle("GET /console/deals", h.page(h.dealsPage))
 	m.Handle("GET /console/plans", h.page(h.plansPage))
+	m.Handle("GET /console/mappings", h.page(h.mappingsPage))
+	m.Handle("GET /console/push", h.page(h.pushPage))
+	m.Handle("POST /console/push/retry", h.page(h.retryDeadLetters))
 	m.Handle("GET /console/deals/{connection}/{deal}/plan", h.page(h.newPlanPage))
 	m.Handle("POST /console/deals/{connection}/{deal}/plan", h.page(h.createPlan))
 }

@@ -42,6 +42,8 @@ type Options struct {
 	// Console answers the admin pages (connections, runs, deals, mappings, push); nil serves
 	// them as "not configured".
 	Console Console
+	// Pushes answers the Mappings and Push pages; nil serves them as "not configured".
+	Pushes Pushes
 	// Logger receives one line per request (request_id, method, path, status, took, actor)
 	// and the cause of every 5xx.
 	Logger zerolog.Logger
@@ -65,6 +67,7 @@ type Handler struct {
 	svc     *plans.Service
 	console Console
 	creator PlanCreator
+	pushes  Pushes
 	log     zerolog.Logger
 	now     func() time.Time
 	ttl     time.Duration
@@ -80,7 +83,7 @@ func New(opts Options) (*Handler, error) {
 		return nil, errors.New("new web handler: store and service are required")
 	}
 	h := &Handler{
-		store: opts.Store, svc: opts.Service, console: opts.Console, creator: opts.Plans, log: opts.Logger, now: opts.Now,
+		store: opts.Store, svc: opts.Service, console: opts.Console, creator: opts.Plans, pushes: opts.Pushes, log: opts.Logger, now: opts.Now,
 		ttl: opts.SessionTTL, mux: http.NewServeMux(),
 	}
 	if h.now == nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/mapsync/mapsync/server"
 	"github.com/mapsync/mapsync/store/storetest"
 	"github.com/mapsync/mapsync/sync/instantiate"
+	"github.com/mapsync/mapsync/sync/push"
 	"github.com/mapsync/mapsync/web"
 	"github.com/mapsync/mapsync/web/webtest"
 )
@@ -51,11 +52,12 @@ type consoleEnv struct {
 	rt    *runtime
 	sb    *sandboxes
 	clock *testClock
+	cfg   string
 }
 
 // startConsole pulls both sandboxes (deals each) into a fresh database of backend (sqlite or
 // postgres) and serves the API and the console on it, as serve does.
-func startConsole(t *testing.T, backend string, deals int) *consoleEnv {
+func startConsole(t *testing.T, backend string, deals int, edit ...func(string) string) *consoleEnv {
 	t.Helper()
 	key, _ := secrets.GenerateKey()
 	t.Setenv(secrets.EnvKey, key)
@@ -64,7 +66,11 @@ func startConsole(t *testing.T, backend string, deals int) *consoleEnv {
 	if backend == "postgres" {
 		db = storetest.NewSchema(t)
 	}
-	cfg, sb := sandboxConfigWith(t, db, deals, nil)
+	var ed func(string) string
+	if len(edit) > 0 {
+		ed = edit[0]
+	}
+	cfg, sb := sandboxConfigWith(t, db, deals, ed)
 	mustRun(t, "--config", cfg, "migrate", "up")
 	// Deals whose names are markup, as a CRM user could type them.
 	for _, name := range hostileDealNames {
@@ -100,7 +106,7 @@ func startConsole(t *testing.T, backend string, deals int) *consoleEnv {
 	}
 	ts := httptest.NewServer(pages)
 	t.Cleanup(ts.Close)
-	return &consoleEnv{base: ts.URL, token: tok, rt: rt, sb: sb, clock: clock}
+	return &consoleEnv{base: ts.URL, token: tok, rt: rt, sb: sb, clock: clock, cfg: cfg}
 }
 
 // hostileDealNames are deal names that would run script if a page did not escape them.
@@ -461,4 +467,113 @@ func dealWithoutPlanFrom(t *testing.T, env *consoleEnv) (instantiate.Listing, st
 	}
 	t.Fatalf("every one of %d deals has a plan from every one of %d templates", len(deals), len(ts))
 	return instantiate.Listing{}, ""
+}
+
+// TestConsoleMappingsAndPush: a mapping problem found against the CRM's live metadata shows at
+// its field; a preview and a dry run show; a dead letter (a deal the CRM refused) shows the CRM's
+// message, and Retry from the console writes it.
+func TestConsoleMappingsAndPush(t *testing.T) {
+	for _, backend := range browserBackends {
+		t.Run(backend, func(t *testing.T) {
+			// The HubSpot mapping writes a field the CRM does not have.
+			env := startConsole(t, backend, 10, func(cfg string) string {
+				cfg = strings.Replace(cfg, "        map_status: plan.status\n", "        map_status: plan.status\n        map_stage: plan.status\n", 1)
+				return strings.Replace(cfg, "map_plan_url]", "map_plan_url, map_stage]", 1)
+			})
+			ctx := context.Background()
+
+			t.Run("problem_at_its_field", func(t *testing.T) {
+				b := webtest.New(t, 30*time.Second)
+				b.SignIn(t, env.base, env.token)
+				b.Do(t, "mappings of the HubSpot connection", chromedp.Navigate(env.base+"/console/mappings?connection="+hsConn), chromedp.WaitVisible(chromedp.ID("check")))
+				b.Follow(t, "check against the CRM", chromedp.Click(chromedp.ID("check")))
+				b.Do(t, "the check's outcome", chromedp.WaitVisible(chromedp.ID("check-problems")))
+				got := webtest.Get(t, b, "problem at map_stage", chromedp.Text(chromedp.CSS(`#field-map_stage td.check .problem`)))
+				if !strings.Contains(got, "no such field on the CRM's deal object") {
+					t.Errorf("problem at map_stage: got %q", got)
+				}
+				if ok := webtest.Get(t, b, "map_status row", chromedp.Text(chromedp.CSS(`#field-map_status td.check`))); strings.TrimSpace(ok) != "ok" {
+					t.Errorf("map_status (a valid field) shows %q, want ok", ok)
+				}
+				b.Screenshot(t, *update, "console-mappings.png")
+			})
+
+			t.Run("preview_and_dry_run", func(t *testing.T) {
+				deal := firstPlannedDeal(t, env, sfConn)
+				b := webtest.New(t, 30*time.Second)
+				b.SignIn(t, env.base, env.token)
+				b.Do(t, "preview a deal",
+					chromedp.Navigate(env.base+"/console/mappings?connection="+sfConn),
+					chromedp.WaitVisible(chromedp.ID("deal")),
+					chromedp.SendKeys(chromedp.ID("deal"), deal),
+				)
+				b.Follow(t, "preview", chromedp.Click(chromedp.ID("preview")))
+				b.Do(t, "the preview", chromedp.WaitVisible(chromedp.CSS(`#preview-fields tr[data-field="MAP_Plan_URL__c"]`)))
+				url := webtest.Get(t, b, "computed plan URL", chromedp.Text(chromedp.CSS(`#preview-fields tr[data-field="MAP_Plan_URL__c"] td:nth-child(3)`)))
+				if !strings.Contains(url, "/") {
+					t.Errorf("computed MAP_Plan_URL__c: got %q, want the plan's URL", url)
+				}
+				b.Follow(t, "dry run", chromedp.Click(chromedp.ID("dry-run")))
+				b.Do(t, "the dry run's summary", chromedp.WaitVisible(chromedp.ID("dry-run-summary")))
+			})
+
+			t.Run("dead_letter_retried", func(t *testing.T) {
+				bad := firstPlannedDeal(t, env, sfConn)
+				if err := env.sb.Salesforce.FailNextWrite(bad, "FIELD_CUSTOM_VALIDATION_EXCEPTION", "Progress cannot be set while the deal is in legal review"); err != nil {
+					t.Fatal(err)
+				}
+				p, err := env.rt.pusher(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := env.rt.store.MarkDealPlans(ctx, sfConn, []string{bad}); err != nil {
+					t.Fatal(err)
+				}
+				if sum, err := p.Push(ctx, sfConn, push.Options{}); err != nil || sum.DeadLetters != 1 {
+					t.Fatalf("push: %+v %v, want one dead letter", sum, err)
+				}
+				b := webtest.New(t, 30*time.Second)
+				b.SignIn(t, env.base, env.token)
+				row := `#dead-letters tr[data-deal="` + bad + `"]`
+				b.Do(t, "the dead letters", chromedp.Navigate(env.base+"/console/push?connection="+sfConn), chromedp.WaitVisible(chromedp.CSS(row)))
+				if msg := webtest.Get(t, b, "CRM message", chromedp.Text(chromedp.CSS(row+" td.crm-message"))); !strings.Contains(msg, "legal review") || !strings.Contains(msg, "FIELD_CUSTOM_VALIDATION_EXCEPTION") {
+					t.Errorf("dead letter shows %q, want the CRM's code and message", msg)
+				}
+				b.Screenshot(t, *update, "console-push.png")
+				b.Follow(t, "retry", chromedp.Click(chromedp.CSS(row+" button.retry")))
+				b.Do(t, "retried", chromedp.WaitVisible(chromedp.CSS(".flash-ok")))
+				if msg := webtest.Get(t, b, "flash", chromedp.Text(chromedp.CSS(".flash-ok"))); !strings.Contains(msg, "1 deal written") {
+					t.Errorf("flash after retry: %q", msg)
+				}
+				dls, err := env.rt.store.DeadLetters(ctx, sfConn, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, d := range dls {
+					if d.CRMID == bad {
+						t.Errorf("dead letter of %s kept after a successful retry", bad)
+					}
+				}
+				if got := (&pushFixture{sb: env.sb}).readDeal(t, sfConn, bad)["MAP_Plan_URL__c"]; got == nil || got == "" {
+					t.Errorf("retried deal %s: MAP_Plan_URL__c not written in the sandbox", bad)
+				}
+				// Its push log shows the refusal and the write.
+				b.Do(t, "push log", chromedp.Navigate(env.base+"/console/push?connection="+sfConn+"&deal="+bad), chromedp.WaitVisible(chromedp.ID("push-log")))
+				log := webtest.Get(t, b, "push log text", chromedp.Text(chromedp.ID("push-log")))
+				if !strings.Contains(log, "dead_letter") || !strings.Contains(log, "written") {
+					t.Errorf("push log: %q, want the dead letter and the write", log)
+				}
+			})
+		})
+	}
+}
+
+// firstPlannedDeal returns a deal of connection that has a plan.
+func firstPlannedDeal(t *testing.T, env *consoleEnv, connection string) string {
+	t.Helper()
+	list, _, err := env.rt.store.ListPlans(context.Background(), plans.PlanFilter{Connection: connection, Limit: 1})
+	if err != nil || len(list) == 0 {
+		t.Fatalf("no plan on %s: %v", connection, err)
+	}
+	return list[0].DealID
 }

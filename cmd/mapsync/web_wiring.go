@@ -7,12 +7,15 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mapsync/mapsync/connectors"
+	"github.com/mapsync/mapsync/mapping"
 	"github.com/mapsync/mapsync/plans"
 	"github.com/mapsync/mapsync/scheduler"
 	"github.com/mapsync/mapsync/server"
 	"github.com/mapsync/mapsync/store"
 	"github.com/mapsync/mapsync/sync/instantiate"
 	"github.com/mapsync/mapsync/sync/pull"
+	"github.com/mapsync/mapsync/sync/push"
 	"github.com/mapsync/mapsync/web"
 )
 
@@ -25,7 +28,10 @@ type consoleSource struct {
 	wg   *sync.WaitGroup
 }
 
-var _ web.Console = consoleSource{}
+var (
+	_ web.Console = consoleSource{}
+	_ web.Pushes  = consoleSource{}
+)
 
 func (c consoleSource) Connections(ctx context.Context) ([]scheduler.ConnectionStatus, error) {
 	return c.rt.status(ctx)
@@ -93,9 +99,10 @@ func (c consoleSource) StartPull(ctx context.Context, connection string, full bo
 // console puts the web console next to the API handler h: the pages under web.Paths, the API
 // everywhere else. ctx bounds the pulls the console starts.
 func (rt *runtime) console(ctx context.Context, h *server.Server, now func() time.Time) (http.Handler, error) {
+	src := consoleSource{rt: rt, work: ctx, wg: &sync.WaitGroup{}}
 	ui, err := web.New(web.Options{
 		Store: rt.store, Service: h.Service(), Plans: h, Logger: rt.a.log, Now: now, PublicURL: rt.cfg.Server.PublicURL,
-		Console: consoleSource{rt: rt, work: ctx, wg: &sync.WaitGroup{}},
+		Console: src, Pushes: src,
 	})
 	if err != nil {
 		return nil, err
@@ -125,4 +132,115 @@ func (c consoleSource) Deal(ctx context.Context, connection, dealID string) (pla
 
 func (c consoleSource) Deals(ctx context.Context, connection string, q instantiate.ListQuery) ([]instantiate.Listing, string, error) {
 	return dealSource{c.rt}.Deals(ctx, connection, q)
+}
+
+// Mappings implements web.Pushes: the compiled push mapping of each connection with one.
+func (c consoleSource) Mappings(ctx context.Context) ([]web.MappingView, error) {
+	var out []web.MappingView
+	for i := range c.rt.cfg.Connections {
+		cn := &c.rt.cfg.Connections[i]
+		if cn.Push == nil {
+			continue
+		}
+		m, err := compiledMapping(cn)
+		if err != nil {
+			return nil, err
+		}
+		sp := m.Spec()
+		out = append(out, web.MappingView{Connection: cn.Name, When: sp.When, Conflict: string(m.Conflict()), Fields: sp.Fields})
+	}
+	return out, nil
+}
+
+// CheckMapping implements web.Pushes as `mappings validate --refresh` checks: mapping.Check
+// against the CRM's field metadata read now, and the plan references against the templates.
+func (c consoleSource) CheckMapping(ctx context.Context, connection string) (mapping.Problems, time.Time, error) {
+	cn, _, err := c.rt.connection(ctx, connection)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	m, err := compiledMapping(cn)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	meta, at, err := c.rt.fieldMeta(ctx, connection, true, connectors.DefaultMetaTTL)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	ps := mapping.Check(m, meta)
+	tps, err := c.rt.templatePlanProblems(ctx, cn)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	return append(ps, tps...).For(connection), at, nil
+}
+
+// PreviewMapping implements web.Pushes with `mappings preview`'s evaluation.
+func (c consoleSource) PreviewMapping(ctx context.Context, connection, dealID string) (*web.MappingPreview, error) {
+	p, err := c.rt.previewMapping(ctx, connection, dealID, false, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	out := &web.MappingPreview{Connection: p.Connection, DealID: p.DealID}
+	for _, pl := range p.Plans {
+		name := pl.Template
+		if pl.Main {
+			name += " (main)"
+		}
+		out.Plans = append(out.Plans, name)
+	}
+	for _, f := range p.Fields {
+		out.Fields = append(out.Fields, web.PreviewField{Field: f.Field, Expression: f.Expression, Plan: f.Plan, Policy: f.Policy,
+			Value: f.Value, CRM: f.CRM, Write: f.Write, Reason: f.Reason, Error: f.Error})
+	}
+	return out, nil
+}
+
+// DryRun implements web.Pushes: a push with DryRun, which sends and records nothing.
+func (c consoleSource) DryRun(ctx context.Context, connection string) (push.Summary, error) {
+	if _, _, err := c.rt.connection(ctx, connection); err != nil {
+		return push.Summary{}, err
+	}
+	p, err := c.rt.pusher(ctx)
+	if err != nil {
+		return push.Summary{}, err
+	}
+	return p.Push(ctx, connection, push.Options{DryRun: true})
+}
+
+// DeadLetters implements web.Pushes.
+func (c consoleSource) DeadLetters(ctx context.Context, connection string) ([]store.DeadLetter, error) {
+	if connection != "" {
+		if _, _, err := c.rt.connection(ctx, connection); err != nil {
+			return nil, err
+		}
+	}
+	return c.rt.store.DeadLetters(ctx, connection, 1000)
+}
+
+// RetryDeadLetters implements web.Pushes as `push dead-letters retry` does: the deals' plans
+// are marked for a push, then their connections are pushed now.
+func (c consoleSource) RetryDeadLetters(ctx context.Context, connection string, dealIDs []string) (int, []push.Summary, error) {
+	names, n, err := c.rt.retryDeadLetters(ctx, connection, dealIDs)
+	if err != nil || len(names) == 0 {
+		return n, nil, err
+	}
+	p, err := c.rt.pusher(ctx)
+	if err != nil {
+		return n, nil, err
+	}
+	var sums []push.Summary
+	for _, name := range names {
+		sum, err := p.Push(ctx, name, push.Options{})
+		if err != nil {
+			return n, sums, err
+		}
+		sums = append(sums, sum)
+	}
+	return n, sums, nil
+}
+
+// PushLog implements web.Pushes.
+func (c consoleSource) PushLog(ctx context.Context, connection, dealID string, limit int) ([]store.PushLogEntry, error) {
+	return c.rt.store.PushLog(ctx, connection, dealID, limit)
 }
