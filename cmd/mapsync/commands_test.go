@@ -317,7 +317,7 @@ func TestDemo(t *testing.T) {
 	}
 	for _, want := range []string{"pulling sandbox-salesforce", "pulling sandbox-hubspot", "(full, first pull): succeeded",
 		"deals evaluated: ", " got new plans", "plans created (", "sample plan", "done: ", "events recorded",
-		"its webhook arrived, a job brought the deal in and its plan was made", "its deletion webhook marked it deleted"} {
+		"its webhook arrived, a job fetched the deal by id and its plan was made", "its deletion webhook marked it deleted"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}

@@ -81,7 +81,7 @@ func (d *demo) webhooks(ctx context.Context) error {
 	}); err != nil {
 		return fmt.Errorf("no plan for the new deal: %w", err)
 	}
-	d.printf("    its webhook arrived, a job brought the deal in and its plan was made %s after the deal was created\n", time.Since(created).Round(time.Millisecond))
+	d.printf("    its webhook arrived, a job fetched the deal by id and its plan was made %s after the deal was created\n", time.Since(created).Round(time.Millisecond))
 
 	archived := time.Now()
 	if err := d.sb.HubSpot.ArchiveObject("deals", id); err != nil {

@@ -104,7 +104,7 @@ func (p *daemonProc) stop(t *testing.T, within time.Duration) int {
 }
 
 // TestE2EServe drives the binary: `serve --migrate` on a fresh SQLite database, sandbox webhooks
-// create plans within 2 s, an archived HubSpot deal is marked deleted by its webhook, a scheduled
+// create plans within 2 s (each deal fetched by id, no pull), an archived HubSpot deal is marked deleted by its webhook, a scheduled
 // pull runs on time, /metrics shows the figures, and SIGTERM exits 0.
 func TestE2EServe(t *testing.T) {
 	key, _ := secrets.GenerateKey()
@@ -124,7 +124,6 @@ func TestE2EServe(t *testing.T) {
 	}
 	defer s.Close()
 	hasPlan := planCondition(ctx, s, "sandbox-hubspot")
-	// The first webhook's pull is the connection's first (it reads everything).
 	first, err := sb.HubSpot.CreateDeal(map[string]string{"dealname": "E2E one", "amount": "25000", "pipeline": "default", "dealstage": "appointmentscheduled"})
 	if err != nil {
 		t.Fatal(err)
@@ -157,11 +156,22 @@ func TestE2EServe(t *testing.T) {
 	}
 	waitFor(t, 8*time.Second, "plan of a deal found by the scheduled pull", hasPlan(quiet))
 	for _, want := range []string{`mapsync_webhook_events_total{outcome="stored",source="hubspot"}`, `mapsync_plans_instantiated_total{connection="sandbox-hubspot"}`,
-		`mapsync_daemon_runs_total{connection="sandbox-hubspot",outcome="succeeded",trigger="schedule"}`, `mapsync_webhook_requests_total{outcome="accepted",source="hubspot"}`} {
+		`mapsync_daemon_runs_total{connection="sandbox-hubspot",outcome="succeeded",trigger="schedule"}`, `mapsync_webhook_requests_total{outcome="accepted",source="hubspot"}`,
+		`mapsync_connector_requests_total{connection="sandbox-hubspot",crm="hubspot",op="batch_read",status="200"}`} {
 		waitFor(t, 10*time.Second, "/metrics shows "+want, func() (bool, string) {
 			_, metrics := httpGet(p.base + "/metrics")
 			return strings.Contains(metrics, want), ""
 		})
+	}
+	// The webhooks named their deals: each was fetched by id, none asked for a pull.
+	runs, err := s.Runs(ctx, c.ID, 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range runs {
+		if r.Trigger == store.TriggerWebhook {
+			t.Errorf("run %d was started by a webhook: deal webhooks fetch their deals instead", r.ID)
+		}
 	}
 	if code := p.stop(t, 15*time.Second); code != 0 {
 		t.Fatalf("exit code after SIGTERM: got %d, want 0\n%s", code, p.logs.String())

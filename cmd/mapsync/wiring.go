@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -20,7 +19,6 @@ import (
 	"github.com/mapsync/mapsync/internal/jobs"
 	"github.com/mapsync/mapsync/scheduler"
 	"github.com/mapsync/mapsync/store"
-	"github.com/mapsync/mapsync/sync/instantiate"
 	"github.com/mapsync/mapsync/sync/pull"
 )
 
@@ -184,17 +182,7 @@ func (rt *runtime) puller(ctx context.Context, name string, progress func(pull.P
 	if err != nil {
 		return nil, err
 	}
-	// The configured extra fields, plus what plan instantiation reads.
-	fields := map[connectors.Object][]string{}
-	for _, m := range []map[string][]string{cn.Fields, instantiate.Fields(cn.Kind)} {
-		for obj, fs := range m {
-			for _, f := range fs {
-				if !slices.Contains(fields[connectors.Object(obj)], f) {
-					fields[connectors.Object(obj)] = append(fields[connectors.Object(obj)], f)
-				}
-			}
-		}
-	}
+	fields := connectionFields(cn) // the configured extra fields, plus what plans read
 	return pull.New(pull.Options{
 		Connection: cn.Name, ConnectionID: sc.ID, Connector: conn, Store: rt.store,
 		Overlap: cn.Overlap.D(), Fields: fields, Metrics: rt.pullMetrics, Logger: rt.a.log,
