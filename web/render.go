@@ -275,6 +275,7 @@ func templateFuncs(p *pages) template.FuncMap {
 		"field": func(name, label, value, problem string, multiline bool) map[string]any {
 			return map[string]any{"Name": name, "Label": label, "Value": value, "Problem": problem, "Multiline": multiline}
 		},
+		"dueRule": dueRule,
 		"money": func(f float64) string {
 			s := fmt.Sprintf("%.0f", f)
 			var b strings.Builder

@@ -15,6 +15,9 @@ import (
 	"github.com/mapsync/mapsync/store"
 )
 
+// maxFormBytes bounds the body of a form post (a template upload included).
+const maxFormBytes = 2 << 20
+
 // SessionCookie is the name of the session cookie. Its value is the session id; the store
 // keeps only its SHA-256.
 const SessionCookie = "mapsync_session"
@@ -142,6 +145,9 @@ func (h *Handler) authed(fn pageFunc, allowed func(*Session) bool) http.Handler 
 			info.actor = s.Actor.ID
 		}
 		r = r.WithContext(context.WithValue(r.Context(), sessionKey{}, s))
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead && !validCSRF(r, s) {
 			h.renderError(w, r, http.StatusForbidden, "This form has expired or did not come from this site. Go back, reload the page and try again.")
 			return

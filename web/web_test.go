@@ -11,7 +11,7 @@ func TestPagesParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"signin", "error", "connections", "runs", "deals", "newplan", "plans", "mappings", "push"} {
+	for _, name := range []string{"signin", "error", "connections", "runs", "deals", "newplan", "plans", "mappings", "push", "templates", "template"} {
 		if _, ok := p.sets[name]; !ok {
 			t.Errorf("page %s: not loaded", name)
 		}

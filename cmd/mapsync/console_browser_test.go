@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -576,4 +577,69 @@ func firstPlannedDeal(t *testing.T, env *consoleEnv, connection string) string {
 		t.Fatalf("no plan on %s: %v", connection, err)
 	}
 	return list[0].DealID
+}
+
+// TestConsoleTemplates: templates are listed and shown (roles, phases, actions, due rules); an
+// imported document with problems shows each at its path; a good one is imported.
+func TestConsoleTemplates(t *testing.T) {
+	for _, backend := range browserBackends {
+		t.Run(backend, func(t *testing.T) {
+			env := startConsole(t, backend, 4)
+			ctx := context.Background()
+
+			t.Run("list_and_view", func(t *testing.T) {
+				ts, err := env.rt.store.Templates(ctx)
+				if err != nil || len(ts) == 0 {
+					t.Fatalf("templates: %d %v", len(ts), err)
+				}
+				b := webtest.New(t, 30*time.Second)
+				b.SignIn(t, env.base, env.token)
+				b.Do(t, "templates", chromedp.Navigate(env.base+"/console/templates"), chromedp.WaitVisible(chromedp.ID("templates")))
+				keys := webtest.Get(t, b, "keys", chromedp.Evaluate[[]string](`[...document.querySelectorAll("#templates tr[data-key]")].map(tr => tr.dataset.key)`))
+				if len(keys) != len(ts) {
+					t.Errorf("listed %v, want %d templates", keys, len(ts))
+				}
+				b.Follow(t, "open one", chromedp.Click(chromedp.CSS(`#templates tr[data-key="`+ts[0].Key+`"] a`)))
+				b.Do(t, "its roles", chromedp.WaitVisible(chromedp.ID("roles")))
+				phases := webtest.Get(t, b, "phases", chromedp.Evaluate[int](`document.querySelectorAll("table.phase").length`))
+				if phases != len(ts[0].Phases) {
+					t.Errorf("%d phases shown, want %d", phases, len(ts[0].Phases))
+				}
+				b.Screenshot(t, *update, "console-template.png")
+			})
+
+			t.Run("import_problems_at_paths", func(t *testing.T) {
+				bad := "key: console-test\nname: Console test\nroles:\n  - {key: seller, label: Seller, side: nowhere}\nphases:\n  - key: p1\n    name: One\n    actions:\n      - {key: a1, title: First, type: teleport, owner: seller}\n"
+				b := webtest.New(t, 30*time.Second)
+				b.SignIn(t, env.base, env.token)
+				b.Do(t, "paste a bad template", chromedp.Navigate(env.base+"/console/templates"), chromedp.WaitVisible(chromedp.ID("document")),
+					chromedp.SetValue(chromedp.ID("document"), bad))
+				b.Follow(t, "import", chromedp.Click(chromedp.ID("import")))
+				b.Do(t, "the problems", chromedp.WaitVisible(chromedp.ID("import-problems")))
+				paths := webtest.Get(t, b, "paths", chromedp.Evaluate[[]string](`[...document.querySelectorAll("#import-problems li")].map(li => li.dataset.path)`))
+				for _, want := range []string{"roles[0].side", "phases[0].actions[0].type"} {
+					if !slices.Contains(paths, want) {
+						t.Errorf("problem paths %q lack %q", paths, want)
+					}
+				}
+				if _, err := env.rt.store.Template(ctx, "console-test", 0); err == nil {
+					t.Errorf("a template with problems was imported")
+				}
+				if got := webtest.Get(t, b, "kept document", chromedp.Value(chromedp.ID("document"))); got != bad {
+					t.Errorf("the pasted document was not kept for fixing: %q", got)
+				}
+				// Fixed, and uploaded as a file, it imports.
+				fixed := filepath.Join(t.TempDir(), "console-test.yaml")
+				if err := os.WriteFile(fixed, []byte(strings.NewReplacer("nowhere", "seller", "teleport", "task").Replace(bad)), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				b.Do(t, "upload the fixed file", chromedp.Clear(chromedp.ID("document")), chromedp.SetUploadFiles(chromedp.ID("file"), []string{fixed}))
+				b.Follow(t, "import again", chromedp.Click(chromedp.ID("import")))
+				b.Do(t, "imported", chromedp.WaitVisible(chromedp.CSS(".flash-ok")), chromedp.WaitVisible(chromedp.ID("roles")))
+				if tp, err := env.rt.store.Template(ctx, "console-test", 0); err != nil || tp.Version != 1 {
+					t.Errorf("imported template: %+v %v", tp, err)
+				}
+			})
+		})
+	}
 }
