@@ -2,6 +2,7 @@ package connectors
 
 import (
 	"encoding/json"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -131,7 +132,7 @@ func firstNonEmpty(s ...string) string {
 
 // ParseRetryAfter reads a Retry-After header in either form: delay-seconds or an HTTP-date
 // (relative to now). It reports false when the header is absent or unreadable; a date in the past
-// gives 0.
+// gives 0, and a delay too long for a time.Duration the longest one (never a negative wait).
 func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
@@ -140,6 +141,9 @@ func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
 		if secs < 0 {
 			return 0, false
+		}
+		if secs > int64(math.MaxInt64/time.Second) { // would overflow into a negative wait
+			return time.Duration(math.MaxInt64), true
 		}
 		return time.Duration(secs) * time.Second, true
 	}
