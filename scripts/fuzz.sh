@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Runs every Go fuzz target in the module (each `func FuzzXxx(f *testing.F)` in a *_test.go file)
+# for a short time: FUZZTIME each (default 3s), one instrumented test binary per package. 27
+# targets take about 2 minutes on a 2-core machine (builds included).
+# Their seed corpora already run with the ordinary tests; this explores beyond them. A failing
+# input is written under the package's testdata/fuzz/FuzzXxx/ (commit it with the fix: it then
+# runs as a seed). Optional argument: a regular expression selecting targets by name.
+# CI runs it after the tests (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Some targets drive the API on both databases, as the tests do (scripts/test.sh).
+export MAPSYNC_TEST_DATABASE_URL="${MAPSYNC_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}"
+export MAPSYNC_REQUIRE_POSTGRES=1
+per="${FUZZTIME:-3s}"
+filter="${1:-.}"
+
+# "dir FuzzName" per target (every package here lives in a folder, none at the root).
+targets=$(git grep -n -E '^func Fuzz[A-Za-z0-9_]*\(f \*testing\.F\)' -- '*_test.go' |
+  sed -E 's#^(.*)/[^/]*_test\.go:[0-9]+:func (Fuzz[A-Za-z0-9_]*)\(.*#\1 \2#' | sort -u)
+
+start=$SECONDS
+bins=$(mktemp -d)
+trap 'rm -rf "$bins"' EXIT
+cache="$(go env GOCACHE)/fuzz" # where `go test -fuzz` keeps what it found interesting
+failed=()
+n=0
+built=""
+while read -r dir name; do
+  [ -n "$name" ] || continue
+  [[ "$name" =~ $filter ]] || continue
+  n=$((n + 1))
+  bin="$bins/$(echo "$dir" | tr / _).test"
+  # One instrumented test binary per package, run once per target in the package's folder.
+  if [[ " $built " != *" $dir "* ]]; then
+    if ! go test -c -fuzz=. -o "$bin" "./$dir"; then
+      failed+=("$dir (build)")
+      continue
+    fi
+    built="$built $dir"
+  fi
+  [ -x "$bin" ] || continue
+  t0=$SECONDS
+  if (cd "$dir" && "$bin" -test.run '^$' -test.fuzz "^${name}\$" -test.fuzztime "$per" -test.fuzzcachedir "$cache") >"$bins/log" 2>&1; then
+    echo "ok   $dir $name ($((SECONDS - t0))s)"
+  else
+    echo "FAIL $dir $name ($((SECONDS - t0))s)"
+    tail -n 30 "$bins/log"
+    failed+=("$dir $name")
+  fi
+done <<<"$targets"
+
+echo "fuzz: $n targets, $per each, $((SECONDS - start))s"
+if [ "${#failed[@]}" -gt 0 ]; then
+  printf 'fuzz: failed: %s\n' "${failed[@]}" >&2
+  exit 1
+fi
+if [ "$n" -eq 0 ]; then
+  echo "fuzz: no target matches $filter" >&2
+  exit 1
+fi
