@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/mapsync/mapsync/store"
@@ -144,6 +146,110 @@ func TestWebhookEventsBatch(t *testing.T) {
 				t.Fatalf("id %d is event %q, want %d: ids are not in the order given", id, byID[id], want)
 			}
 			want--
+		}
+	})
+}
+
+// TestWebhookEventsConcurrent: calls made at once are committed together, yet each gets exactly
+// the ids of its own new events, each event is stored once (whichever call carried it first), each
+// hook sees its own ids, and a call whose hook fails or whose event the database refuses (an
+// unknown connection) fails alone.
+func TestWebhookEventsConcurrent(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		c, err := s.EnsureConnection(ctx, "hs", "hubspot")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := func(key string) store.NewWebhookEvent {
+			return store.NewWebhookEvent{ConnectionID: c.ID, Source: store.WebhookHubSpot, Key: key, Type: "deal.propertyChange",
+				Object: "deal", CRMID: "d", Payload: `{}`}
+		}
+		const callers = 40
+		boom := errors.New("queue down")
+		type outcome struct {
+			ids, hooked []int64
+			err         error
+		}
+		results := make([]outcome, callers)
+		var wg sync.WaitGroup
+		for i := range callers {
+			wg.Go(func() {
+				// Caller i sends its own events i-0..i-4 and the shared event "shared" (all of them);
+				// caller 7's hook fails and caller 11 carries an event the database refuses.
+				var evs []store.NewWebhookEvent
+				for j := range 5 {
+					evs = append(evs, ev(fmt.Sprintf("%d-%d", i, j)))
+				}
+				evs = append(evs, ev("shared"))
+				if i == 11 {
+					evs[2].ConnectionID = 1 << 40 // no such connection: the foreign key refuses it
+				}
+				var hooked []int64
+				ids, err := s.StoreWebhookEvents(ctx, evs, func(_ context.Context, _ *sql.Tx, ids []int64) error {
+					if i == 7 {
+						return boom
+					}
+					hooked = append([]int64(nil), ids...)
+					return nil
+				})
+				results[i] = outcome{ids, hooked, err}
+			})
+		}
+		wg.Wait()
+		all, err := s.WebhookEvents(ctx, store.WebhookEventFilter{ConnectionID: c.ID, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		keyOf := map[int64]string{}
+		for _, e := range all {
+			keyOf[e.ID] = e.Key
+		}
+		if len(all) != (callers-2)*5+1 {
+			t.Fatalf("stored %d events, want %d (38 callers' 5 each and the shared one once)", len(all), (callers-2)*5+1)
+		}
+		sharedTo := 0
+		for i, r := range results {
+			switch i {
+			case 7:
+				if !errors.Is(r.err, boom) || r.ids != nil {
+					t.Errorf("caller 7: got %v %v, want its hook's error and nothing stored", r.ids, r.err)
+				}
+				continue
+			case 11:
+				if r.err == nil {
+					t.Errorf("caller 11: stored an event of no connection: %v", r.ids)
+				}
+				continue
+			}
+			if r.err != nil {
+				t.Errorf("caller %d: %v", i, r.err)
+				continue
+			}
+			if !slices.Equal(r.ids, r.hooked) {
+				t.Errorf("caller %d: ids %v, hook saw %v", i, r.ids, r.hooked)
+			}
+			var own int
+			for j, id := range r.ids {
+				switch k := keyOf[id]; {
+				case k == "shared":
+					sharedTo++
+					if j != len(r.ids)-1 {
+						t.Errorf("caller %d: shared event at %d of %v, want last (the order given)", i, j, r.ids)
+					}
+				case k == fmt.Sprintf("%d-%d", i, own):
+					own++
+				default:
+					t.Errorf("caller %d: id %d is event %q, not one of its own in order", i, id, k)
+				}
+			}
+			if own != 5 {
+				t.Errorf("caller %d: %d of its 5 events, want all", i, own)
+			}
+		}
+		if sharedTo != 1 {
+			t.Errorf("the shared event went to %d callers, want exactly 1", sharedTo)
 		}
 	})
 }
