@@ -388,16 +388,27 @@ func (st *benchStack) Governor(connection string) *connectors.Governor {
 
 func (st *benchStack) Calls(connection string) (int64, int64) { return st.rt.calls(connection) }
 
-// Server builds the HTTP handler as `mapsync serve` does (daemon.go): the webhook receivers from
-// the configuration (rt.webhooks) and the API on the same store and registry. Keep it in step
-// with the daemon's wiring. Call it once per stack (the metrics register once).
+// Server builds the HTTP handler as `mapsync serve` does (rt.daemon in daemon.go): a River
+// client, the webhook receivers from the configuration enqueueing each stored batch's job in its
+// transaction (enqueueWebhookEvents), the API and the console on the same store and registry.
+// Keep it in step with the daemon's wiring. The River client is not started: jobs are inserted
+// as serve inserts them, but nothing works them, so what is measured is the receiving. Call it
+// once per stack (the metrics register once).
 func (st *benchStack) Server(ctx context.Context) (http.Handler, error) {
-	hooks, err := st.rt.webhooks(ctx, nil, nil)
+	jc, err := st.rt.newJobs(ctx, 5*time.Second)
 	if err != nil {
 		return nil, err
 	}
-	return server.New(server.Options{Store: st.rt.store, Logger: st.a.log, Registerer: st.rt.reg, Gatherer: st.rt.reg,
+	hooks, err := st.rt.webhooks(ctx, enqueueWebhookEvents(jc), nil)
+	if err != nil {
+		return nil, err
+	}
+	h, err := server.New(server.Options{Store: st.rt.store, Logger: st.a.log, Registerer: st.rt.reg, Gatherer: st.rt.reg,
 		Deals: dealSource{st.rt}, Webhooks: hooks, Admin: adminSource{st.rt}})
+	if err != nil {
+		return nil, err
+	}
+	return st.rt.console(ctx, h, nil)
 }
 
 func (st *benchStack) ImportTemplates(ctx context.Context, docs map[string][]byte) error {
