@@ -277,3 +277,55 @@ func TestDemoServe(t *testing.T) {
 		t.Fatalf("demo --serve exit code after interrupt: got %d, want 0\n%s", code, out.String())
 	}
 }
+
+// TestServeSweepsOrphanEvents, on both databases: an event stored without a job (as a version
+// before River left them) is enqueued by the leader's sweep when serve starts, and processed.
+func TestServeSweepsOrphanEvents(t *testing.T) {
+	age := webhookSweepAge
+	webhookSweepAge = 0
+	t.Cleanup(func() { webhookSweepAge = age })
+	key, _ := secrets.GenerateKey()
+	t.Setenv(secrets.EnvKey, key)
+	t.Setenv(config.EnvDatabaseURL, "")
+	for name, db := range map[string]func() string{
+		"sqlite":   func() string { return "sqlite:" + filepath.Join(t.TempDir(), "m.db") },
+		"postgres": func() string { return storetest.NewSchema(t) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			dbURL := db()
+			cfg, sb := sandboxConfigWith(t, dbURL, 5, nil)
+			mustRun(t, "--config", cfg, "migrate", "up")
+			deal, err := sb.HubSpot.CreateDeal(map[string]string{"dealname": "Orphan event deal", "amount": "25000", "pipeline": "default", "dealstage": "appointmentscheduled"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := store.Open(t.Context(), dbURL, store.Options{Logger: zerolog.Nop()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			c, err := s.EnsureConnection(t.Context(), "sandbox-hubspot", "hubspot")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids, err := s.StoreWebhookEvents(t.Context(), []store.NewWebhookEvent{{ConnectionID: c.ID, Source: store.WebhookGeneric, Key: "msg_orphan",
+				Type: "deal", Object: "deal", CRMID: deal, Payload: `{"object":"deal","id":"` + deal + `"}`}}, nil)
+			if err != nil || len(ids) != 1 {
+				t.Fatalf("store the orphan event: %v %v", ids, err)
+			}
+			addr := freeAddr(t)
+			var out strings.Builder
+			stop := startCLI(t, &syncWriter{b: &out}, "--config", cfg, "--log-level", "error", "serve", "--addr", addr, "--shutdown-timeout", "5s")
+			waitFor(t, 30*time.Second, "the orphan event processed and its deal's plan made", func() (bool, string) {
+				e, err := s.WebhookEventByID(t.Context(), ids[0])
+				if err != nil || e.Status != store.WebhookDone {
+					return false, fmt.Sprintf("%+v %v", e, err)
+				}
+				return planCondition(t.Context(), s, "sandbox-hubspot")(deal)()
+			})
+			if code := stop(); code != 0 {
+				t.Fatalf("serve exit code after interrupt: got %d, want 0\n%s", code, out.String())
+			}
+		})
+	}
+}

@@ -130,7 +130,10 @@ func webhookJobs(ctx context.Context, rt *runtime, w *river.Workers) ([]*river.P
 		return nil, err
 	}
 	river.AddWorker(w, &webhookWorker{proc: proc})
-	return nil, nil
+	river.AddWorker(w, &webhookSweepWorker{rt: rt})
+	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(webhookSweepEvery),
+		func() (river.JobArgs, *river.InsertOpts) { return webhookSweepArgs{}, nil },
+		&river.PeriodicJobOpts{RunOnStart: true})}, nil
 }
 
 // enqueueWebhookEvents is the store hook (OnWebhookEventsStored) that inserts the processing
@@ -143,4 +146,49 @@ func enqueueWebhookEvents(jc *jobs.Client) store.OnWebhookEventsStored {
 		_, err := jc.InsertSQLTx(ctx, tx, webhookJobArgs{Events: ids}, &river.InsertOpts{MaxAttempts: webhookMaxAttempts})
 		return err
 	}
+}
+
+// webhookSweepArgs is the leader's periodic sweep (at start and every webhookSweepEvery): events
+// still pending webhookSweepAge after they were received get a new job. Every event gets its job
+// in the transaction that stores it, and a job's attempts end within about 2 minutes; an event
+// pending longer has lost its job (stored by a version before River, or its job deleted by
+// hand). Processing skips events no longer pending, so a second job for an event is harmless.
+type webhookSweepArgs struct{}
+
+func (webhookSweepArgs) Kind() string { return "mapsync_webhook_sweep" }
+
+// Sweep timing; variables for tests.
+var (
+	webhookSweepEvery = 5 * time.Minute
+	webhookSweepAge   = 10 * time.Minute
+)
+
+type webhookSweepWorker struct {
+	river.WorkerDefaults[webhookSweepArgs]
+	rt *runtime
+}
+
+func (w *webhookSweepWorker) Work(ctx context.Context, job *river.Job[webhookSweepArgs]) error {
+	evs, err := w.rt.store.WebhookEvents(ctx, store.WebhookEventFilter{Statuses: []string{store.WebhookPending}, Limit: 1000})
+	if err != nil {
+		return err
+	}
+	cutoff := w.rt.store.Now().Add(-webhookSweepAge)
+	byConn := map[int64][]int64{}
+	for _, e := range evs {
+		if !e.ReceivedAt.After(cutoff) {
+			byConn[e.ConnectionID] = append(byConn[e.ConnectionID], e.ID)
+		}
+	}
+	for conn, ids := range byConn {
+		for len(ids) > 0 {
+			k := min(len(ids), inbox.MaxHubSpotEvents)
+			if _, err := w.rt.jobs.Insert(ctx, webhookJobArgs{Events: ids[:k]}, &river.InsertOpts{MaxAttempts: webhookMaxAttempts}); err != nil {
+				return err
+			}
+			w.rt.a.log.Warn().Int64("connection_id", conn).Int("events", k).Int64("job_id", job.ID).Msg("webhook events pending without a job: enqueued again")
+			ids = ids[k:]
+		}
+	}
+	return nil
 }
