@@ -1,5 +1,5 @@
 // Package web is mapsync's web interface: the admin console (/console/) and, built on the same
-// foundation, the plan room (/room/, /invite/). Pages are rendered on the server from
+// foundation, the plan room (/room/, /join/). Pages are rendered on the server from
 // html/template; the stylesheet and the little JavaScript there is are embedded in the binary
 // (static/), so no Node build step is needed to build or run mapsync. `mapsync serve` mounts
 // the Handler next to the JSON API (Mount): the paths in Paths go to the pages, every other
@@ -35,7 +35,7 @@
 // # How room pages plug in
 //
 //   - Routes: web/room_routes.go holds roomRoutes(m), called by routes(); the room work
-//     replaces its body and registers its patterns on m under /room/ and /invite/ (already in
+//     replaces its body and registers its patterns on m under /room/ and /join/ (already in
 //     Paths, so Mount routes them here).
 //   - Templates: add web/templates/room_NAME.html defining {{define "content"}}...{{end}}; it
 //     is parsed with layout.html and every templates/_*.html partial, and rendered with

@@ -349,7 +349,11 @@ func (h *Handler) observe(next http.Handler) http.Handler {
 		case strings.HasPrefix(r.URL.Path, "/static/"):
 			level = zerolog.DebugLevel
 		}
-		ev := log.WithLevel(level).Str("method", r.Method).Str("path", r.URL.Path).Int("status", status).Dur("took", time.Since(start))
+		path := r.URL.Path
+		if strings.HasPrefix(path, "/join/") {
+			path = "/join/<token>" // an invitation link's token is a secret
+		}
+		ev := log.WithLevel(level).Str("method", r.Method).Str("path", path).Int("status", status).Dur("took", time.Since(start))
 		if info.actor != "" {
 			ev = ev.Str("actor", info.actor)
 		}

@@ -55,6 +55,9 @@ type Options struct {
 	// PublicURL is the URL people reach mapsync at (config server.public_url). When it is
 	// https, cookies are Secure; they are also Secure on requests that came over TLS.
 	PublicURL string
+	// Inviter makes the room's invitation links as the JSON API does (server.Server.Invite); nil
+	// leaves the room without its invite form.
+	Inviter Inviter
 }
 
 // DefaultSessionTTL is Options.SessionTTL's default.
@@ -73,8 +76,11 @@ type Handler struct {
 	ttl     time.Duration
 	secure  bool
 	pages   *pages
-	mux     *http.ServeMux
-	handler http.Handler
+	inviter Inviter
+	// publicURL starts the links the room shows ("" means the request's scheme and Host).
+	publicURL string
+	mux       *http.ServeMux
+	handler   http.Handler
 }
 
 // New returns the web handler for opts.
@@ -86,6 +92,7 @@ func New(opts Options) (*Handler, error) {
 		store: opts.Store, svc: opts.Service, console: opts.Console, creator: opts.Plans, pushes: opts.Pushes, log: opts.Logger, now: opts.Now,
 		ttl: opts.SessionTTL, mux: http.NewServeMux(),
 	}
+	h.inviter, h.publicURL = opts.Inviter, opts.PublicURL // the plan room (web/room*.go)
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -111,7 +118,7 @@ func New(opts Options) (*Handler, error) {
 
 // Paths are the URL paths the web handler serves (patterns for http.ServeMux); every other
 // path belongs to the JSON API.
-var Paths = []string{"GET /{$}", "/signin", "/signout", "/static/", "/console/", "/room/", "/invite/"}
+var Paths = []string{"GET /{$}", "/signin", "/signout", "/static/", "/console/", "/room/", "/join/"}
 
 // Mount returns a handler that sends the web paths (Paths) to ui and everything else to api,
 // so the API keeps its own 404s, auth and error shape.
@@ -135,7 +142,7 @@ func (h *Handler) routes() {
 	m.Handle("GET /static/", staticHandler())
 	m.HandleFunc("GET /signin", h.signInPage)
 	m.HandleFunc("POST /signin", h.signIn)
-	m.Handle("POST /signout", h.page(h.signOut))
+	m.Handle("POST /signout", h.authed(h.signOut, func(*Session) bool { return true })) // buyers too
 	h.consoleRoutes(m)
 	h.roomRoutes(m)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -273,6 +273,13 @@ func TestDemoServe(t *testing.T) {
 		_, metrics := httpGet("http://" + addr + "/metrics")
 		return regexp.MustCompile(`(?m)^mapsync_schedule_entries [1-9]`).MatchString(metrics) && strings.Contains(metrics, "mapsync_leader 1"), metrics
 	})
+	// The printed buyer link opens the Join Room page of the sample plan.
+	link := regexp.MustCompile(`buyer link for .*: (http://\S+/join/msi_\S+)`).FindStringSubmatch(out.String())
+	if link == nil {
+		t.Errorf("demo --serve printed no buyer link:\n%s", out.String())
+	} else if code, page := httpGet(link[1]); code != http.StatusOK || !strings.Contains(page, "Join Room") {
+		t.Errorf("buyer link %s: status %d, want 200 with Join Room", link[1], code)
+	}
 	if code := stop(); code != 0 {
 		t.Fatalf("demo --serve exit code after interrupt: got %d, want 0\n%s", code, out.String())
 	}

@@ -310,6 +310,12 @@ func (d *demo) serve(ctx context.Context) error {
 	}
 	d.step("serving on %s: the web console, the plan API, the sandboxes' webhooks and the schedules (Ctrl-C stops)", base)
 	d.printf("    console: open %s/console/ and sign in with the API token below\n", base)
+	d.printf("    plan room (seller view): %s/room/%s\n", base, d.sample.ID)
+	if link, who, err := demoBuyerLink(ctx, d.rt.store, d.sample, base); err != nil {
+		d.printf("    (no buyer link: %v)\n", err)
+	} else {
+		d.printf("    buyer link for %s (open it in another browser or a private window): %s\n", who, link)
+	}
 	for _, cn := range d.cfg.Connections {
 		if cn.Schedule != nil {
 			d.printf("    %s pulls on schedule %q\n", cn.Name, *cn.Schedule)

@@ -103,6 +103,7 @@ func (rt *runtime) console(ctx context.Context, h *server.Server, now func() tim
 	ui, err := web.New(web.Options{
 		Store: rt.store, Service: h.Service(), Plans: h, Logger: rt.a.log, Now: now, PublicURL: rt.cfg.Server.PublicURL,
 		Console: src, Pushes: src,
+		Inviter: h, // invitation links in the plan room, made as the API makes them
 	})
 	if err != nil {
 		return nil, err

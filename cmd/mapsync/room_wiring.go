@@ -1,0 +1,54 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/rs/zerolog"
+
+	"github.com/mapsync/mapsync/plans"
+	"github.com/mapsync/mapsync/server"
+	"github.com/mapsync/mapsync/store"
+)
+
+// withInvitations sets what buyer invitation links need on the API's options: the public URL
+// links start with (server.public_url).
+func (rt *runtime) withInvitations(o server.Options) server.Options {
+	o.PublicURL = strings.TrimRight(rt.cfg.Server.PublicURL, "/")
+	return o
+}
+
+// demoBuyerLink makes an invitation link to plan p for its first buyer-side member (inviting a
+// demo buyer to its first buyer role when it has none), as a seller would from the room, and
+// returns the link and whom it is for.
+func demoBuyerLink(ctx context.Context, st *store.Store, p *plans.Plan, base string) (link, who string, err error) {
+	api, err := server.New(server.Options{Store: st, Logger: zerolog.Nop()})
+	if err != nil {
+		return "", "", err
+	}
+	req := server.InvitationRequest{}
+	for _, m := range p.Members {
+		if m.Side == plans.SideBuyer {
+			req.MemberID = m.ID
+			break
+		}
+	}
+	if req.MemberID == "" {
+		for _, r := range p.Roles {
+			if r.Side == plans.SideBuyer {
+				req.Email, req.Name, req.Role = "buyer@example.test", "Demo Buyer", r.Key
+				break
+			}
+		}
+	}
+	if req.MemberID == "" && req.Role == "" {
+		return "", "", fmt.Errorf("plan %s has no buyer-side role to invite to", p.ID)
+	}
+	res, err := api.Invite(ctx, p.ID, plans.Actor{ID: "mapsync-demo", Name: "mapsync demo", Side: plans.SideSeller}, req, base)
+	if err != nil {
+		return "", "", err
+	}
+	return res.Link, cmp.Or(res.Name, res.Email) + " (" + res.Role + ")", nil
+}
