@@ -2,7 +2,9 @@ package bench
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -87,8 +89,15 @@ func runWebhooks(ctx context.Context, env *Env) (Result, error) {
 	if stored != sent {
 		return r, fmt.Errorf("acknowledged %d events, webhook_events holds %d", sent, stored)
 	}
+	env.Progressf("measuring the database's own limit: one-row transactions from %d connections", webhookConcurrency)
+	limit, err := commitLimit(ctx, st.Store().DB().DB, st.Store().DB().Rebind, env.ScaledDuration(5*time.Second, 2*time.Second))
+	if err != nil {
+		return r, fmt.Errorf("commit limit: %w", err)
+	}
+	perS := Figure{Key: "per_s", Value: float64(singles) / took.Seconds(), Unit: "requests/s"}.AtLeast(2000, "target")
+	perS.Target += fmt.Sprintf("; database limit %.0f/s", limit)
 	r.Add(
-		Figure{Key: "per_s", Value: float64(singles) / took.Seconds(), Unit: "requests/s"}.AtLeast(2000, "target"),
+		perS,
 		Figure{Key: "events_per_s", Value: float64(bulks*webhookBulkEvents) / bulkTook.Seconds(), Unit: "events/s"},
 		Figure{Key: "p99_ms", Value: ms(percentile(lat, 0.99)), Unit: "ms"}.Below(50, "target"),
 	)
@@ -97,6 +106,8 @@ func runWebhooks(ctx context.Context, env *Env) (Result, error) {
 	r.Notef("%d-event requests: %d in %s, %.0f requests/s; acknowledgement p50 %.1f ms, p99 %.1f ms",
 		webhookBulkEvents, bulks, bulkTook.Round(time.Millisecond), float64(bulks)/bulkTook.Seconds(), ms(percentile(bulkLat, 0.5)), ms(percentile(bulkLat, 0.99)))
 	r.Notef("every one of the %d events acknowledged is in webhook_events", stored)
+	r.Notef("database limit: %.0f transactions/s of one webhook_events row each (BEGIN, INSERT, COMMIT) from %d connections with no HTTP, signature, parsing or job insert: a receiver that commits each request in a transaction of its own acknowledges no more single-event requests a second on this machine now",
+		limit, webhookConcurrency)
 	return r, nil
 }
 
@@ -188,6 +199,60 @@ func (l *webhookLoad) run(ctx context.Context, bodies [][]byte, progress string)
 	}
 	slices.Sort(lat)
 	return lat, took, nil
+}
+
+// commitLimit measures what the database itself sustains for the receiver's smallest unit of
+// work: a transaction that inserts one webhook_events row and commits, from webhookConcurrency
+// connections at once, for d. It returns transactions per second.
+func commitLimit(ctx context.Context, db *sql.DB, rebind func(string) string, d time.Duration) (float64, error) {
+	var connID int64
+	if err := db.QueryRowContext(ctx, `SELECT id FROM connections ORDER BY id LIMIT 1`).Scan(&connID); err != nil {
+		return 0, err
+	}
+	q := rebind(`INSERT INTO webhook_events (connection_id, source, event_key, event_type, object, crm_id, occurred_at, received_at, payload, status)
+		VALUES (?, 'hubspot', ?, 'deal.propertyChange', 'deal', '10000000001', ?, ?, '{"eventId":1}', 'pending') ON CONFLICT (connection_id, source, event_key) DO NOTHING RETURNING id`)
+	var (
+		n        atomic.Int64
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
+	lctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	start := time.Now()
+	for w := range webhookConcurrency {
+		wg.Go(func() {
+			for i := 0; lctx.Err() == nil; i++ {
+				err := func() error {
+					tx, err := db.BeginTx(lctx, nil)
+					if err != nil {
+						return err
+					}
+					defer tx.Rollback() //nolint:errcheck // after Commit a no-op
+					now := time.Now().UTC()
+					var id int64
+					if err := tx.QueryRowContext(lctx, q, connID, fmt.Sprintf("limit-%d-%d", w, i), now, now).Scan(&id); err != nil {
+						return err
+					}
+					return tx.Commit()
+				}()
+				if err != nil {
+					if lctx.Err() == nil {
+						mu.Lock()
+						firstErr = cmp.Or(firstErr, err)
+						mu.Unlock()
+					}
+					return
+				}
+				n.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return 0, firstErr
+	}
+	return float64(n.Load()) / time.Since(start).Seconds(), nil
 }
 
 // percentile returns the q-quantile (0..1) of sorted durations (nearest rank).
