@@ -77,7 +77,9 @@ func (rt *runtime) newJobs(ctx context.Context, grace time.Duration) (*jobs.Clie
 	}
 	c, err := jobs.New(ctx, rt.store, jobs.Config{
 		Workers: workers, PeriodicJobs: periodic, StopTimeout: grace,
-		Logger: rt.a.log,
+		// A pull may run for hours (pullJobTimeout): River must not take it for lost before.
+		RescueStuckJobsAfter: pullJobTimeout + time.Hour,
+		Logger:               rt.a.log,
 	})
 	if err != nil {
 		return nil, err

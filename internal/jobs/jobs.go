@@ -60,6 +60,10 @@ type Config struct {
 	Logger zerolog.Logger
 	// TestOnly tells River it runs in a test: maintenance starts without its jittered delays.
 	TestOnly bool
+	// RescueStuckJobsAfter is how long a job may stay running before River's leader takes it
+	// for lost (its process died) and retries or discards it. It must exceed the longest
+	// timeout of any worker (Worker.Timeout). Default: River's (JobTimeout + 1 h).
+	RescueStuckJobsAfter time.Duration
 	// ID names this client among the processes sharing the database (River's client id, the
 	// leader_id of river_leader when it leads). Default: River's, the host name and start time.
 	ID string
@@ -81,17 +85,18 @@ func NewWorkers() *river.Workers { return river.NewWorkers() }
 // schema the store's connections use (the first of their search_path).
 func New(ctx context.Context, s *store.Store, cfg Config) (*Client, error) {
 	rc := &river.Config{
-		FetchPollInterval: cmp.Or(cfg.FetchPollInterval, DefaultFetchPollInterval),
-		FetchCooldown:     min(cmp.Or(cfg.FetchPollInterval, DefaultFetchPollInterval), river.FetchCooldownDefault),
-		JobTimeout:        cmp.Or(cfg.JobTimeout, DefaultJobTimeout),
-		MaxAttempts:       cfg.MaxAttempts,
-		PeriodicJobs:      cfg.PeriodicJobs,
-		PollOnly:          true,
-		Workers:           cfg.Workers,
-		Middleware:        []rivertype.Middleware{&soonAvailable{}},
-		Logger:            slog.New(zerolog.NewSlogHandler(cfg.Logger.Level(max(cfg.Logger.GetLevel(), zerolog.WarnLevel)).With().Str("component", "river").Logger())),
-		TestOnly:          cfg.TestOnly,
-		ID:                cfg.ID,
+		FetchPollInterval:    cmp.Or(cfg.FetchPollInterval, DefaultFetchPollInterval),
+		FetchCooldown:        min(cmp.Or(cfg.FetchPollInterval, DefaultFetchPollInterval), river.FetchCooldownDefault),
+		JobTimeout:           cmp.Or(cfg.JobTimeout, DefaultJobTimeout),
+		MaxAttempts:          cfg.MaxAttempts,
+		PeriodicJobs:         cfg.PeriodicJobs,
+		PollOnly:             true,
+		Workers:              cfg.Workers,
+		Middleware:           []rivertype.Middleware{&soonAvailable{}},
+		Logger:               slog.New(zerolog.NewSlogHandler(cfg.Logger.Level(max(cfg.Logger.GetLevel(), zerolog.WarnLevel)).With().Str("component", "river").Logger())),
+		TestOnly:             cfg.TestOnly,
+		ID:                   cfg.ID,
+		RescueStuckJobsAfter: cfg.RescueStuckJobsAfter,
 	}
 	if cfg.Workers != nil {
 		rc.Queues = cfg.Queues
