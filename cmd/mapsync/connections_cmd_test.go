@@ -25,12 +25,15 @@ func TestReauthAfterRevokedRefreshToken(t *testing.T) {
 		t.Fatalf("connections list:\n%s\nwant sandbox-salesforce needs_reauth and sandbox-hubspot not yet used", list)
 	}
 	// The next pull does not ask the CRM again: it names the way out.
-	before := sb.Salesforce.Requests("POST /services/oauth2/token")
+	before := sb.Salesforce.Requests("oauth.token") // the sandbox's endpoint name for /services/oauth2/token
+	if before == 0 {
+		t.Fatalf("the sandbox counted no token requests: %+v", sb.Salesforce.Counters())
+	}
 	code, _, errOut = runCLI(t, "--config", cfg, "sync", "run", "--connection", "sandbox-salesforce")
 	if code != 1 || !strings.Contains(errOut, "mapsync connections reauth sandbox-salesforce") {
 		t.Fatalf("pull while needs_reauth: exit %d, stderr %q; want 1 naming the reauth command", code, errOut)
 	}
-	if after := sb.Salesforce.Requests("POST /services/oauth2/token"); after != before {
+	if after := sb.Salesforce.Requests("oauth.token"); after != before {
 		t.Errorf("pull while needs_reauth made %d token requests, want none", after-before)
 	}
 
