@@ -271,6 +271,21 @@ func TestE2EReplicas(t *testing.T) {
 			t.Errorf("scheduled run %d failed: %s", r.ID, r.Error)
 		}
 	}
+	// Each tick was enqueued once, by one leader at a time: no two pull jobs share a tick.
+	var twice []struct {
+		Tick time.Time `db:"scheduled_at"`
+		N    int       `db:"n"`
+	}
+	if err := s.DB().SelectContext(ctx, &twice, `SELECT scheduled_at, count(*) AS n FROM river_job WHERE kind = 'mapsync_pull' GROUP BY scheduled_at HAVING count(*) > 1`); err != nil {
+		t.Fatal(err)
+	}
+	if len(twice) > 0 {
+		t.Errorf("ticks enqueued more than once: %+v", twice)
+	}
+	var jobsN int
+	if err := s.DB().GetContext(ctx, &jobsN, `SELECT count(*) FROM river_job WHERE kind = 'mapsync_pull'`); err != nil || jobsN < len(runs) {
+		t.Errorf("%d pull jobs (%v) for %d scheduled runs: the schedule did not run through River", jobsN, err, len(runs))
+	}
 	if code := survivor.stop(t, 15*time.Second); code != 0 {
 		t.Fatalf("survivor's exit code after SIGTERM: got %d, want 0", code)
 	}
