@@ -21,6 +21,8 @@ type Config struct {
 	Connections []Connection `yaml:"connections"`
 	// Push tunes the push pipeline's jobs (the mappings are per connection).
 	Push Push `yaml:"push"`
+	// SMTP mails buyer invitation links; optional.
+	SMTP SMTP `yaml:"smtp"`
 }
 
 // Push tunes the push pipeline's jobs in `mapsync serve`.
@@ -60,6 +62,27 @@ type Server struct {
 	// PublicURL is the URL the CRMs reach us at, used to verify HubSpot v3 signatures and to build
 	// links; default http://<addr>.
 	PublicURL string `yaml:"public_url"`
+	// InvitationTTL is how long a buyer's invitation link works when the seller names no life
+	// for it (default 336h, 14 days; 1h to 2160h).
+	InvitationTTL Duration `yaml:"invitation_ttl"`
+}
+
+// SMTP is the mail server invitation links are mailed through. Without a host, links are only
+// shown to the seller who made them.
+type SMTP struct {
+	// Host is the mail server's host name; "" means no mail.
+	Host string `yaml:"host"`
+	// Port is its port (default 587, or 465 with tls: implicit).
+	Port int `yaml:"port"`
+	// TLS is starttls (default: upgrade the connection, refuse a server that cannot), implicit
+	// (TLS from the first byte, port 465) or none (plain text, only for a relay on loopback).
+	TLS string `yaml:"tls"`
+	// Username and Password authenticate (PLAIN, over TLS only); both or neither.
+	Username string `yaml:"username"`
+	// Password is the account's password or app token.
+	Password secrets.Secret `yaml:"password"`
+	// From is the sender, e.g. "Acme Deals <deals@acme.example>". Required with a host.
+	From string `yaml:"from"`
 }
 
 // Templates configures plan templates.
@@ -183,6 +206,8 @@ const (
 	DefaultPushWindow        = Duration(time.Second)
 	DefaultPushSweepInterval = Duration(10 * time.Second)
 	DefaultPushLogRetention  = Duration(30 * 24 * time.Hour)
+	// DefaultInvitationTTL is server.invitation_ttl's default (14 days).
+	DefaultInvitationTTL = Duration(14 * 24 * time.Hour)
 	// DefaultDailyReservePercent is the share of a CRM's daily API budget left to other integrations.
 	DefaultDailyReservePercent = 20.0
 )
@@ -205,6 +230,18 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Server.PublicURL == "" {
 		c.Server.PublicURL = "http://" + c.Server.Addr
+	}
+	if c.Server.InvitationTTL == 0 {
+		c.Server.InvitationTTL = DefaultInvitationTTL
+	}
+	if c.SMTP.Host != "" && c.SMTP.TLS == "" {
+		c.SMTP.TLS = "starttls"
+	}
+	if c.SMTP.Host != "" && c.SMTP.Port == 0 {
+		c.SMTP.Port = 587
+		if c.SMTP.TLS == "implicit" {
+			c.SMTP.Port = 465
+		}
 	}
 	if c.Push.Window == 0 {
 		c.Push.Window = DefaultPushWindow

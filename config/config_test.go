@@ -47,6 +47,8 @@ func TestGoodConfigDefaults(t *testing.T) {
 		"push.window":   {cfg.Push.Window.D(), time.Second},
 		"push.sweep":    {cfg.Push.SweepInterval.D(), 10 * time.Second},
 		"push.log_ret":  {cfg.Push.LogRetention.D(), 30 * 24 * time.Hour},
+		"invitations":   {cfg.Server.InvitationTTL.D(), 14 * 24 * time.Hour},
+		"smtp":          {cfg.SMTP.Host + cfg.SMTP.TLS, ""},
 	}
 	for name, c := range checks {
 		if c[0] != c[1] {
@@ -94,6 +96,12 @@ func TestBadConfigs(t *testing.T) {
 			`push.window: want between 10ms and 1h, got 2h0m0s (line 2)`,
 			`push.sweep_interval: want between 1s and 1h, got 100ms (line 3)`,
 			`push.log_retention: want between 1h and 87600h (10 years), got 1m0s (line 4)`,
+		},
+		"smtp.bad.yaml": {
+			`server.invitation_ttl: want between 1h and 2160h (90 days), got 2400h0m0s`,
+			`smtp.tls: none sends mail in plain text: allowed only for a relay on loopback`,
+			`smtp.username: give username and password together`,
+			`smtp.from: want an address such as`,
 		},
 		"webhooks.bad.yaml": {
 			`connections[0].webhooks.organization_id: want a Salesforce org id`,
@@ -288,5 +296,29 @@ func TestPushLoads(t *testing.T) {
 	}
 	if _, err := mapping.Compile(*p); err != nil {
 		t.Errorf("compile: %v", err)
+	}
+}
+
+func TestSMTPDefaults(t *testing.T) {
+	t.Setenv(EnvDatabaseURL, "")
+	for doc, want := range map[string]string{
+		"smtp: {host: mail.example.com, from: deals@example.com}":                                "mail.example.com:587 starttls",
+		"smtp: {host: mail.example.com, tls: implicit, from: deals@example.com}":                 "mail.example.com:465 implicit",
+		"smtp: {host: 127.0.0.1, port: 2525, tls: none, from: \"Deals <deals@example.com>\"}":    "127.0.0.1:2525 none",
+		"smtp: {host: mail.example.com, username: u, password: p, from: deals@example.com}":      "mail.example.com:587 starttls",
+		"server: {invitation_ttl: 24h}\nsmtp: {host: localhost, tls: none, from: a@example.com}": "localhost:587 none",
+	} {
+		cfg, err := Load("inline", []byte(doc+"\nconnections: [{name: hs, kind: hubspot, private_app_token: pat}]\n"))
+		if err != nil {
+			t.Errorf("%s: %v", doc, err)
+			continue
+		}
+		got := fmt.Sprintf("%s:%d %s", cfg.SMTP.Host, cfg.SMTP.Port, cfg.SMTP.TLS)
+		if strings.Contains(doc, "invitation_ttl") && cfg.Server.InvitationTTL.D() != 24*time.Hour {
+			t.Errorf("invitation_ttl: got %s, want 24h", cfg.Server.InvitationTTL.D())
+		}
+		if got != want {
+			t.Errorf("%s: got %s, want %s", doc, got, want)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/mail"
 	"net/url"
 	"regexp"
 	"strings"
@@ -86,6 +87,10 @@ func (c *Config) validate() []Problem {
 	if u, err := url.Parse(c.Server.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		add("server.public_url", "want an http(s) URL, got %q", c.Server.PublicURL)
 	}
+	if d := c.Server.InvitationTTL.D(); d < time.Hour || d > 90*24*time.Hour {
+		add("server.invitation_ttl", "want between 1h and 2160h (90 days), got %s", d)
+	}
+	validateSMTP(add, c.SMTP)
 	if w := c.Push.Window.D(); w < 10*time.Millisecond || w > time.Hour {
 		add("push.window", "want between 10ms and 1h, got %s", w)
 	}
@@ -253,4 +258,35 @@ func unpulledProblems(path string, cn Connection) []Problem {
 			Message: fmt.Sprintf("%s compares with the CRM's value, which is not pulled: add %s to %s.fields.deal", why, f.Name, path)})
 	}
 	return out
+}
+
+// validateSMTP checks the smtp section (nothing when no host is set, except stray settings).
+func validateSMTP(add func(path, format string, args ...any), m SMTP) {
+	if m.Host == "" {
+		if m.From != "" || m.Username != "" || m.Password != "" {
+			add("smtp.host", "required when smtp has other settings")
+		}
+		return
+	}
+	if !hostName.MatchString(m.Host) && net.ParseIP(m.Host) == nil {
+		add("smtp.host", "want a host name or IP address, got %q", m.Host)
+	}
+	if m.Port < 1 || m.Port > 65535 {
+		add("smtp.port", "want 1 to 65535, got %d", m.Port)
+	}
+	switch m.TLS {
+	case "starttls", "implicit":
+	case "none":
+		if ip := net.ParseIP(m.Host); m.Host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			add("smtp.tls", "none sends mail in plain text: allowed only for a relay on loopback (localhost, 127.0.0.1, ::1), not %q", m.Host)
+		}
+	default:
+		add("smtp.tls", "want starttls, implicit or none, got %q", m.TLS)
+	}
+	if (m.Username == "") != (m.Password == "") {
+		add("smtp.username", "give username and password together")
+	}
+	if a, err := mail.ParseAddress(m.From); err != nil || a.Address == "" {
+		add("smtp.from", "want an address such as \"Acme Deals <deals@acme.example>\", got %q", m.From)
+	}
 }

@@ -11,12 +11,25 @@ import (
 	"github.com/mapsync/mapsync/plans"
 	"github.com/mapsync/mapsync/server"
 	"github.com/mapsync/mapsync/store"
+	"github.com/mapsync/mapsync/web"
 )
 
 // withInvitations sets what buyer invitation links need on the API's options: the public URL
-// links start with (server.public_url).
+// links start with (server.public_url), their default life (server.invitation_ttl) and, when the
+// config has an smtp host, the mailer that sends each new link to its member.
 func (rt *runtime) withInvitations(o server.Options) server.Options {
 	o.PublicURL = strings.TrimRight(rt.cfg.Server.PublicURL, "/")
+	o.InvitationTTL = rt.cfg.Server.InvitationTTL.D()
+	if m := rt.cfg.SMTP; m.Host != "" {
+		mailer, err := web.NewMailer(web.MailerOptions{Host: m.Host, Port: m.Port, TLS: m.TLS, Username: m.Username,
+			Password: m.Password.Reveal(), From: m.From})
+		if err != nil {
+			// config.Validate checked the same: links are still shown to the seller.
+			rt.a.log.Error().Err(err).Msg("smtp: invitation links will not be mailed")
+			return o
+		}
+		o.Mailer = mailer
+	}
 	return o
 }
 
