@@ -1,9 +1,11 @@
 package store_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/url"
 	"reflect"
@@ -349,4 +351,34 @@ func TestCopyConnectionDroppedMidStream(t *testing.T) {
 	if counts, _ := s.RecordCounts(ctx, c.ID); counts[connectors.ObjectDeal] != len(recs) {
 		t.Fatalf("stored %d records, want %d", counts[connectors.ObjectDeal], len(recs))
 	}
+}
+
+// FuzzAppendJSON holds the pull's JSON encoder to encoding/json's Marshal byte for byte (the
+// stored documents and their hashes must not change): on any JSON document decoded as a pull
+// decodes it, on raw strings (invalid UTF-8 included) as values and keys, and on any float64.
+func FuzzAppendJSON(f *testing.F) {
+	f.Add([]byte(`{"Name":"Acme <Corp> & Sons","Amount":1250000.5,"IsClosed":false,"Owner":null,"Tags":["a","b"],"Nested":{"z":1,"a":[1e21,1e-7,-0.0,5e-324]}}`), "tab\there \u2028 \xff\xfe é 🧭", 1.0)
+	f.Add([]byte(`[]`), "", 1e21)
+	f.Add([]byte(`{"":{"":[]},"\u0000":"\b\f\n\r\t\u007f"}`), "\x00\x1f<>&\"\\", 1e-7)
+	f.Add([]byte(`123456789012345678901234567890`), "\u2029", math.Inf(1))
+	f.Add([]byte(`{"a":1.7976931348623157e308,"b":-1e-6,"c":0.000001,"d":100000000000000000000}`), "ok", math.NaN())
+	f.Fuzz(func(t *testing.T, doc []byte, s string, x float64) {
+		check := func(what string, v any) {
+			want, wantErr := json.Marshal(v)
+			got, gotErr := store.AppendJSON([]byte("prefix"), v)
+			if (wantErr != nil) != (gotErr != nil) {
+				t.Fatalf("%s %#v: Marshal error %v, AppendJSON error %v", what, v, wantErr, gotErr)
+			}
+			if wantErr == nil && string(got) != "prefix"+string(want) {
+				t.Fatalf("%s %#v:\nMarshal    %s\nAppendJSON %s", what, v, want, got[len("prefix"):])
+			}
+		}
+		var v any
+		if json.Unmarshal(doc, &v) == nil {
+			check("document", v)
+		}
+		check("string", map[string]any{"s": s, s: []any{s, nil, true, false}, "n": map[string]any{s: x}})
+		check("float", x)
+		check("other types", map[string]any{"int": len(s), "bytes": []byte(s), "strings": []string{s}, "nil map": map[string]any(nil), "nil list": []any(nil)})
+	})
 }

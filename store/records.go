@@ -173,6 +173,7 @@ func (s *Store) upsertRecords(ctx context.Context, tx *sqlx.Tx, connID int64, ob
 	}
 	now := s.Now()
 	var w recordWrites
+	arena := make([]byte, 0, 256*len(order))
 	for start := 0; start < len(order); start += upsertChunk {
 		ids := order[start:min(start+upsertChunk, len(order))]
 		stored := map[string]storedStamp{}
@@ -186,10 +187,14 @@ func (s *Store) upsertRecords(ctx context.Context, tx *sqlx.Tx, connID int64, ob
 			r := records[latest[id]]
 			row := recordRow{id: id, stamp: r.ModifiedAt.UTC(), deleted: r.Deleted}
 			if r.Fields != nil {
+				// Encoded into one buffer for the page (appendJSON: Marshal's bytes without its
+				// reflection); a row keeps its slice, which later appends never overwrite.
+				start := len(arena)
 				var err error
-				if row.fields, err = json.Marshal(r.Fields); err != nil {
+				if arena, err = appendJSON(arena, r.Fields); err != nil {
 					return stats, fmt.Errorf("record %s fields: %w", id, err)
 				}
+				row.fields = arena[start:len(arena):len(arena)]
 				sum := sha256.Sum256(row.fields)
 				row.hash = hex.EncodeToString(sum[:])
 			}
