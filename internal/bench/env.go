@@ -149,6 +149,9 @@ type Stack interface {
 	WebhookSecret() string
 	// ImportTemplates stores plan template documents (YAML or JSON) as `templates import` does.
 	ImportTemplates(ctx context.Context, docs map[string][]byte) error
+	// ConfigYAML is the stack's configuration as `mapsync sandbox --write-config` writes it (its
+	// database and connections), for running mapsync commands as child processes.
+	ConfigYAML() string
 	// Close stops everything and drops the database.
 	Close()
 }
