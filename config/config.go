@@ -36,6 +36,10 @@ type Push struct {
 	SweepInterval Duration `yaml:"sweep_interval"`
 	// LogRetention is how long push_log rows are kept (default 720h, 30 days).
 	LogRetention Duration `yaml:"log_retention"`
+	// Lease is how long a push holds the plan marks it claimed (default 5m): the changes of a
+	// push killed mid-way are pushed again by the next sweep after it. Keep it above the longest
+	// push.
+	Lease Duration `yaml:"lease"`
 }
 
 // Database configures the store.
@@ -206,6 +210,7 @@ const (
 	DefaultPushWindow        = Duration(time.Second)
 	DefaultPushSweepInterval = Duration(10 * time.Second)
 	DefaultPushLogRetention  = Duration(30 * 24 * time.Hour)
+	DefaultPushLease         = Duration(5 * time.Minute)
 	// DefaultInvitationTTL is server.invitation_ttl's default (14 days).
 	DefaultInvitationTTL = Duration(14 * 24 * time.Hour)
 	// DefaultDailyReservePercent is the share of a CRM's daily API budget left to other integrations.
@@ -251,6 +256,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Push.LogRetention == 0 {
 		c.Push.LogRetention = DefaultPushLogRetention
+	}
+	if c.Push.Lease == 0 {
+		c.Push.Lease = DefaultPushLease
 	}
 	for i := range c.Connections {
 		cn := &c.Connections[i]

@@ -47,6 +47,7 @@ func TestGoodConfigDefaults(t *testing.T) {
 		"push.window":   {cfg.Push.Window.D(), time.Second},
 		"push.sweep":    {cfg.Push.SweepInterval.D(), 10 * time.Second},
 		"push.log_ret":  {cfg.Push.LogRetention.D(), 30 * 24 * time.Hour},
+		"push.lease":    {cfg.Push.Lease.D(), 5 * time.Minute},
 		"invitations":   {cfg.Server.InvitationTTL.D(), 14 * 24 * time.Hour},
 		"smtp":          {cfg.SMTP.Host + cfg.SMTP.TLS, ""},
 	}
@@ -96,6 +97,7 @@ func TestBadConfigs(t *testing.T) {
 			`push.window: want between 10ms and 1h, got 2h0m0s (line 2)`,
 			`push.sweep_interval: want between 1s and 1h, got 100ms (line 3)`,
 			`push.log_retention: want between 1h and 87600h (10 years), got 1m0s (line 4)`,
+			`push.lease: want between 1s and 24h, got 500ms (line 5)`,
 		},
 		"smtp.bad.yaml": {
 			`server.invitation_ttl: want between 1h and 2160h (90 days), got 2400h0m0s`,

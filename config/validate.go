@@ -100,6 +100,9 @@ func (c *Config) validate() []Problem {
 	if r := c.Push.LogRetention.D(); r < time.Hour || r > 10*365*24*time.Hour {
 		add("push.log_retention", "want between 1h and 87600h (10 years), got %s", r)
 	}
+	if l := c.Push.Lease.D(); l < time.Second || l > 24*time.Hour {
+		add("push.lease", "want between 1s and 24h, got %s", l)
+	}
 	seen := map[string]int{}
 	for i, cn := range c.Connections {
 		p := fmt.Sprintf("connections[%d]", i)
