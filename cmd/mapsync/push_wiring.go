@@ -39,6 +39,7 @@ func (rt *runtime) pusher(ctx context.Context) (*push.Pusher, error) {
 		Metrics:   metrics,
 		Logger:    rt.a.log,
 		Resolve:   rt.pushTarget,
+		Lease:     rt.cfg.Push.Lease.D(), // push.lease: a killed push is taken up after it
 	})
 	if err != nil {
 		return nil, err

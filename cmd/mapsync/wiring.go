@@ -71,10 +71,12 @@ func (a *app) newRuntime(ctx context.Context) (*runtime, error) {
 		s.Close()
 		return nil, err
 	}
-	return &runtime{
+	rt := &runtime{
 		a: a, cfg: cfg, store: s, reg: reg, connMetrics: cm, pullMetrics: pm,
 		governors: map[string]*connectors.Governor{},
-	}, nil
+	}
+	rt.installPushHook() // push_jobs_wiring.go
+	return rt, nil
 }
 
 func (rt *runtime) Close() { rt.store.Close() }
