@@ -49,7 +49,7 @@ func sandboxConfigWith(t *testing.T, dbURL string, deals int, edit func(string) 
 	return path, sb
 }
 
-func mustRun(t *testing.T, args ...string) string {
+func mustRun(t testing.TB, args ...string) string {
 	t.Helper()
 	code, out, errOut := runCLI(t, args...)
 	if code != 0 {
@@ -258,7 +258,7 @@ func firstDeal(t *testing.T, cfg string, closed bool) string {
 }
 
 // freeAddr returns a loopback address with a port that was free a moment ago.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

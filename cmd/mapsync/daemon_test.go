@@ -24,7 +24,7 @@ import (
 )
 
 // waitFor polls cond until it holds or the deadline passes, then fails with what was last seen.
-func waitFor(t *testing.T, within time.Duration, what string, cond func() (bool, string)) time.Duration {
+func waitFor(t testing.TB, within time.Duration, what string, cond func() (bool, string)) time.Duration {
 	t.Helper()
 	start := time.Now()
 	last := ""

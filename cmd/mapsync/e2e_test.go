@@ -29,7 +29,7 @@ var (
 )
 
 // mapsyncBinary builds the mapsync binary once per test run.
-func mapsyncBinary(t *testing.T) string {
+func mapsyncBinary(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "mapsync-e2e-")
@@ -66,7 +66,7 @@ func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(
 func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // startServe starts `mapsync serve --migrate` on a free port and waits until /readyz answers.
-func startServe(t *testing.T, cfg string, env ...string) *daemonProc {
+func startServe(t testing.TB, cfg string, env ...string) *daemonProc {
 	t.Helper()
 	addr := freeAddr(t)
 	p := &daemonProc{base: "http://" + addr, logs: &syncBuf{}, done: make(chan error, 1)}
@@ -91,7 +91,7 @@ func startServe(t *testing.T, cfg string, env ...string) *daemonProc {
 }
 
 // stop sends SIGTERM and returns the exit code, failing if it takes more than within.
-func (p *daemonProc) stop(t *testing.T, within time.Duration) int {
+func (p *daemonProc) stop(t testing.TB, within time.Duration) int {
 	t.Helper()
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
