@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -167,10 +168,11 @@ type benchDBs struct {
 	file    string  // SQLite: FILE of --db FILE ("" for temporary files)
 	tmp     string  // SQLite: the temporary folder
 	n       map[string]int
+	log     io.Writer // says which databases it creates
 }
 
 func (a *app) benchDatabases(ctx context.Context, o benchOptions) (*benchDBs, error) {
-	d := &benchDBs{n: map[string]int{}}
+	d := &benchDBs{n: map[string]int{}, log: a.stderr}
 	if o.db != "" {
 		d.backend = store.SQLite
 		if o.db != "embedded" {
@@ -260,10 +262,13 @@ func (d *benchDBs) create(ctx context.Context, scenario string) (string, func(),
 		q := u.Query()
 		q.Set("search_path", schema)
 		u.RawQuery = q.Encode()
+		fmt.Fprintf(d.log, "bench %s: PostgreSQL schema %s\n", scenario, schema)
 		drop := func() {
 			dctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			d.admin.ExecContext(dctx, `DROP SCHEMA `+schema+` CASCADE`) //nolint:errcheck // best effort; the schema name says what it was
+			if _, err := d.admin.ExecContext(dctx, `DROP SCHEMA `+schema+` CASCADE`); err != nil {
+				fmt.Fprintf(d.log, "bench %s: could not drop schema %s: %v\n", scenario, schema, err)
+			}
 		}
 		return u.String(), drop, nil
 	case d.file != "":

@@ -12,19 +12,25 @@ import (
 	"github.com/mapsync/mapsync/store/storetest"
 )
 
-// benchSchemas counts the schemas bench runs create on the test server.
-func benchSchemas(t *testing.T, pgURL string) int {
+// leftSchemas returns the bench schemas a run's stderr names that still exist.
+func leftSchemas(t *testing.T, pgURL, stderr string) (named, left []string) {
 	t.Helper()
 	db, err := sql.Open("postgres", pgURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	var n int
-	if err := db.QueryRow(`SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name LIKE 'mapsync\_bench\_%'`).Scan(&n); err != nil {
-		t.Fatal(err)
+	for _, m := range regexp.MustCompile(`PostgreSQL schema (mapsync_bench_\w+)`).FindAllStringSubmatch(stderr, -1) {
+		named = append(named, m[1])
+		var n int
+		if err := db.QueryRow(`SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = $1`, m[1]).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			left = append(left, m[1])
+		}
 	}
-	return n
+	return named, left
 }
 
 // TestBenchJSON: a tiny run prints exactly the figures the issue names, as numbers, under each
@@ -41,7 +47,6 @@ func TestBenchJSON(t *testing.T) {
 	}
 	for _, db := range []struct{ name, flag, value string }{{"postgres", "--database-url", pg}, {"embedded", "--db", "embedded"}} {
 		t.Run(db.name, func(t *testing.T) {
-			before := benchSchemas(t, pg)
 			code, out, errOut := runCLI(t, append(args, db.flag, db.value)...)
 			if code != 0 {
 				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
@@ -72,8 +77,15 @@ func TestBenchJSON(t *testing.T) {
 			if !strings.Contains(errOut, "bench instantiate: done in") {
 				t.Errorf("stderr lacks the progress lines:\n%s", errOut)
 			}
-			if after := benchSchemas(t, pg); after != before {
-				t.Errorf("bench schemas: %d before, %d after the run: a schema was left behind", before, after)
+			named, left := leftSchemas(t, pg, errOut)
+			if db.name == "postgres" && len(named) != len(want) {
+				t.Errorf("schemas created: %v, want one per scenario", named)
+			}
+			if db.name == "embedded" && len(named) != 0 {
+				t.Errorf("the embedded run created PostgreSQL schemas %v", named)
+			}
+			if len(left) > 0 {
+				t.Errorf("schemas left behind after the run: %v", left)
 			}
 		})
 	}

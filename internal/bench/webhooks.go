@@ -90,7 +90,7 @@ func runWebhooks(ctx context.Context, env *Env) (Result, error) {
 		return r, fmt.Errorf("acknowledged %d events, webhook_events holds %d", sent, stored)
 	}
 	env.Progressf("measuring the database's own limit: one-row transactions from %d connections", webhookConcurrency)
-	limit, err := commitLimit(ctx, st.Store().DB().DB, st.Store().DB().Rebind, env.ScaledDuration(5*time.Second, 2*time.Second))
+	limit, err := commitLimit(ctx, st.Store().DB().DB, st.Store().DB().Rebind, env.ScaledDuration(5*time.Second, 500*time.Millisecond))
 	if err != nil {
 		return r, fmt.Errorf("commit limit: %w", err)
 	}
