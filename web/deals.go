@@ -91,6 +91,8 @@ type roleFill struct {
 	Filled []string
 	// Manual is true when a person picks who fills the buyer role from the deal's contacts.
 	Manual bool
+	// Later is true for a seller role left manual: someone is invited to it from the room.
+	Later bool
 	// Chosen is the contact picked for a manual role.
 	Chosen  string
 	Problem string
@@ -185,9 +187,7 @@ func fills(t *plans.Template, deal plans.Deal) []roleFill {
 			// A buyer role is filled from the deal's contacts here; seller roles are invited from
 			// the room.
 			f.Manual = role.Side == plans.SideBuyer
-			if !f.Manual {
-				f.Rule = "invited from the plan's room"
-			}
+			f.Later = !f.Manual
 		}
 		out = append(out, f)
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/mapsync/mapsync/config"
 	"github.com/mapsync/mapsync/plans"
@@ -162,11 +163,46 @@ func TestConsoleSignIn(t *testing.T) {
 				if loc := webtest.Get(t, b, "location", chromedp.Location()); !strings.HasSuffix(loc, "/console/") {
 					t.Errorf("after sign-in: got %s, want the page asked for (/console/)", loc)
 				}
+				b.Screenshot(t, *update, "console-connections.png")
 				// Cookie attributes, as the browser stored them.
 				cookies := webtest.Get(t, b, "cookies", chromedp.Evaluate[string](`document.cookie`))
 				if strings.Contains(cookies, web.SessionCookie) {
 					t.Errorf("the session cookie is readable from JavaScript (not HttpOnly): %q", cookies)
 				}
+			})
+
+			t.Run("keyboard", func(t *testing.T) {
+				b := webtest.New(t, 30*time.Second)
+				b.SignIn(t, env.base, env.token)
+				b.Do(t, "console", chromedp.Navigate(env.base+"/console/"), chromedp.WaitVisible(chromedp.ID("conn-sandbox-hubspot")),
+					chromedp.KeyEvent(kb.Tab))
+				if got := webtest.Get(t, b, "focus", chromedp.Evaluate[string](`document.activeElement.textContent`)); got != "Skip to content" {
+					t.Errorf("first Tab focuses %q, want the skip link", got)
+				}
+				b.Do(t, "follow the skip link", chromedp.KeyEvent(kb.Enter))
+				if got := webtest.Get(t, b, "focus", chromedp.Evaluate[string](`document.activeElement.id`)); got != "main" {
+					t.Errorf("after the skip link focus is on %q, want main", got)
+				}
+				// Every form control has a label.
+				unlabelled := webtest.Get(t, b, "unlabelled", chromedp.Evaluate[[]string](`[...document.querySelectorAll("input:not([type=hidden]), select, textarea")].filter(e => !(e.labels && e.labels.length) && !e.getAttribute("aria-label")).map(e => e.name)`))
+				if len(unlabelled) != 0 {
+					t.Errorf("controls without a label: %q", unlabelled)
+				}
+			})
+
+			t.Run("phone_width", func(t *testing.T) {
+				b := webtest.New(t, 30*time.Second)
+				b.SignIn(t, env.base, env.token)
+				for _, path := range []string{"/console/", "/console/deals", "/console/runs", "/console/plans"} {
+					b.Do(t, "open "+path+" 390 px wide", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), chromedp.Navigate(env.base+path),
+						chromedp.WaitVisible(chromedp.CSS("main h1")))
+					if over := webtest.Get(t, b, "overflow", chromedp.Evaluate[int](`document.documentElement.scrollWidth - document.documentElement.clientWidth`)); over > 0 {
+						wide := webtest.Get(t, b, "wide elements", chromedp.Evaluate[[]string](`[...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1).slice(0, 5).map(e => e.tagName + "." + e.className + "#" + e.id)`))
+						t.Errorf("%s at phone width: the page is %d px wider than the screen (tables must scroll inside their box); wide: %q", path, over, wide)
+					}
+				}
+				b.Do(t, "connections", chromedp.Navigate(env.base+"/console/"), chromedp.WaitVisible(chromedp.ID("conn-sandbox-hubspot")))
+				b.Screenshot(t, *update, "console-phone.png")
 			})
 
 			t.Run("cookie_attributes", func(t *testing.T) {
