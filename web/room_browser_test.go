@@ -265,6 +265,36 @@ func TestRoomBrowser(t *testing.T) {
 				}
 			})
 
+			t.Run("phone_width_and_labels", func(t *testing.T) {
+				e := newRoomEnv(t, backend)
+				seller := webtest.New(t, 90*time.Second)
+				seller.SignIn(t, e.base, e.token)
+				buyer := webtest.New(t, 90*time.Second)
+				_, link := e.invite(e.plan, 0)
+				joinAs(t, buyer, e, link, e.plan.ID)
+				review := e.plan.ActionByKey("review").ID
+				q := e.plan.ActionByKey("questionnaire").ID
+				for name, b := range map[string]*webtest.Browser{"seller": seller, "buyer": buyer} {
+					for _, path := range []string{"/room/" + e.plan.ID, "/room/" + e.plan.ID + "/actions/" + review, "/room/" + e.plan.ID + "/actions/" + q} {
+						b.Do(t, "phone viewport", chromedp.EmulateViewport(390, 844))
+						if st := status(t, b, e.base+path); st != 200 {
+							t.Fatalf("%s %s: status %d", name, path, st)
+						}
+						wide := webtest.Get(t, b, "measure", chromedp.Evaluate[int](`document.documentElement.scrollWidth - window.innerWidth`))
+						if wide > 0 {
+							t.Errorf("%s %s at 390px: %dpx wider than the screen", name, path, wide)
+						}
+						unlabelled := webtest.Get(t, b, "find unlabelled controls", chromedp.Evaluate[[]string](
+							`[...document.querySelectorAll("input:not([type=hidden]), select, textarea, button")].filter(el =>
+								el.tagName === "BUTTON" ? !el.textContent.trim() && !el.getAttribute("aria-label")
+								: !(el.labels && el.labels.length) && !el.getAttribute("aria-label")).map(el => el.outerHTML.slice(0, 80))`))
+						if len(unlabelled) > 0 {
+							t.Errorf("%s %s: controls without a label: %v", name, path, unlabelled)
+						}
+					}
+				}
+			})
+
 			t.Run("expired_and_revoked_links_are_refused", func(t *testing.T) {
 				e := newRoomEnv(t, backend)
 				b := webtest.New(t, 90*time.Second)
