@@ -25,6 +25,12 @@ type DealFilter struct {
 	Stage, Owner string
 	// HasPlan, when not nil, keeps deals that have (true) or have no (false) plan.
 	HasPlan *bool
+	// AmountField is the CRM name of the deal's amount field (Amount, amount); MinAmount and
+	// MaxAmount, when not nil, keep deals whose amount is at least / at most them. A deal whose
+	// amount is missing or not a number matches neither bound on PostgreSQL; SQLite reads it
+	// as 0.
+	AmountField          string
+	MinAmount, MaxAmount *float64
 	// After is the cursor of the previous page: the last CRM id listed.
 	After string
 	// Limit caps the page (default 100, at most 500).
@@ -74,6 +80,25 @@ func (s *Store) ListDeals(ctx context.Context, f DealFilter) ([]DealListing, str
 		expr, arg := field(f.OwnerField)
 		q += ` AND ` + expr + ` = ?`
 		args = append(args, arg, f.Owner)
+	}
+	for _, b := range []struct {
+		v  *float64
+		op string
+	}{{f.MinAmount, ">="}, {f.MaxAmount, "<="}} {
+		if b.v == nil {
+			continue
+		}
+		expr, arg := field(f.AmountField)
+		if s.dialect == Postgres {
+			// A CRM may send the amount as a JSON number or as text ("25000"): cast only what reads
+			// as a number, so one odd value cannot fail the page. ({0,1}, not ?: Rebind would
+			// read a ? as a placeholder.)
+			q += ` AND (CASE WHEN ` + expr + ` ~ '^\s*-{0,1}[0-9]+(\.[0-9]+){0,1}\s*$' THEN CAST(` + expr + ` AS NUMERIC) END) ` + b.op + ` ?`
+			args = append(args, arg, arg, *b.v)
+		} else {
+			q += ` AND CAST(` + expr + ` AS REAL) ` + b.op + ` ?`
+			args = append(args, arg, *b.v)
+		}
 	}
 	if f.HasPlan != nil {
 		if *f.HasPlan {

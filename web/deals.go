@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"maps"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -24,6 +25,8 @@ type dealsData struct {
 	Q, Stage    string
 	Owner       string
 	HasPlan     string
+	MinAmount   string
+	MaxAmount   string
 	Deals       []instantiate.Listing
 	Next        string
 	After       string
@@ -56,6 +59,22 @@ func (h *Handler) dealsPage(w http.ResponseWriter, r *http.Request, s *Session) 
 		d.Query.Set("connection", d.Connection)
 	}
 	lq := instantiate.ListQuery{Query: d.Q, Stage: d.Stage, Owner: d.Owner, After: d.After, Limit: dealsPageSize}
+	for _, b := range []struct {
+		name string
+		dst  **float64
+		src  *string
+	}{{"min_amount", &lq.MinAmount, &d.MinAmount}, {"max_amount", &lq.MaxAmount, &d.MaxAmount}} {
+		v := strings.TrimSpace(q.Get(b.name))
+		*b.src = v
+		if v == "" {
+			continue
+		}
+		f, err := strconv.ParseFloat(strings.ReplaceAll(v, ",", ""), 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return &UserError{Status: http.StatusBadRequest, Message: b.name + ": want a number, got " + strconv.Quote(v)}
+		}
+		*b.dst = &f
+	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 500 {

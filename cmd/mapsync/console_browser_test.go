@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -412,6 +413,32 @@ func TestConsoleDeals(t *testing.T) {
 					}
 				}
 				b.Screenshot(t, *update, "console-deals.png")
+
+				// Amount range, on both CRMs (Salesforce sends numbers, HubSpot text).
+				for _, conn := range []string{"sandbox-salesforce", "sandbox-hubspot"} {
+					deals, _, err := dealSource{env.rt}.Deals(ctx, conn, instantiate.ListQuery{Limit: 500})
+					if err != nil {
+						t.Fatal(err)
+					}
+					amounts := make([]float64, 0, len(deals))
+					for _, d := range deals {
+						amounts = append(amounts, d.Amount)
+					}
+					slices.Sort(amounts)
+					lo, hi := amounts[len(amounts)/4], amounts[3*len(amounts)/4]
+					var want []string
+					for _, d := range deals {
+						if d.Amount >= lo && d.Amount <= hi {
+							want = append(want, d.ID)
+						}
+					}
+					b.Do(t, "amount range", chromedp.Navigate(fmt.Sprintf("%s/console/deals?connection=%s&limit=500&min_amount=%g&max_amount=%g", env.base, conn, lo, hi)),
+						chromedp.WaitVisible(chromedp.ID("min_amount")))
+					got := webtest.Get(t, b, "ids", chromedp.Evaluate[[]string](`[...document.querySelectorAll("#deals tr[data-deal]")].map(tr => tr.dataset.deal)`))
+					if !slices.Equal(got, want) || len(want) == 0 {
+						t.Errorf("%s amounts %g..%g: got %v, want %v", conn, lo, hi, got, want)
+					}
+				}
 			})
 
 			t.Run("create_plan", func(t *testing.T) {

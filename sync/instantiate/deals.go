@@ -24,6 +24,8 @@ type ListQuery struct {
 	Owner string
 	// HasPlan keeps deals with (true) or without (false) a plan.
 	HasPlan *bool
+	// MinAmount and MaxAmount keep deals whose amount is at least / at most them.
+	MinAmount, MaxAmount *float64
 	// After is the cursor of the previous page.
 	After string
 	// Limit caps the page size (the store's default 100, at most 500).
@@ -57,6 +59,7 @@ func List(ctx context.Context, st Lister, connection string, connectionID int64,
 		ConnectionID: connectionID, Connection: connection,
 		NameField: v.name, StageField: v.stage, OwnerField: v.ownerField,
 		Query: q.Query, Stage: q.Stage, Owner: q.Owner, HasPlan: q.HasPlan, After: q.After, Limit: q.Limit,
+		AmountField: v.amount, MinAmount: q.MinAmount, MaxAmount: q.MaxAmount,
 	})
 	if err != nil {
 		return nil, "", err
