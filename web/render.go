@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -342,6 +343,13 @@ func (h *Handler) observe(next http.Handler) http.Handler {
 		if status == 0 {
 			status = http.StatusOK
 		}
+		took := time.Since(start)
+		route := r.Pattern
+		if route == "" || route == "/" {
+			route = "unmatched"
+		}
+		h.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(status)).Inc()
+		h.metrics.duration.WithLabelValues(route).Observe(took.Seconds())
 		level := zerolog.InfoLevel
 		switch {
 		case status >= 500:
@@ -353,7 +361,7 @@ func (h *Handler) observe(next http.Handler) http.Handler {
 		if strings.HasPrefix(path, "/join/") {
 			path = "/join/<token>" // an invitation link's token is a secret
 		}
-		ev := log.WithLevel(level).Str("method", r.Method).Str("path", path).Int("status", status).Dur("took", time.Since(start))
+		ev := log.WithLevel(level).Str("method", r.Method).Str("path", path).Str("route", route).Int("status", status).Dur("took", took)
 		if info.actor != "" {
 			ev = ev.Str("actor", info.actor)
 		}

@@ -195,12 +195,14 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 	next := cmpOr(localPath(r.PostFormValue("next")), "/console/")
 	d := signInData{Next: next}
 	if token == "" {
+		h.metrics.signins.WithLabelValues("empty").Inc()
 		d.Error = "Enter an API token (mapsync tokens create NAME prints one)."
 		h.render(w, r, http.StatusBadRequest, "signin", &Page{Title: "Sign in", Data: d})
 		return
 	}
 	name, err := h.store.VerifyAPIToken(r.Context(), token)
 	if errors.Is(err, store.ErrNotFound) {
+		h.metrics.signins.WithLabelValues("bad_token").Inc()
 		d.Error = "This token is not valid: it is mistyped or revoked. Create one with mapsync tokens create NAME."
 		h.render(w, r, http.StatusUnauthorized, "signin", &Page{Title: "Sign in", Data: d})
 		return
@@ -215,6 +217,7 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	h.metrics.signins.WithLabelValues("ok").Inc()
 	h.log.Info().Str("token", name).Msg("web sign in")
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }

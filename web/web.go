@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/mapsync/mapsync/plans"
@@ -47,6 +48,10 @@ type Options struct {
 	// Logger receives one line per request (request_id, method, path, status, took, actor)
 	// and the cause of every 5xx.
 	Logger zerolog.Logger
+	// Registerer receives the web metrics (mapsync_web_requests_total{route,method,status},
+	// mapsync_web_request_duration_seconds{route}, mapsync_web_signins_total{outcome}). Nil
+	// means a private registry.
+	Registerer prometheus.Registerer
 	// Now is the clock (default time.Now): sessions expire by it and progress is computed at it.
 	Now func() time.Time
 	// SessionTTL is how long a sign-in lasts (default 12h); the session then ends whatever
@@ -76,6 +81,7 @@ type Handler struct {
 	ttl     time.Duration
 	secure  bool
 	pages   *pages
+	metrics *metrics
 	inviter Inviter
 	// publicURL starts the links the room shows ("" means the request's scheme and Host).
 	publicURL string
@@ -106,6 +112,15 @@ func New(opts Options) (*Handler, error) {
 		}
 		h.secure = u.Scheme == "https"
 	}
+	reg := opts.Registerer
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, fmt.Errorf("new web handler: register metrics: %w", err)
+	}
+	h.metrics = m
 	p, err := loadPages()
 	if err != nil {
 		return nil, fmt.Errorf("new web handler: %w", err)

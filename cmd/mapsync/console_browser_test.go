@@ -98,7 +98,7 @@ func startConsole(t *testing.T, backend string, deals int, edit ...func(string) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := server.New(server.Options{Store: rt.store, Logger: a.log, Deals: dealSource{rt}, Admin: adminSource{rt}})
+	h, err := server.New(server.Options{Store: rt.store, Logger: a.log, Deals: dealSource{rt}, Admin: adminSource{rt}, Registerer: rt.reg, Gatherer: rt.reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,6 +214,13 @@ func TestConsoleSignIn(t *testing.T) {
 				}
 				if c.MaxAge <= 0 || c.MaxAge > int(web.DefaultSessionTTL.Seconds()) {
 					t.Errorf("session cookie Max-Age %d: want (0, %d]", c.MaxAge, int(web.DefaultSessionTTL.Seconds()))
+				}
+				// The sign-in is counted, and the request by its route.
+				_, metrics := httpGet(env.base + "/metrics")
+				for _, want := range []string{`mapsync_web_signins_total{outcome="ok"}`, `mapsync_web_requests_total{method="POST",route="POST /signin",status="303"}`} {
+					if !strings.Contains(metrics, want) {
+						t.Errorf("/metrics lacks %s", want)
+					}
 				}
 			})
 

@@ -101,7 +101,7 @@ func (c consoleSource) StartPull(ctx context.Context, connection string, full bo
 func (rt *runtime) console(ctx context.Context, h *server.Server, now func() time.Time) (http.Handler, error) {
 	src := consoleSource{rt: rt, work: ctx, wg: &sync.WaitGroup{}}
 	ui, err := web.New(web.Options{
-		Store: rt.store, Service: h.Service(), Plans: h, Logger: rt.a.log, Now: now, PublicURL: rt.cfg.Server.PublicURL,
+		Store: rt.store, Service: h.Service(), Plans: h, Logger: rt.a.log, Now: now, PublicURL: rt.cfg.Server.PublicURL, Registerer: rt.reg,
 		Console: src, Pushes: src,
 		Inviter: h, // invitation links in the plan room, made as the API makes them
 	})
