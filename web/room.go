@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/mapsync/mapsync/plans"
@@ -39,6 +40,7 @@ import (
 //	POST /room/{plan}/invitations                       email, name, role: an invitation link, shown to the seller
 //	POST /room/{plan}/invitations/{invitation}/revoke   (seller)
 //	POST /room/{plan}/save-as-template                  key, name (seller)
+//	POST /room/{plan}/milestones/{milestone}            target_date ("" clears) (plan_version) (seller)
 //
 // Buyers get plans.BuyerView: internal actions, comments, attachments and events are not in the
 // HTML the server sends at all. Structural edits are the seller's (plans refuses them from the
@@ -100,6 +102,14 @@ func roomAllowed(planID string) func(*Session) bool {
 func (h *Handler) room(fn roomFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		planID := r.PathValue("plan")
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			// Without a session a room page says how to get one: a buyer's way back is their
+			// link, not the sellers' sign-in (authed would send everyone there).
+			if s, err := h.session(r); err == nil && s == nil {
+				h.render(w, r, http.StatusUnauthorized, "room_signin", &Page{Title: "Sign in to the plan room", Data: url.QueryEscape(r.URL.RequestURI())})
+				return
+			}
+		}
 		h.authed(func(w http.ResponseWriter, r *http.Request, s *Session) error {
 			rc := &roomCtx{s: s, planID: planID}
 			if !s.Admin() {

@@ -528,3 +528,21 @@ func (h *Handler) saveAsTemplate(w http.ResponseWriter, r *http.Request, rc *roo
 	h.redirectFlash(w, r, "/room/"+rc.planID, "ok", fmt.Sprintf("Saved as template %s (%s), version %d.", t.Key, t.Name, t.Version))
 	return nil
 }
+
+// setMilestone sets (or, empty, clears) a milestone's target date.
+func (h *Handler) setMilestone(w http.ResponseWriter, r *http.Request, rc *roomCtx) error {
+	name := r.PathValue("milestone")
+	version, err := intField(r, "plan_version")
+	if err != nil {
+		return h.refused(w, r, rc, "", err)
+	}
+	var target plans.Date
+	if s := trimmed(r, "target_date"); s != "" {
+		if target, err = plans.ParseDate(s); err != nil {
+			return h.refused(w, r, rc, "", &plans.InputError{Field: "target_date", Message: fmt.Sprintf("want a date YYYY-MM-DD, got %q", s)})
+		}
+	}
+	return h.change(w, r, rc, "", "Milestone "+name+" saved.", func(p *plans.Plan, c plans.Change) ([]plans.Event, error) {
+		return p.SetMilestoneTarget(c, version, name, target)
+	})
+}

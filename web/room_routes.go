@@ -30,5 +30,6 @@ func (h *Handler) roomRoutes(m *http.ServeMux) {
 	post(plan+"/invitations", h.invite)
 	post(plan+"/invitations/{invitation}/revoke", h.revokeInvitation)
 	post(plan+"/save-as-template", h.saveAsTemplate)
+	post(plan+"/milestones/{milestone}", h.setMilestone)
 	h.inviteRoutes(m)
 }

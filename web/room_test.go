@@ -410,6 +410,12 @@ func TestRoomForms(t *testing.T) {
 				if !strings.Contains(body, "Stale edit") || !strings.Contains(body, `value="Typed phase name"`) {
 					t.Errorf("stale add phase: the page does not say stale or lost the input")
 				}
+				s.form(room+"/milestones/Aligned", url.Values{"plan_version": {v()}, "target_date": {"2027-02-01"}}, http.StatusSeeOther)
+				if got := e.fresh(e.plan.ID).MilestoneTargets["Aligned"].String(); got != "2027-02-01" {
+					t.Errorf("Aligned target: got %q", got)
+				}
+				s.form(room+"/milestones/Aligned", url.Values{"plan_version": {v()}, "target_date": {"soon"}}, http.StatusUnprocessableEntity)
+				s.form(room+"/milestones/Nope", url.Values{"plan_version": {v()}, "target_date": {"2027-02-01"}}, http.StatusNotFound)
 				s.form(room+"/save-as-template", url.Values{"key": {"acme-way"}, "name": {"The Acme way"}}, http.StatusSeeOther)
 				if _, err := e.store.Template(context.Background(), "acme-way", 0); err != nil {
 					t.Errorf("saved template: %v", err)
@@ -526,5 +532,19 @@ func TestRoomForms(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+func TestRoomWithoutSession(t *testing.T) {
+	t.Parallel()
+	e := newRoomEnv(t, store.SQLite)
+	c := e.client()
+	body := c.page("/room/"+e.plan.ID, http.StatusUnauthorized)
+	if !strings.Contains(body, "invitation link") || !strings.Contains(body, "/signin?next=") || strings.Contains(body, e.plan.Name) {
+		t.Errorf("room without a session: want the way in for both sides and no plan data\n%s", body)
+	}
+	res, _ := c.post("/room/"+e.plan.ID+"/phases", url.Values{"name": {"x"}})
+	if res.StatusCode != http.StatusUnauthorized || len(e.fresh(e.plan.ID).Phases) != 2 {
+		t.Errorf("a write without a session: status %d, want 401 and nothing changed", res.StatusCode)
 	}
 }
