@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -40,6 +41,7 @@ type benchOptions struct {
 	crmLatency  time.Duration
 	scale       float64
 	out         string
+	cpuProfile  string
 }
 
 func newBenchCmd(a *app) *cobra.Command {
@@ -61,7 +63,8 @@ in temporary files instead; --db FILE keeps them as FILE-SCENARIO.db (refused if
 
 --json prints {"scenario": {"figure": value, ...}, ...} instead of the table. --crm-latency makes
 the sandboxes answer every API request that much later (80ms mimics the real APIs); --scale shrinks
-(or grows) every scenario's size for a quick run. --out DIR writes the pictures (SVG) there.
+(or grows) every scenario's size for a quick run. --out DIR writes the pictures (SVG) there;
+--cpuprofile FILE a CPU profile of this process while the scenarios run.
 Progress goes to stderr. Exit 1 when a scenario could not run; a missed target is a FAIL row.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := a.validateLogFlags(); err != nil {
@@ -96,6 +99,7 @@ Progress goes to stderr. Exit 1 when a scenario could not run; a missed target i
 	f.DurationVar(&o.crmLatency, "crm-latency", 0, "latency the sandboxes add to every API request, e.g. 80ms")
 	f.Float64Var(&o.scale, "scale", 1, "size factor of every scenario, e.g. 0.1 for a quick run")
 	f.StringVar(&o.out, "out", "", "write the pictures (SVG) to this folder, e.g. docs/bench")
+	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the scenarios to this file (go tool pprof)")
 	return cmd
 }
 
@@ -129,12 +133,25 @@ func (a *app) runBench(ctx context.Context, o benchOptions, list []bench.Scenari
 			return fmt.Errorf("--out: %w", err)
 		}
 	}
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+	}
 	outcomes := bench.Run(ctx, list, bench.Options{
 		Backend: dbs.backend, Scale: o.scale, CRMLatency: o.crmLatency, Log: a.log, Progress: a.stderr,
 		NewStack: func(ctx context.Context, scenario string, so bench.StackOptions) (bench.Stack, error) {
 			return a.newBenchStack(ctx, dbs, scenario, so)
 		},
 	})
+	if o.cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	if o.out != "" {
 		for _, oc := range outcomes {
 			for _, ch := range oc.Result.Charts {

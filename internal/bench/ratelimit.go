@@ -132,6 +132,10 @@ func runRateLimit(ctx context.Context, env *Env) (Result, error) {
 		ys = append(ys, float64(p.ok))
 	}
 	r.Charts = append(r.Charts, Chart{File: "ratelimit", Title: fmt.Sprintf("HubSpot limited to %d requests per %s: requests admitted", rateLimitMax, rateLimitWindow),
-		XLabel: "seconds", YLabel: "requests admitted (cumulative)", Series: []Series{{Name: "admitted", X: xs, Y: ys}}})
+		XLabel: "seconds", YLabel: "requests admitted (cumulative)", Series: []Series{
+			{Name: "admitted", X: xs, Y: ys},
+			{Name: fmt.Sprintf("the limit's average: %d per %s", rateLimitMax, rateLimitWindow), X: []float64{0, elapsed.Seconds()},
+				Y: []float64{0, elapsed.Seconds() * rateLimitMax / rateLimitWindow.Seconds()}},
+		}})
 	return r, nil
 }

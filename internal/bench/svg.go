@@ -58,6 +58,7 @@ func WriteSVG(path string, ch Chart) error {
 		}
 	}
 	p.Legend.Top = true
+	p.Legend.Left = true
 	w, err := p.WriterTo(8*vg.Inch, 4*vg.Inch, "svg")
 	if err != nil {
 		return fmt.Errorf("chart %s: %w", ch.File, err)
