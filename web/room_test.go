@@ -89,6 +89,7 @@ type roomEnv struct {
 	api   *server.Server
 	token string
 	clock *roomClock
+	logs  *logBuffer  // the API's and the pages' logs
 	plan  *plans.Plan // Acme's: the buyer's plan
 	other *plans.Plan // another deal's plan
 }
@@ -98,11 +99,12 @@ func newRoomEnv(t testing.TB, backend store.Dialect) *roomEnv {
 	clock := &roomClock{t: time.Now().UTC().Truncate(time.Second)}
 	st := storetest.Open(t, backend, storetest.Options{Now: clock.Now})
 	ctx := context.Background()
-	api, err := server.New(server.Options{Store: st, Logger: zerolog.Nop(), Now: clock.Now})
+	logs := &logBuffer{}
+	api, err := server.New(server.Options{Store: st, Logger: zerolog.New(logs), Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ui, err := New(Options{Store: st, Service: api.Service(), Logger: zerolog.Nop(), Now: clock.Now, Inviter: api})
+	ui, err := New(Options{Store: st, Service: api.Service(), Logger: zerolog.New(logs), Now: clock.Now, Inviter: api})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +121,7 @@ func newRoomEnv(t testing.TB, backend store.Dialect) *roomEnv {
 	if _, _, err := st.ImportTemplate(ctx, tpl); err != nil {
 		t.Fatal(err)
 	}
-	env := &roomEnv{t: t, base: ts.URL, store: st, api: api, token: tok, clock: clock}
+	env := &roomEnv{t: t, base: ts.URL, store: st, api: api, token: tok, clock: clock, logs: logs}
 	env.plan = env.createPlan("006A", "Acme")
 	env.other = env.createPlan("006B", "Globex")
 	// An internal comment on a shared action: buyers must not see it.
@@ -546,5 +548,44 @@ func TestRoomWithoutSession(t *testing.T) {
 	res, _ := c.post("/room/"+e.plan.ID+"/phases", url.Values{"name": {"x"}})
 	if res.StatusCode != http.StatusUnauthorized || len(e.fresh(e.plan.ID).Phases) != 2 {
 		t.Errorf("a write without a session: status %d, want 401 and nothing changed", res.StatusCode)
+	}
+}
+
+// logBuffer is a log sink safe for the server's goroutines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestJoinTokenNotLogged: the request log shows /join/<token>, never an invitation's token.
+func TestJoinTokenNotLogged(t *testing.T) {
+	t.Parallel()
+	e := newRoomEnv(t, store.SQLite)
+	_, link := e.invite(e.plan, 0)
+	c := e.client()
+	c.page(link, http.StatusOK)
+	if res, _ := c.post(link, nil); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("join: status %d", res.StatusCode)
+	}
+	c.page(link+"x", http.StatusNotFound)
+	logs := e.logs.String()
+	token := strings.TrimPrefix(link, "/join/")
+	if strings.Contains(logs, token) || strings.Contains(logs, "msi_") {
+		t.Errorf("the logs hold the invitation token:\n%s", logs)
+	}
+	if strings.Count(logs, `"/join/<token>"`) < 3 || !strings.Contains(logs, "buyer joined through an invitation link") {
+		t.Errorf("the logs do not show the join requests and the join:\n%s", logs)
 	}
 }
