@@ -22,6 +22,7 @@ import (
 	"github.com/mapsync/mapsync/plans"
 	"github.com/mapsync/mapsync/secrets"
 	"github.com/mapsync/mapsync/server"
+	"github.com/mapsync/mapsync/store"
 	"github.com/mapsync/mapsync/store/storetest"
 	"github.com/mapsync/mapsync/sync/instantiate"
 	"github.com/mapsync/mapsync/sync/push"
@@ -709,6 +710,79 @@ func TestConsoleTemplates(t *testing.T) {
 				if tp, err := env.rt.store.Template(ctx, "console-test", 0); err != nil || tp.Version != 1 {
 					t.Errorf("imported template: %+v %v", tp, err)
 				}
+			})
+		})
+	}
+}
+
+// TestConsoleRunsAndPlans: "Pull now" starts a manual run that the Runs page then shows with its
+// counts; the Plans page filters by progress status as the API does.
+func TestConsoleRunsAndPlans(t *testing.T) {
+	for _, backend := range browserBackends {
+		t.Run(backend, func(t *testing.T) {
+			env := startConsole(t, backend, 8)
+			ctx := context.Background()
+
+			t.Run("pull_now", func(t *testing.T) {
+				_, sc, err := env.rt.connection(ctx, hsConn)
+				if err != nil {
+					t.Fatal(err)
+				}
+				before, err := env.rt.store.Runs(ctx, sc.ID, 100)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b := webtest.New(t, 60*time.Second)
+				b.SignIn(t, env.base, env.token)
+				b.Do(t, "connections", chromedp.Navigate(env.base+"/console/"), chromedp.WaitVisible(chromedp.ID("conn-"+hsConn)))
+				b.Follow(t, "pull now", chromedp.Click(chromedp.CSS(`section[aria-labelledby="conn-`+hsConn+`"] button.primary`)))
+				b.Do(t, "started", chromedp.WaitVisible(chromedp.CSS(".flash-ok")))
+				if msg := webtest.Get(t, b, "flash", chromedp.Text(chromedp.CSS(".flash-ok"))); !strings.Contains(msg, "A pull of "+hsConn+" has started") {
+					t.Errorf("flash: %q", msg)
+				}
+				var run store.Run
+				waitFor(t, 30*time.Second, "the manual run succeeded", func() (bool, string) {
+					runs, err := env.rt.store.Runs(ctx, sc.ID, 100)
+					if err != nil || len(runs) <= len(before) {
+						return false, fmt.Sprintf("%d runs, %v", len(runs), err)
+					}
+					run = runs[0]
+					return run.Trigger == store.TriggerManual && run.Status == store.RunSucceeded, fmt.Sprintf("%+v", run)
+				})
+				row := fmt.Sprintf("#run-%d", run.ID)
+				b.Do(t, "runs", chromedp.Navigate(env.base+"/console/runs?connection="+hsConn), chromedp.WaitVisible(chromedp.CSS(row)))
+				text := webtest.Get(t, b, "run row", chromedp.Text(chromedp.CSS(row)))
+				for _, want := range []string{"succeeded", "manual", "deal:", "contact:"} {
+					if !strings.Contains(text, want) {
+						t.Errorf("run row %q lacks %q", text, want)
+					}
+				}
+				b.Screenshot(t, *update, "console-runs.png")
+			})
+
+			t.Run("plans_by_progress", func(t *testing.T) {
+				all, _, err := env.rt.store.ListPlans(ctx, plans.PlanFilter{Progress: plans.ProgressOnTrack, Limit: 500, Now: time.Now()})
+				if err != nil || len(all) == 0 {
+					t.Fatalf("on-track plans: %d %v", len(all), err)
+				}
+				b := webtest.New(t, 30*time.Second)
+				b.SignIn(t, env.base, env.token)
+				b.Do(t, "plans on track", chromedp.Navigate(env.base+"/console/plans?status=on_track"), chromedp.WaitVisible(chromedp.ID("plans")))
+				ids := webtest.Get(t, b, "ids", chromedp.Evaluate[[]string](`[...document.querySelectorAll("#plans tr[data-plan]")].map(tr => tr.dataset.plan)`))
+				want := make([]string, 0, len(all))
+				for _, p := range all {
+					want = append(want, p.ID)
+				}
+				if !slices.Equal(ids, want) {
+					t.Errorf("on_track plans shown %v, want %v", ids, want)
+				}
+				badges := webtest.Get(t, b, "badges", chromedp.Evaluate[[]string](`[...document.querySelectorAll("#plans .badge")].map(e => e.textContent)`))
+				for _, bd := range badges {
+					if bd != "on_track" {
+						t.Errorf("a plan listed as on_track shows %q", bd)
+					}
+				}
+				b.Screenshot(t, *update, "console-plans.png")
 			})
 		})
 	}
