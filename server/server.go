@@ -62,6 +62,9 @@ type Options struct {
 	Webhooks *Webhooks
 	// Admin, when set, serves /api/v1/connections, /api/v1/runs and /api/v1/dead-letters.
 	Admin AdminSource
+	// Push, when set, serves the push routes (server/push_handlers.go): push dead letters and
+	// their retry, a deal's push log, a connection's dry run.
+	Push PushSource
 	// Invitations keeps buyer invitation links (server/invitation_handlers.go); nil means Store,
 	// when it keeps them too (*store.Store does), else the routes answer 501.
 	Invitations InvitationStore
@@ -128,6 +131,13 @@ type Options struct {
 //	PUT    /api/v1/plans/{plan}/milestones/{milestone}           {plan_version, target_date}
 //	GET    /api/v1/templates
 //	GET    /api/v1/templates/{key}[?version=]
+//
+// Pushes to the CRM (Options.Push; server/push_handlers.go), seller side only:
+//
+//	GET    /api/v1/push/dead-letters?connection=&limit=          {"dead_letters":[...]}
+//	POST   /api/v1/push/dead-letters/retry                      {connection?, deal_ids? | all}  202 {"pending":N}
+//	GET    /api/v1/deals/{deal}/push-log?connection=&limit=     {"entries":[...]} newest first
+//	GET    /api/v1/connections/{connection}/push/dry-run        the push summary; nothing sent
 //	POST   /api/v1/templates                                     a YAML or JSON template document
 //
 // A route takes only the query parameters shown with it, each at most once; any other is a 400
@@ -201,6 +211,7 @@ type Server struct {
 	handler http.Handler
 	hooks   *Webhooks
 	admin   AdminSource
+	push    PushSource
 	// invitation links (invitation_handlers.go)
 	invites   InvitationStore
 	publicURL string
@@ -227,7 +238,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{
 		store: opts.Store, deals: opts.Deals, svc: svc, log: opts.Logger, now: opts.Now, metrics: m,
-		gather: opts.Gatherer, ready: opts.ReadyTimeout, mux: http.NewServeMux(), hooks: opts.Webhooks, admin: opts.Admin,
+		gather: opts.Gatherer, ready: opts.ReadyTimeout, mux: http.NewServeMux(), hooks: opts.Webhooks, admin: opts.Admin, push: opts.Push,
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -298,6 +309,9 @@ func (s *Server) routes() {
 	}
 	if s.admin != nil {
 		s.registerAdmin(m)
+	}
+	if s.push != nil {
+		s.registerPush(m)
 	}
 	m.HandleFunc("/", s.notFound)
 }

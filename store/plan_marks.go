@@ -118,6 +118,15 @@ func (s *Store) ClaimConnectionPlanMarks(ctx context.Context, connection, owner 
 		if len(out) == 0 {
 			return nil
 		}
+		if connection != "" {
+			// A deal is pushed whole: take its other claimable marks too, so that no deal is
+			// split between two rounds (evaluated and written twice).
+			more, err := s.dealMarks(ctx, tx, connection, now, out, lock)
+			if err != nil {
+				return err
+			}
+			out = append(out, more...)
+		}
 		ids := make([]string, len(out))
 		for i, m := range out {
 			ids[i] = m.PlanID
@@ -134,6 +143,40 @@ func (s *Store) ClaimConnectionPlanMarks(ctx context.Context, connection, owner 
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claim plan marks: %w", err)
+	}
+	return out, nil
+}
+
+// dealMarks returns the claimable marks of the deals of got that got does not hold.
+func (s *Store) dealMarks(ctx context.Context, tx *sqlx.Tx, connection string, now time.Time, got []PlanMark, lock string) ([]PlanMark, error) {
+	have := make(map[string]bool, len(got))
+	var deals []string
+	seen := map[string]bool{}
+	for _, m := range got {
+		have[m.PlanID] = true
+		if !seen[m.DealID] {
+			seen[m.DealID] = true
+			deals = append(deals, m.DealID)
+		}
+	}
+	var out []PlanMark
+	for start := 0; start < len(deals); start += markChunk {
+		chunk := deals[start:min(start+markChunk, len(deals))]
+		q, args, err := sqlx.In(`SELECT plan_id, connection, deal_id, plan_version, marked_at FROM plan_marks
+			WHERE (claimed_until IS NULL OR claimed_until < ?) AND connection = ? AND deal_id IN (?)`+lock, now, connection, chunk)
+		if err != nil {
+			return nil, err
+		}
+		var rows []PlanMark
+		if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
+			return nil, interpretError(err)
+		}
+		for _, m := range rows {
+			if !have[m.PlanID] {
+				have[m.PlanID] = true
+				out = append(out, m)
+			}
+		}
 	}
 	return out, nil
 }

@@ -133,7 +133,7 @@ func (rt *runtime) daemon(ctx context.Context, ln net.Listener, grace time.Durat
 	if err != nil {
 		return err
 	}
-	h, err := server.New(rt.withInvitations(server.Options{Store: rt.store, Logger: a.log, Registerer: rt.reg, Gatherer: rt.reg, Deals: dealSource{rt}, Webhooks: hooks, Admin: adminSource{rt}}))
+	h, err := server.New(rt.withInvitations(server.Options{Store: rt.store, Logger: a.log, Registerer: rt.reg, Gatherer: rt.reg, Deals: dealSource{rt}, Webhooks: hooks, Admin: adminSource{rt}, Push: pushAPI{rt}}))
 	if err != nil {
 		return err
 	}

@@ -308,7 +308,7 @@ func (rt *runtime) retryDeadLetters(ctx context.Context, connection string, deal
 		if connection != "" {
 			where = "connection " + connection
 		}
-		return nil, 0, fmt.Errorf("no dead letter for deal(s) %s on %s (see mapsync push dead-letters list)", strings.Join(missing, ", "), where)
+		return nil, 0, &missingDeadLetters{ids: missing, where: where}
 	}
 	names := make([]string, 0, len(byConn))
 	for name, ids := range byConn {
@@ -319,4 +319,14 @@ func (rt *runtime) retryDeadLetters(ctx context.Context, connection string, deal
 	}
 	sort.Strings(names)
 	return names, n, nil
+}
+
+// missingDeadLetters says which deals asked to be retried have no dead letter.
+type missingDeadLetters struct {
+	ids   []string
+	where string
+}
+
+func (e *missingDeadLetters) Error() string {
+	return fmt.Sprintf("no dead letter for deal(s) %s on %s (see mapsync push dead-letters list)", strings.Join(e.ids, ", "), e.where)
 }

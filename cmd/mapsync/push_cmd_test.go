@@ -614,3 +614,147 @@ func TestPushDeletedRecord(t *testing.T) {
 		})
 	}
 }
+
+// crashAfterWrite is a connector whose Update sends the batch and then dies (panics) before
+// returning, as a process killed between the CRM's answer and the store's commit.
+type crashAfterWrite struct{ connectors.Connector }
+
+type crashed struct{}
+
+func (c crashAfterWrite) Update(ctx context.Context, object connectors.Object, changes []connectors.Change) ([]connectors.Result, error) {
+	c.Connector.Update(ctx, object, changes)
+	panic(crashed{})
+}
+
+// TestPushKilledAfterWrite: a push killed after the CRM applied a batch and before anything was
+// recorded loses nothing and duplicates nothing. Its marks stay claimed until the lease
+// expires; the next push then writes the same absolute values again (no pull in between: one
+// more write call, the CRM unchanged) or, after a pull, finds them equal and writes nothing.
+// Either way each deal is recorded written at most once and ends with the desired values.
+func TestPushKilledAfterWrite(t *testing.T) {
+	for dbName, db := range pushDatabases(t) {
+		t.Run(dbName, func(t *testing.T) {
+			for _, pullBetween := range []bool{false, true} {
+				f := newPushFixture(t, db(t), 20, nil)
+				deals := f.plannedDeals(t, hsConn)
+				marks := f.pending(t, hsConn)
+				f.runtime(t, func(rt *runtime) {
+					p, err := push.New(push.Config{
+						Store: rt.store, Describe: connectors.NewDescribeCache(rt.store, 0, nil), PublicURL: rt.cfg.Server.PublicURL,
+						Lease: 300 * time.Millisecond,
+						Resolve: func(ctx context.Context, name string) (*push.Target, error) {
+							tg, err := rt.pushTarget(ctx, name)
+							if err == nil {
+								tg.Connector = crashAfterWrite{tg.Connector}
+							}
+							return tg, err
+						},
+					})
+					if err != nil {
+						t.Fatal(err)
+					}
+					func() {
+						defer func() {
+							if _, ok := recover().(crashed); !ok {
+								t.Fatal("the push did not reach the write")
+							}
+						}()
+						p.Push(context.Background(), hsConn, push.Options{})
+					}()
+				})
+				// Sent, recorded nowhere, marks held by the dead process.
+				if n := f.pending(t, hsConn); n != marks {
+					t.Fatalf("%d marks after the crash, want %d", n, marks)
+				}
+				want := f.readDeal(t, hsConn, deals[0])
+				if want["map_plan_url"] == nil || want["map_plan_url"] == "" {
+					t.Fatalf("the crashed push did not write: %v", want)
+				}
+				if pullBetween {
+					f.pull(t, hsConn)
+				}
+				before := f.writeCalls(hsConn)
+				// Until the lease expires the marks are the dead process's; then they are pushed.
+				var total push.Summary
+				deadline := time.Now().Add(20 * time.Second)
+				for total.Written+total.Unchanged < len(deals) && time.Now().Before(deadline) {
+					sum, err := f.push(t, hsConn, push.Options{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					total.Written += sum.Written
+					total.Unchanged += sum.Unchanged
+				}
+				calls := f.writeCalls(hsConn) - before
+				if pullBetween && (total.Unchanged != len(deals) || calls != 0) {
+					t.Errorf("after a pull: %+v and %d write calls; want every deal unchanged, none sent", total, calls)
+				}
+				if !pullBetween && (total.Written != len(deals) || calls != 1) {
+					t.Errorf("without a pull: %+v and %d write calls; want the same values written once more", total, calls)
+				}
+				if n := f.pending(t, hsConn); n != 0 {
+					t.Errorf("%d marks left", n)
+				}
+				got := f.readDeal(t, hsConn, deals[0])
+				for _, k := range []string{"map_status", "map_progress", "map_plan_url", "map_next_step"} {
+					if got[k] != want[k] {
+						t.Errorf("%s: %v after recovery, %v written by the crashed push", k, got[k], want[k])
+					}
+				}
+				f.runtime(t, func(rt *runtime) {
+					log, err := rt.store.PushLog(context.Background(), hsConn, deals[0], 0)
+					if err != nil {
+						t.Fatal(err)
+					}
+					written := 0
+					for _, e := range log {
+						if e.Outcome == "written" {
+							written++
+						}
+					}
+					if written > 1 || len(log) != 1 {
+						t.Errorf("push log: %+v, want one entry", log)
+					}
+					// The push state knows the values, so the next push writes nothing.
+					st, err := rt.store.PushStates(context.Background(), hsConn, "deal", deals[:1])
+					if err != nil || st[deals[0]].Pushed["map_status"] == nil {
+						t.Errorf("push state after recovery: %+v, %v", st, err)
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestPushSmallRounds: a push claiming a few marks a round still sends full batches (writes wait
+// across rounds) and takes each deal whole (a deal's other plans' marks come with it), so every
+// deal is evaluated and written once.
+func TestPushSmallRounds(t *testing.T) {
+	for dbName, db := range pushDatabases(t) {
+		t.Run(dbName, func(t *testing.T) {
+			f := newPushFixture(t, db(t), 20, nil) // 12 plans on 10 deals
+			deals := f.plannedDeals(t, hsConn)
+			if marks := f.pending(t, hsConn); marks <= len(deals) {
+				t.Fatalf("%d marks for %d deals: the fixture needs deals with several plans", marks, len(deals))
+			}
+			before := f.writeCalls(hsConn)
+			f.runtime(t, func(rt *runtime) {
+				p, err := push.New(push.Config{Store: rt.store, Describe: connectors.NewDescribeCache(rt.store, 0, nil),
+					PublicURL: rt.cfg.Server.PublicURL, Resolve: rt.pushTarget, Claim: 3})
+				if err != nil {
+					t.Fatal(err)
+				}
+				sum, err := p.Push(context.Background(), hsConn, push.Options{})
+				if err != nil || sum.Written != len(deals) || sum.Unchanged != 0 {
+					t.Fatalf("push: %+v, %v; want each of %d deals written once", sum, err, len(deals))
+				}
+			})
+			if calls := f.writeCalls(hsConn) - before; calls != 1 {
+				t.Errorf("%d write calls for %d deals in rounds of 3 marks, want 1", calls, len(deals))
+			}
+			if n := f.pending(t, hsConn); n != 0 {
+				t.Errorf("%d marks left", n)
+			}
+		})
+	}
+}

@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/mapsync/mapsync/config"
 	"github.com/mapsync/mapsync/connectors"
 	"github.com/mapsync/mapsync/mapping"
+	"github.com/mapsync/mapsync/plans"
+	"github.com/mapsync/mapsync/server"
+	"github.com/mapsync/mapsync/store"
 	"github.com/mapsync/mapsync/sync/push"
 )
 
@@ -98,4 +102,62 @@ func (rt *runtime) remarkOnPull(cn *config.Connection) func(context.Context, con
 		}
 		return err
 	}
+}
+
+// pushAPI answers the server's push routes (server.PushSource) over the store and the
+// process's Pusher.
+type pushAPI struct{ rt *runtime }
+
+var _ server.PushSource = pushAPI{}
+
+// knownConnection turns "no such connection" into the server's not-found error.
+func (p pushAPI) knownConnection(name string) error {
+	if name == "" {
+		return nil
+	}
+	if _, ok := p.rt.cfg.Connection(name); !ok {
+		return &plans.NotFoundError{Kind: "connection", ID: name}
+	}
+	return nil
+}
+
+func (p pushAPI) DeadLetters(ctx context.Context, connection string, limit int) ([]store.DeadLetter, error) {
+	if err := p.knownConnection(connection); err != nil {
+		return nil, err
+	}
+	return p.rt.store.DeadLetters(ctx, connection, limit)
+}
+
+func (p pushAPI) RetryDeadLetters(ctx context.Context, connection string, dealIDs []string) (int, error) {
+	if err := p.knownConnection(connection); err != nil {
+		return 0, err
+	}
+	_, n, err := p.rt.retryDeadLetters(ctx, connection, dealIDs)
+	var missing *missingDeadLetters
+	if errors.As(err, &missing) {
+		return 0, &plans.NotFoundError{Kind: "dead_letter", ID: missing.ids[0]}
+	}
+	return n, err
+}
+
+func (p pushAPI) PushLog(ctx context.Context, connection, dealID string, limit int) ([]store.PushLogEntry, error) {
+	if err := p.knownConnection(connection); err != nil {
+		return nil, err
+	}
+	return p.rt.store.PushLog(ctx, connection, dealID, limit)
+}
+
+func (p pushAPI) DryRun(ctx context.Context, connection string) (push.Summary, error) {
+	cn, ok := p.rt.cfg.Connection(connection)
+	if !ok {
+		return push.Summary{}, &plans.NotFoundError{Kind: "connection", ID: connection}
+	}
+	if cn.Push == nil {
+		return push.Summary{}, fmt.Errorf("connection %s has no push mapping: %w", connection, plans.ErrInvalid)
+	}
+	pu, err := p.rt.pusher(ctx)
+	if err != nil {
+		return push.Summary{}, err
+	}
+	return pu.Push(ctx, connection, push.Options{DryRun: true})
 }

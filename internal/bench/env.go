@@ -17,6 +17,7 @@ import (
 	"github.com/mapsync/mapsync/store"
 	"github.com/mapsync/mapsync/sync/instantiate"
 	"github.com/mapsync/mapsync/sync/pull"
+	"github.com/mapsync/mapsync/sync/push"
 )
 
 // The connection names of a stack's configuration (as `mapsync sandbox --write-config` writes).
@@ -152,6 +153,8 @@ type Stack interface {
 	// ConfigYAML is the stack's configuration as `mapsync sandbox --write-config` writes it (its
 	// database and connections), for running mapsync commands as child processes.
 	ConfigYAML() string
+	// Pusher is the push pipeline `sync push` and serve use (cmd/mapsync/bench_push.go).
+	Pusher(ctx context.Context) (*push.Pusher, error)
 	// Close stops everything and drops the database.
 	Close()
 }

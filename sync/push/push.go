@@ -211,21 +211,22 @@ func (p *Pusher) Push(ctx context.Context, connection string, opts Options) (sum
 	for {
 		marks, err := p.cfg.Store.ClaimConnectionPlanMarks(ctx, connection, p.cfg.Owner, p.cfg.Claim, p.cfg.Lease)
 		if err != nil {
+			r.releasePending(ctx)
 			return sum, err
 		}
-		if len(marks) == 0 {
-			return sum, nil
+		if len(marks) > 0 {
+			if err := r.run(ctx, marks); err != nil {
+				return sum, err
+			}
 		}
-		if err := r.run(ctx, marks); err != nil {
-			return sum, err
-		}
-		if r.retry != nil {
+		// A short round took everything pending when it claimed; what was marked since is the
+		// next push's (the mark hook enqueued it). A record that failed for now ends the push
+		// too, with an error: the job retries it after a pause.
+		if len(marks) < p.cfg.Claim || r.retry != nil {
+			if err := r.flush(ctx, true); err != nil {
+				return sum, err
+			}
 			return sum, r.retry
-		}
-		if len(marks) < p.cfg.Claim {
-			// A short round took everything pending when it claimed; what was marked since is
-			// the next push's (the mark hook enqueued it).
-			return sum, nil
 		}
 	}
 }
@@ -278,6 +279,7 @@ type round struct {
 	log       zerolog.Logger
 	templates map[tplKey]bool // additive, by template key and version
 	retry     error           // a transient per-record failure: the push must be retried
+	pending   []*decision     // writes waiting for a full batch
 }
 
 // decision is what a push does with one deal.
@@ -315,6 +317,7 @@ func (r *round) run(ctx context.Context, marks []store.PlanMark) error {
 		}
 		// Best effort: the lease frees them anyway.
 		_ = st.ReleasePlanMarks(context.WithoutCancel(ctx), ids)
+		r.releasePending(ctx)
 	}
 	planMap, err := st.DealPlans(ctx, name, dealIDs)
 	if err != nil {
@@ -357,21 +360,37 @@ func (r *round) run(ctx context.Context, marks []store.PlanMark) error {
 		}
 		return nil
 	}
-	for start := 0; start < len(writes); start += r.t.BatchSize {
-		chunk := writes[start:min(start+r.t.BatchSize, len(writes))]
+	// Writes wait for a full batch across rounds (their marks stay claimed), so a push sends
+	// ceil(records / batch) requests, not one partial batch per round.
+	r.pending = append(r.pending, writes...)
+	return r.flush(ctx, false)
+}
+
+// flush sends the pending writes in batches of the CRM's maximum: only full batches unless
+// all. On an error the marks of every record not answered go back.
+func (r *round) flush(ctx context.Context, all bool) error {
+	for len(r.pending) >= r.t.BatchSize || all && len(r.pending) > 0 {
+		chunk := r.pending[:min(r.t.BatchSize, len(r.pending))]
 		if err := r.write(ctx, chunk); err != nil {
-			// The marks of this chunk's unanswered records and of every later chunk go back.
-			var ids []string
-			for _, d := range writes[start:] {
-				for _, pv := range d.done {
-					ids = append(ids, pv.PlanID)
-				}
-			}
-			_ = st.ReleasePlanMarks(context.WithoutCancel(ctx), ids)
+			r.releasePending(ctx)
 			return err
 		}
+		r.pending = r.pending[len(chunk):]
 	}
 	return nil
+}
+
+// releasePending gives back the marks of the writes not sent (best effort: the lease frees them
+// anyway). Marks of records already recorded are gone, so releasing them does nothing.
+func (r *round) releasePending(ctx context.Context) {
+	var ids []string
+	for _, d := range r.pending {
+		for _, pv := range d.done {
+			ids = append(ids, pv.PlanID)
+		}
+	}
+	r.pending = nil
+	_ = r.p.cfg.Store.ReleasePlanMarks(context.WithoutCancel(ctx), ids)
 }
 
 // decide evaluates the mapping for one deal.
