@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -222,7 +223,7 @@ type pushE2E struct {
 // newPushE2E starts the sandboxes with deals each on a fresh database of backend ("sqlite" or
 // "postgres"), with push.lease and push.sweep_interval short so a killed push is taken up
 // within seconds, and no schedules (the test pulls with `sync run`).
-func newPushE2E(t testing.TB, backend string, deals int) *pushE2E {
+func newPushE2E(t testing.TB, backend string, deals int, pushYAML ...string) *pushE2E {
 	t.Helper()
 	key, _ := secrets.GenerateKey()
 	t.Setenv(secrets.EnvKey, key)
@@ -246,7 +247,7 @@ func newPushE2E(t testing.TB, backend string, deals int) *pushE2E {
 	for _, tz := range []string{"Europe/Berlin", "America/New_York"} {
 		cfg = strings.Replace(cfg, "    time_zone: "+tz+"\n", "    time_zone: "+tz+"\n    schedule: \"\"\n    full_schedule: \"\"\n", 1)
 	}
-	cfg = strings.Replace(cfg, "connections:\n", "push:\n  lease: 3s\n  sweep_interval: 1s\nconnections:\n", 1)
+	cfg = strings.Replace(cfg, "connections:\n", "push:\n  lease: 3s\n  sweep_interval: 1s\n"+strings.Join(pushYAML, "")+"connections:\n", 1)
 	e.cfg = filepath.Join(t.TempDir(), "mapsync.yaml")
 	if err := os.WriteFile(e.cfg, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -600,6 +601,97 @@ func TestE2EPushDeadLetter(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestE2EPushBurst, on both databases: 50 changes to 5 plans through the API within one
+// coalescing window are one push job and one CRM write per deal. The window is 5 s here and the
+// burst starts just after a window begins, so it fits in one (the test checks that it did, from
+// the server's own change times).
+func TestE2EPushBurst(t *testing.T) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			const window = 5 * time.Second
+			e := newPushE2E(t, backend, 12, "  window: 5s\n")
+			e.serve = startServe(t, e.cfg)
+			mustRun(t, "--config", e.cfg, "--log-level", "warn", "sync", "run", "--connection", "sandbox-hubspot")
+			waitFor(t, 30*time.Second, "the first push", func() (bool, string) { return e.marksLeft() == 0, "marks left" })
+			byDeal := e.dealPlans("sandbox-hubspot")
+			var ps []apiPlan
+			for _, d := range slices.Sorted(maps.Keys(byDeal)) {
+				if len(byDeal[d]) == 1 && len(ps) < 5 {
+					var p apiPlan
+					e.api(http.MethodGet, "/api/v1/plans/"+byDeal[d][0].ID, nil, &p)
+					ps = append(ps, p)
+				}
+			}
+			if len(ps) < 5 {
+				t.Fatalf("%d deals with one plan, want 5", len(ps))
+			}
+			before, _ := e.hs.writes()
+			jobsBefore := e.pushJobs()
+			// Start right after a window begins (a condition on the clock, polled).
+			waitFor(t, 2*window, "a fresh window", func() (bool, string) {
+				return time.Since(time.Now().Truncate(window)) < 100*time.Millisecond, ""
+			})
+			start := time.Now()
+			for i := range 50 {
+				p := &ps[i%5]
+				a := &p.Phases[0].Actions[0]
+				if i/5 == 9 { // the 10th change of each plan: a comment
+					e.api(http.MethodPost, "/api/v1/plans/"+p.ID+"/actions/"+a.ID+"/comments", map[string]any{"body": "burst"}, nil)
+					continue
+				}
+				status := "done" // toggles 1, 3, ..., 9 leave the action done
+				if a.Status == "done" {
+					status = "not_started"
+				}
+				var act struct {
+					Version int    `json:"version"`
+					Status  string `json:"status"`
+				}
+				e.api(http.MethodPatch, "/api/v1/plans/"+p.ID+"/actions/"+a.ID, map[string]any{"version": a.Version, "status": status}, &act)
+				a.Version, a.Status = act.Version, act.Status
+			}
+			end := time.Now()
+			// Windows the burst touched: 1 unless this machine took more than the rest of one.
+			windows := int(end.Truncate(window).Sub(start.Truncate(window))/window) + 1
+			t.Logf("burst of 50 changes took %s (%d window(s))", end.Sub(start).Round(time.Millisecond), windows)
+			waitFor(t, 3*window, "the burst pushed", func() (bool, string) {
+				w, _ := e.hs.writes()
+				n := 0
+				for _, p := range ps {
+					if w[p.DealID] > before[p.DealID] {
+						n++
+					}
+				}
+				return n == len(ps) && e.marksLeft() == 0, fmt.Sprintf("%d of %d deals written", n, len(ps))
+			})
+			w, _ := e.hs.writes()
+			for _, p := range ps {
+				if got := w[p.DealID] - before[p.DealID]; got < 1 || got > windows {
+					t.Errorf("deal %s written %d times for a burst of 10 changes in %d window(s), want 1 per window at most", p.DealID, got, windows)
+				}
+				var now apiPlan
+				e.api(http.MethodGet, "/api/v1/plans/"+p.ID, nil, &now)
+				if ok, seen := e.hubspotShows(now)(); !ok {
+					t.Errorf("deal %s after the burst: %s", p.DealID, seen)
+				}
+			}
+			if n := e.pushJobs() - jobsBefore; n != windows {
+				t.Errorf("%d push jobs for a burst of 50 changes in %d window(s), want one per window", n, windows)
+			}
+		})
+	}
+}
+
+// pushJobs counts the push jobs in River's table, in any state.
+func (e *pushE2E) pushJobs() int {
+	e.t.Helper()
+	var n int
+	if err := e.store.DB().Get(&n, `SELECT COUNT(*) FROM river_job WHERE kind = 'push'`); err != nil {
+		e.t.Fatal(err)
+	}
+	return n
 }
 
 // metricValue returns the value of one series on serve's /metrics ("" when absent).
