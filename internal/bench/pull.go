@@ -40,6 +40,8 @@ type pullRun struct {
 	// limit: the COPY of the rows the pull stored, into a fresh database (PostgreSQL only).
 	copyRecords int
 	copyTook    time.Duration
+	// stored is the records (and roles) in the database each second of the pull, for the chart.
+	stored Series
 }
 
 func (p pullRun) rate() float64 { return float64(p.records) / p.took.Seconds() }
@@ -111,6 +113,12 @@ func runPull(ctx context.Context, env *Env) (Result, error) {
 		r.Notef("%s", note)
 	}
 	r.Notef("records/s of both pulls together: all records over the sum of the pulls' times; peak RSS: the larger child's")
+	ch := Chart{File: "pull-throughput", Title: fmt.Sprintf("First pull of %d deals: records stored per second (%s)", deals, env.Backend),
+		XLabel: "seconds since the pull started", YLabel: "records stored per second"}
+	for _, p := range runs {
+		ch.Series = append(ch.Series, p.stored)
+	}
+	r.Charts = append(r.Charts, ch)
 	return r, nil
 }
 
@@ -174,8 +182,11 @@ func measurePull(ctx context.Context, env *Env, exe, kind string, deals int) (pu
 			}
 		}
 	}()
+	stored := make(chan Series, 1)
+	go func() { stored <- sampleStored(st, kind, done) }()
 	err = cmd.Wait()
 	close(done)
+	run.stored = <-stored
 	if err != nil {
 		return run, fmt.Errorf("mapsync sync run: %w: %s", err, bytes.TrimSpace(stderr.Bytes()))
 	}
@@ -227,6 +238,32 @@ func measurePull(ctx context.Context, env *Env, exe, kind string, deals int) (pu
 	}
 	run.copyRecords = load.Records()
 	return run, nil
+}
+
+// sampleStored counts the records and roles in the stack's database every half second until
+// done, and returns the records stored per second in each half second (a chart of the pull's
+// throughput over its run; two counts a second cost the database little next to the pull).
+func sampleStored(st Stack, name string, done <-chan struct{}) Series {
+	const every = 500 * time.Millisecond
+	s := Series{Name: name, X: []float64{0}, Y: []float64{0}}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	start, last := time.Now(), 0
+	for {
+		select {
+		case <-done:
+			return s
+		case <-t.C:
+		}
+		var n int
+		err := st.Store().DB().QueryRowContext(context.Background(), `SELECT (SELECT COUNT(*) FROM crm_records) + (SELECT COUNT(*) FROM deal_contacts)`).Scan(&n)
+		if err != nil {
+			continue // the child may hold the embedded database for a moment: the next count has it
+		}
+		s.X = append(s.X, time.Since(start).Seconds())
+		s.Y = append(s.Y, float64(n-last)/every.Seconds())
+		last = n
+	}
 }
 
 // vmHWM reads a process's peak resident set size in kB from /proc/PID/status (0 when it cannot:
