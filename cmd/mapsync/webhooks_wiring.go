@@ -124,7 +124,8 @@ func webhookJobs(ctx context.Context, rt *runtime, w *river.Workers) ([]*river.P
 			// Behind a run in progress (a schedule, another replica), then pull what it missed.
 			return rt.daemonPull(ctx, rt.dm, n, pull.Request{Trigger: store.TriggerWebhook}, 10*time.Minute)
 		},
-		Fetch: rt.fetcher(name),
+		Fetch:        rt.fetcher(name),
+		ContactDeals: rt.store.ContactDeals,
 	})
 	if err != nil {
 		return nil, err

@@ -14,9 +14,12 @@
 //     Salesforce outbound messages about an Opportunity; generic events with "object": "deal")
 //     fetches that deal through Options.Fetch (with its contacts and roles), which stores it and
 //     gives it its plan; the deals of one batch are fetched together, each once.
-//   - Other events (contacts, which name none of their deals) ask for one incremental pull of the
-//     connection (under its run lock, trigger webhook) followed by the plan catch-up, however
-//     many such events the batch holds.
+//   - An event about a contact fetches the deals the contact is on (their stored roles name it;
+//     Options.ContactDeals), which brings the contact and the deals' roles too; a contact's
+//     association change with a deal fetches that deal.
+//   - Other events (a contact on no stored deal, objects the processor cannot place) ask for one
+//     incremental pull of the connection (under its run lock, trigger webhook) followed by the
+//     plan catch-up, however many such events the batch holds.
 //
 // # Failures
 //

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,6 +36,10 @@ type Options struct {
 	// stores them and gives them their plans by the template rules. Nil: events naming a deal
 	// pull instead.
 	Fetch func(ctx context.Context, connectionID int64, deals []string) error
+	// ContactDeals returns the deals whose stored roles name each contact (absent: none): a
+	// contact event then fetches the contact's deals (with the contact) instead of pulling.
+	// Nil, or a contact on no stored deal: the event pulls.
+	ContactDeals func(ctx context.Context, connectionID int64, contacts []string) (map[string][]string, error)
 	// Registerer receives mapsync_webhook_events_processed_total{outcome}. Nil: none exported.
 	Registerer prometheus.Registerer
 	// Logger receives one line per pass.
@@ -141,7 +146,7 @@ func (p *Processor) process(ctx context.Context, connectionID int64, evs []store
 func (p *Processor) apply(ctx context.Context, connectionID int64, evs []store.WebhookEvent) (*Pass, error) {
 	pass := &Pass{Events: len(evs)}
 	deleted := map[connectors.Object][]string{}
-	var fetch []string
+	var fetch, contacts []string
 	for _, e := range evs {
 		w, err := plan(e)
 		if err != nil {
@@ -153,7 +158,30 @@ func (p *Processor) apply(ctx context.Context, connectionID int64, evs []store.W
 		if w.deal != "" && !slices.Contains(fetch, w.deal) {
 			fetch = append(fetch, w.deal)
 		}
+		if w.contact != "" && !slices.Contains(contacts, w.contact) {
+			contacts = append(contacts, w.contact)
+		}
 		pass.Pulled = pass.Pulled || w.pull
+	}
+	if len(contacts) > 0 {
+		if p.opts.ContactDeals == nil || p.opts.Fetch == nil {
+			pass.Pulled = true
+		} else {
+			deals, err := p.opts.ContactDeals(ctx, connectionID, contacts)
+			if err != nil {
+				return pass, err
+			}
+			for _, c := range contacts {
+				if len(deals[c]) == 0 {
+					pass.Pulled = true // on no deal we know: the pull brings it if it matters
+				}
+				for _, d := range deals[c] {
+					if !slices.Contains(fetch, d) {
+						fetch = append(fetch, d)
+					}
+				}
+			}
+		}
 	}
 	for _, obj := range []connectors.Object{connectors.ObjectDeal, connectors.ObjectContact} {
 		ids, err := p.opts.Store.MarkDeleted(ctx, connectionID, obj, deleted[obj])
@@ -182,22 +210,29 @@ func (p *Processor) apply(ctx context.Context, connectionID int64, evs []store.W
 	return pass, nil
 }
 
-// work is what one event calls for: records to mark deleted, a deal to fetch, or a pull.
+// work is what one event calls for: records to mark deleted, a deal to fetch, a contact whose
+// deals to fetch, or a pull.
 type work struct {
 	deleted map[connectors.Object][]string
 	deal    string
+	contact string
 	pull    bool
 }
 
 // plan says what an event calls for. HubSpot deletions mark the record deleted; merges mark
-// the merged-away records deleted and fetch the surviving deal; other deal events (creation,
-// property and association changes, restores) fetch the deal; contact events pull (a contact
-// names none of its deals); other objects change nothing of ours. Salesforce and generic events
-// about a deal fetch it; others pull.
+// the merged-away records deleted and go on with the survivor; other deal events (creation,
+// property and association changes, restores) fetch the deal; a contact's association change
+// with a deal fetches that deal; other contact events fetch the deals the contact is on
+// (ContactDeals); other objects change nothing of ours. Salesforce and generic events about a
+// deal fetch it, about a contact fetch its deals; others pull.
 func plan(e store.WebhookEvent) (work, error) {
 	if e.Source != store.WebhookHubSpot {
-		if e.Object == string(connectors.ObjectDeal) && e.CRMID != "" {
+		switch {
+		case e.CRMID == "":
+		case e.Object == string(connectors.ObjectDeal):
 			return work{deal: e.CRMID}, nil
+		case e.Object == string(connectors.ObjectContact):
+			return work{contact: e.CRMID}, nil
 		}
 		return work{pull: true}, nil
 	}
@@ -222,13 +257,20 @@ func plan(e store.WebhookEvent) (work, error) {
 		}
 		w.deleted = map[connectors.Object][]string{obj: gone}
 	}
-	if obj == connectors.ObjectDeal {
+	switch {
+	case obj == connectors.ObjectDeal:
 		w.deal = he.Subject()
 		if he.Change() == "merge" && he.NewObjectID > 0 {
 			w.deal = strconv.FormatInt(he.NewObjectID, 10)
 		}
-	} else {
-		w.pull = true
+	case he.Change() == "associationChange" && strings.Contains(strings.ToUpper(he.AssociationType), "DEAL") && he.ToObjectID > 0:
+		// A contact added to or removed from a deal: that deal's role set changed.
+		w.deal = strconv.FormatInt(he.ToObjectID, 10)
+	default:
+		w.contact = he.Subject()
+		if he.Change() == "merge" && he.NewObjectID > 0 {
+			w.contact = strconv.FormatInt(he.NewObjectID, 10)
+		}
 	}
 	return w, nil
 }

@@ -47,6 +47,7 @@ func setup(t *testing.T, s *store.Store) *testBundle {
 			b.pulls++
 			return b.fail
 		},
+		ContactDeals: s.ContactDeals,
 		Fetch: func(ctx context.Context, id int64, deals []string) error {
 			if id != c.ID {
 				t.Errorf("fetched for connection %d, want %d", id, c.ID)
@@ -137,6 +138,32 @@ func TestProcessor(t *testing.T) {
 			// Done events are not processed again.
 			if _, err := b.proc.Process(t.Context(), ids, false); err != nil || b.pulls != 1 || len(b.fetched) != 1 {
 				t.Fatalf("second pass: %v, %d pulls, fetches %v; want nothing done", err, b.pulls, b.fetched)
+			}
+		})
+	})
+	t.Run("contact events fetch the deals the contact is on", func(t *testing.T) {
+		t.Parallel()
+		storetest.Each(t, func(t *testing.T, s *store.Store) {
+			b := setup(t, s)
+			roles := map[string][]connectors.DealContact{"2": {{DealID: "2", ContactID: "77", Role: "Champion"}}, "4": {{DealID: "4", ContactID: "77"}}}
+			recs := []connectors.Record{
+				{Object: connectors.ObjectDealContact, ID: "2:77:Champion", ModifiedAt: time.Now().UTC(), Fields: map[string]any{}},
+				{Object: connectors.ObjectDealContact, ID: "4:77:", ModifiedAt: time.Now().UTC(), Fields: map[string]any{}},
+			}
+			if _, err := s.ApplyPullPage(t.Context(), store.PullPage{ConnectionID: b.conn, Object: connectors.ObjectDealContact, Records: recs, Roles: roles}); err != nil {
+				t.Fatal(err)
+			}
+			ids := []int64{
+				b.store1(t, store.WebhookHubSpot, "5/1/77", "contact.propertyChange", "contact", "77", `{"eventId":5,"subscriptionId":1,"subscriptionType":"contact.propertyChange","objectId":77}`),
+				b.store1(t, store.WebhookHubSpot, "6/1/78", "contact.associationChange", "contact", "78",
+					`{"eventId":6,"subscriptionId":1,"subscriptionType":"contact.associationChange","fromObjectId":78,"toObjectId":9,"associationType":"CONTACT_TO_DEAL"}`),
+				b.store1(t, store.WebhookGeneric, "msg_c", "contact", "contact", "77", `{"object":"contact","id":"77"}`),
+			}
+			if _, err := b.proc.Process(t.Context(), ids, false); err != nil {
+				t.Fatal(err)
+			}
+			if b.pulls != 0 || len(b.fetched) != 1 || !slices.Equal(b.fetched[0], []string{"9", "2", "4"}) {
+				t.Fatalf("got %d pulls and fetches %v; want no pull and one fetch of deals 9 (association), 2 and 4 (contact 77's)", b.pulls, b.fetched)
 			}
 		})
 	})
