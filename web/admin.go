@@ -27,8 +27,9 @@ type Pushes interface {
 	// DeadLetters returns the push dead letters of a connection ("" for all), newest first.
 	DeadLetters(ctx context.Context, connection string) ([]store.DeadLetter, error)
 	// RetryDeadLetters makes the given dead-lettered deals (all of the connection's when
-	// dealIDs is empty) pending again and pushes them now, as `push dead-letters retry` does.
-	RetryDeadLetters(ctx context.Context, connection string, dealIDs []string) (int, []push.Summary, error)
+	// dealIDs is empty) pending again, as `push dead-letters retry` does, and pushes them: now,
+	// or through the push jobs of a running daemon (Queued).
+	RetryDeadLetters(ctx context.Context, connection string, dealIDs []string) (Retry, error)
 	// PushLog returns what was pushed to one deal, newest first.
 	PushLog(ctx context.Context, connection, dealID string, limit int) ([]store.PushLogEntry, error)
 }
@@ -56,4 +57,15 @@ type PreviewField struct {
 	Value, CRM                      any
 	Write                           bool
 	Reason, Error                   string
+}
+
+// Retry is what retrying dead letters did.
+type Retry struct {
+	// Retried counts the dead letters made pending again.
+	Retried int
+	// Queued is true when their push was left to the daemon's push jobs (within the push
+	// window); Pushed is then empty.
+	Queued bool
+	// Pushed are the summaries of the pushes made at once, per connection.
+	Pushed []push.Summary
 }

@@ -131,13 +131,19 @@ func (h *Handler) retryDeadLetters(w http.ResponseWriter, r *http.Request, s *Se
 	if conn != "" {
 		to += "?connection=" + conn
 	}
-	n, sums, err := h.pushes.RetryDeadLetters(r.Context(), conn, ids)
+	rt, err := h.pushes.RetryDeadLetters(r.Context(), conn, ids)
 	if err != nil {
 		h.redirectFlash(w, r, to, "error", "Retry failed: "+err.Error())
 		return nil
 	}
+	n := rt.Retried
+	if rt.Queued {
+		h.log.Info().Str("connection", conn).Strs("deals", ids).Int("retried", n).Str("actor", s.Actor.ID).Msg("web dead letters queued")
+		h.redirectFlash(w, r, to, "ok", plural(n, "dead letter")+" queued for a push: a deal the CRM accepts leaves this list; each deal's push log shows the outcome.")
+		return nil
+	}
 	written, dead := 0, 0
-	for _, sm := range sums {
+	for _, sm := range rt.Pushed {
 		written += sm.Written
 		dead += sm.DeadLetters
 	}

@@ -220,25 +220,31 @@ func (c consoleSource) DeadLetters(ctx context.Context, connection string) ([]st
 }
 
 // RetryDeadLetters implements web.Pushes as `push dead-letters retry` does: the deals' plans
-// are marked for a push, then their connections are pushed now.
-func (c consoleSource) RetryDeadLetters(ctx context.Context, connection string, dealIDs []string) (int, []push.Summary, error) {
+// are marked for a push (MarkDealPlans, whose hook enqueues the push job under serve); under
+// serve the daemon's push jobs then write them within the push window (Queued), elsewhere (no
+// River client) the connections are pushed now.
+func (c consoleSource) RetryDeadLetters(ctx context.Context, connection string, dealIDs []string) (web.Retry, error) {
 	names, n, err := c.rt.retryDeadLetters(ctx, connection, dealIDs)
+	out := web.Retry{Retried: n}
 	if err != nil || len(names) == 0 {
-		return n, nil, err
+		return out, err
+	}
+	if c.rt.jobs != nil {
+		out.Queued = true
+		return out, nil
 	}
 	p, err := c.rt.pusher(ctx)
 	if err != nil {
-		return n, nil, err
+		return out, err
 	}
-	var sums []push.Summary
 	for _, name := range names {
 		sum, err := p.Push(ctx, name, push.Options{})
 		if err != nil {
-			return n, sums, err
+			return out, err
 		}
-		sums = append(sums, sum)
+		out.Pushed = append(out.Pushed, sum)
 	}
-	return n, sums, nil
+	return out, nil
 }
 
 // PushLog implements web.Pushes.
