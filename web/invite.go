@@ -16,7 +16,8 @@ import (
 // buyer view, acting as the member, ending when the invitation expires or is revoked) and
 // opens the room. Joining is a POST so that mail scanners that fetch links do not join. An
 // unknown link is a 404 page, an expired or revoked one a 410 page; neither shows plan data.
-// The token is never logged (the request log shows /join/<token>).
+// The token is never logged (the request log shows /join/<token>); every open and join is
+// counted by outcome (mapsync_web_invitation_links_total).
 
 func (h *Handler) inviteRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /join/{token}", h.joinPage)
@@ -49,6 +50,7 @@ func (h *Handler) openLink(w http.ResponseWriter, r *http.Request) (store.Invita
 	}
 	p, err := h.store.Plan(r.Context(), inv.PlanID)
 	if errors.Is(err, plans.ErrNotFound) {
+		h.metrics.links.WithLabelValues("plan_gone").Inc()
 		h.linkRefused(w, r, http.StatusGone, "The plan this link opened no longer exists.")
 		return store.Invitation{}, nil, nil, false
 	}
@@ -58,6 +60,7 @@ func (h *Handler) openLink(w http.ResponseWriter, r *http.Request) (store.Invita
 	}
 	m := p.Member(inv.MemberID)
 	if m == nil {
+		h.metrics.links.WithLabelValues("member_left").Inc()
 		h.linkRefused(w, r, http.StatusGone, "This link was for a member who has since left the plan. Ask the person who invited you for a new link.")
 		return store.Invitation{}, nil, nil, false
 	}
@@ -68,10 +71,13 @@ func (h *Handler) openLink(w http.ResponseWriter, r *http.Request) (store.Invita
 func (h *Handler) linkError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, store.ErrInvitationExpired):
+		h.metrics.links.WithLabelValues("expired").Inc()
 		h.linkRefused(w, r, http.StatusGone, "This invitation link has expired. Ask the person who invited you for a new link.")
 	case errors.Is(err, store.ErrInvitationRevoked):
+		h.metrics.links.WithLabelValues("revoked").Inc()
 		h.linkRefused(w, r, http.StatusGone, "This invitation link has been revoked. Ask the person who invited you for a new link.")
 	case errors.Is(err, store.ErrNotFound):
+		h.metrics.links.WithLabelValues("unknown").Inc()
 		h.linkRefused(w, r, http.StatusNotFound, "This invitation link is not valid. Check that you copied all of it, or ask the person who invited you for a new link.")
 	default:
 		h.fail(w, r, err)
@@ -91,6 +97,7 @@ func (h *Handler) joinPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	h.metrics.links.WithLabelValues("opened").Inc()
 	h.render(w, r, http.StatusOK, "invite_join", &Page{Title: "Join " + p.Name, Data: joinView{
 		Token: r.PathValue("token"), PlanName: p.Name, Welcome: p.WelcomeMessage, Member: cmpOr(m.Name, m.Email), Email: m.Email,
 		InvitedBy: inv.CreatedBy.Name, Expires: inv.ExpiresAt,
@@ -121,6 +128,7 @@ func (h *Handler) join(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	h.metrics.links.WithLabelValues("joined").Inc()
 	h.log.Info().Str("plan", inv.PlanID).Str("invitation", inv.ID).Str("member", m.ID).Msg("buyer joined through an invitation link")
 	h.redirectFlash(w, r, "/room/"+inv.PlanID, "ok", "Welcome, "+actor.Name+".")
 }

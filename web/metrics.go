@@ -9,6 +9,7 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	signins  *prometheus.CounterVec
+	links    *prometheus.CounterVec // invitation links (web/invite.go)
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -26,8 +27,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "mapsync_web_signins_total",
 			Help: "Sign-ins with an API token, by outcome (ok, bad_token, empty).",
 		}, []string{"outcome"}),
+		links: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mapsync_web_invitation_links_total",
+			Help: "Invitation links opened or used to join a plan room, by outcome (opened, joined, unknown, expired, revoked, member_left, plan_gone).",
+		}, []string{"outcome"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.signins} {
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.signins, m.links} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -29,10 +29,12 @@ import (
 //	POST /room/{plan}/actions/{action}/responses        q_KEY answers, submit
 //	POST /room/{plan}/actions/{action}/subtasks         title: add one
 //	POST /room/{plan}/actions/{action}/subtasks/{id}    done: tick or untick
+//	POST /room/{plan}/actions/{action}/subtasks/{id}/remove
 //	POST /room/{plan}/actions/{action}/comments         body, internal
 //	POST /room/{plan}/actions/{action}/attachments      name, url, internal
 //	POST /room/{plan}/actions/{action}/remove           version (seller)
 //	POST /room/{plan}/attachments                       name, url, internal: a link on the plan
+//	POST /room/{plan}[/actions/{action}]/attachments/{id}/remove
 //	POST /room/{plan}/phases                            name (plan_version): add a phase at the end (seller)
 //	POST /room/{plan}/phases/{phase}                    name and/or position (plan_version) (seller)
 //	POST /room/{plan}/phases/{phase}/remove             move_actions_to (plan_version) (seller)

@@ -546,3 +546,18 @@ func (h *Handler) setMilestone(w http.ResponseWriter, r *http.Request, rc *roomC
 		return p.SetMilestoneTarget(c, version, name, target)
 	})
 }
+
+func (h *Handler) removeSubTask(w http.ResponseWriter, r *http.Request, rc *roomCtx) error {
+	id, sub := r.PathValue("action"), r.PathValue("subtask")
+	return h.change(w, r, rc, id, "Sub-task removed.", func(p *plans.Plan, c plans.Change) ([]plans.Event, error) {
+		return p.RemoveSubTask(c, id, sub)
+	})
+}
+
+// removeAttachment removes a link from an action or (no action in the path) from the plan.
+func (h *Handler) removeAttachment(w http.ResponseWriter, r *http.Request, rc *roomCtx) error {
+	id, at := r.PathValue("action"), r.PathValue("attachment")
+	return h.change(w, r, rc, id, "Link removed.", func(p *plans.Plan, c plans.Change) ([]plans.Event, error) {
+		return p.RemoveAttachment(c, id, at)
+	})
+}

@@ -15,8 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/mapsync/mapsync/internal/metrictest"
 	"github.com/mapsync/mapsync/plans"
 	"github.com/mapsync/mapsync/server"
 	"github.com/mapsync/mapsync/store"
@@ -89,9 +91,10 @@ type roomEnv struct {
 	api   *server.Server
 	token string
 	clock *roomClock
-	logs  *logBuffer  // the API's and the pages' logs
-	plan  *plans.Plan // Acme's: the buyer's plan
-	other *plans.Plan // another deal's plan
+	logs  *logBuffer           // the API's and the pages' logs
+	reg   *prometheus.Registry // the pages' metrics
+	plan  *plans.Plan          // Acme's: the buyer's plan
+	other *plans.Plan          // another deal's plan
 }
 
 func newRoomEnv(t testing.TB, backend store.Dialect) *roomEnv {
@@ -104,7 +107,8 @@ func newRoomEnv(t testing.TB, backend store.Dialect) *roomEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ui, err := New(Options{Store: st, Service: api.Service(), Logger: zerolog.New(logs), Now: clock.Now, Inviter: api})
+	reg := prometheus.NewRegistry()
+	ui, err := New(Options{Store: st, Service: api.Service(), Logger: zerolog.New(logs), Now: clock.Now, Inviter: api, Registerer: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +125,7 @@ func newRoomEnv(t testing.TB, backend store.Dialect) *roomEnv {
 	if _, _, err := st.ImportTemplate(ctx, tpl); err != nil {
 		t.Fatal(err)
 	}
-	env := &roomEnv{t: t, base: ts.URL, store: st, api: api, token: tok, clock: clock, logs: logs}
+	env := &roomEnv{t: t, base: ts.URL, store: st, api: api, token: tok, clock: clock, logs: logs, reg: reg}
 	env.plan = env.createPlan("006A", "Acme")
 	env.other = env.createPlan("006B", "Globex")
 	// An internal comment on a shared action: buyers must not see it.
@@ -480,6 +484,13 @@ func TestRoomForms(t *testing.T) {
 				if at := e.fresh(e.plan.ID).Attachments; len(at) != 1 || at[0].AddedBy.ID != champion(t, e.plan).ID {
 					t.Errorf("plan links: %+v", at)
 				}
+				at := e.fresh(e.plan.ID).Attachments[0]
+				b.form("/room/"+e.plan.ID+"/attachments/"+at.ID+"/remove", nil, http.StatusSeeOther)
+				st := e.fresh(e.plan.ID).ActionByKey("kickoff").SubTasks[2]
+				b.form(base+k.ID+"/subtasks/"+st.ID+"/remove", url.Values{"from": {"action"}}, http.StatusSeeOther)
+				if p := e.fresh(e.plan.ID); len(p.Attachments) != 0 || len(p.ActionByKey("kickoff").SubTasks) != 2 {
+					t.Errorf("after removals: %d plan links, %d sub-tasks; want 0 and 2", len(p.Attachments), len(p.ActionByKey("kickoff").SubTasks))
+				}
 				if events := b.page("/room/"+e.plan.ID+"/events", http.StatusOK); !strings.Contains(events, "Alice Ames") || !strings.Contains(events, "form.submitted") {
 					t.Errorf("events page does not say Alice submitted the form")
 				}
@@ -580,6 +591,11 @@ func TestJoinTokenNotLogged(t *testing.T) {
 		t.Fatalf("join: status %d", res.StatusCode)
 	}
 	c.page(link+"x", http.StatusNotFound)
+	for outcome, want := range map[string]float64{"opened": 1, "joined": 1, "unknown": 1, "expired": 0} {
+		if got := metrictest.Sum(t, e.reg, "mapsync_web_invitation_links_total", map[string]string{"outcome": outcome}); got != want {
+			t.Errorf("mapsync_web_invitation_links_total{outcome=%q}: got %v, want %v", outcome, got, want)
+		}
+	}
 	logs := e.logs.String()
 	token := strings.TrimPrefix(link, "/join/")
 	if strings.Contains(logs, token) || strings.Contains(logs, "msi_") {
