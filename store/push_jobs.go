@@ -40,11 +40,15 @@ func (s *Store) PushBacklogs(ctx context.Context) ([]PushBacklog, error) {
 
 // ClaimablePushConnections returns the connections, by name, that have plan marks nobody holds
 // now (never claimed, released, or whose lease expired): the pushes the sweep makes sure a job
-// covers.
+// covers. A connection that needs to be authorised again is left out (its pushes would only be
+// cancelled); once `connections reauth` makes it active, its marks are claimable again.
 func (s *Store) ClaimablePushConnections(ctx context.Context) ([]string, error) {
 	var out []string
 	err := s.db.SelectContext(ctx, &out, s.rebind(`
-		SELECT DISTINCT connection FROM plan_marks WHERE claimed_until IS NULL OR claimed_until < ? ORDER BY connection`), s.Now())
+		SELECT DISTINCT connection FROM plan_marks
+		WHERE (claimed_until IS NULL OR claimed_until < ?)
+		  AND connection NOT IN (SELECT name FROM connections WHERE status = ?)
+		ORDER BY connection`), s.Now(), ConnectionNeedsReauth)
 	if err != nil {
 		return nil, fmt.Errorf("claimable push connections: %w", interpretError(err))
 	}

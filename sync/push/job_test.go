@@ -328,8 +328,8 @@ func TestJobOutcomes(t *testing.T) {
 }
 
 // TestSweep: marks no job covers (written without the hook, or left claimed by a killed push
-// whose lease expired) get a push job; a connection whose job waits for a retry, or whose marks
-// are held by a live lease, does not get another.
+// whose lease expired) get a push job; a connection whose job waits for a retry, whose marks
+// are held by a live lease, or that needs authorising again, does not get another.
 func TestSweep(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := t.Context()
@@ -337,6 +337,14 @@ func TestSweep(t *testing.T) {
 		createPlans(t, s, "cli", "c1", "c2")
 		createPlans(t, s, "held", "h1")
 		createPlans(t, s, "retrying", "r1")
+		// "revoked" needs to be authorised again: its pushes would only be cancelled.
+		createPlans(t, s, "revoked", "v1")
+		if _, err := s.EnsureConnection(ctx, "revoked", "hubspot"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.NeedsReauth(ctx, "revoked", "invalid_grant: token revoked"); err != nil {
+			t.Fatal(err)
+		}
 		// "held": a push holds the marks with a live lease.
 		marks, err := s.ClaimPlanMarks(ctx, "other-process", 100, time.Hour)
 		if err != nil {
@@ -396,6 +404,9 @@ func TestSweep(t *testing.T) {
 		b.waitJob(t, "cli", rivertype.JobStateCompleted)
 		if got := engine.callsOf("cli"); len(got) != 1 {
 			t.Errorf("cli pushed %d times after the sweep, want 1", len(got))
+		}
+		if js := b.pushJobs(t, "revoked"); len(js) != 0 {
+			t.Errorf("revoked: %d push jobs for a connection that needs reauthorisation, want 0", len(js))
 		}
 		if js := b.pushJobs(t, "held"); len(js) != 0 {
 			t.Errorf("held: %d push jobs while a live lease holds its marks, want 0", len(js))
