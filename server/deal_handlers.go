@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"math"
 	"net/http"
 	"strconv"
 
@@ -38,6 +39,20 @@ func (s *Server) listDeals(w http.ResponseWriter, r *http.Request, by plans.Acto
 			return errBadRequest("has_plan", "has_plan: want true or false, got %q", v)
 		}
 		lq.HasPlan = &b
+	}
+	for _, b := range []struct {
+		name string
+		dst  **float64
+	}{{"min_amount", &lq.MinAmount}, {"max_amount", &lq.MaxAmount}} {
+		v := q.Get(b.name)
+		if v == "" {
+			continue
+		}
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return errBadRequest(b.name, "%s: want a number, got %q", b.name, v)
+		}
+		*b.dst = &f
 	}
 	if s.deals == nil {
 		return &httpError{status: http.StatusNotImplemented, body: APIError{Code: "not_configured", Message: "this server has no deal source: deals cannot be listed over the API"}}

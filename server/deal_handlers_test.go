@@ -51,6 +51,8 @@ func TestListDeals(t *testing.T) {
 			{"owner", "&owner=005P", []string{"006C", "006D"}},
 			{"has a plan", "&has_plan=true", []string{"006A"}},
 			{"has no plan", "&has_plan=false&stage=Discovery", []string{"006C", "006D"}},
+			{"amount from", "&min_amount=9000", []string{"006A", "006B", "006C"}},
+			{"amount range", "&min_amount=5000&max_amount=60000", []string{"006A", "006C"}},
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
@@ -76,6 +78,7 @@ func TestListDeals(t *testing.T) {
 			b.do("GET", "/api/v1/deals", nil).wantError(t, 400, "bad_request", "connection")
 			b.do("GET", "/api/v1/deals?connection=hs", nil).wantError(t, 400, "bad_request", "connection")
 			b.do("GET", "/api/v1/deals?connection=sf&has_plan=maybe", nil).wantError(t, 400, "bad_request", "has_plan")
+			b.do("GET", "/api/v1/deals?connection=sf&min_amount=lots", nil).wantError(t, 400, "bad_request", "min_amount")
 			b.do("GET", "/api/v1/deals?connection=sf&stage=a&stage=b", nil).wantError(t, 400, "bad_request", "stage")
 			b.do("GET", "/api/v1/deals?connection=sf", nil, HeaderSide, "buyer").wantError(t, 403, "forbidden", "")
 		})

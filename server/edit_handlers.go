@@ -196,7 +196,7 @@ func editAction[T any](s *Server, w http.ResponseWriter, r *http.Request, by pla
 func (s *Server) editRoutes(plan, action string) {
 	m := s.mux
 	m.Handle("POST /api/v1/plans", s.api(s.createPlan))
-	m.Handle("GET /api/v1/deals", s.api(s.listDeals, "connection", "q", "stage", "owner", "has_plan", "after", "limit"))
+	m.Handle("GET /api/v1/deals", s.api(s.listDeals, "connection", "q", "stage", "owner", "has_plan", "min_amount", "max_amount", "after", "limit"))
 	m.Handle("POST "+plan+"/phases", s.api(s.addPhase))
 	m.Handle("PATCH "+plan+"/phases/{phase}", s.api(s.updatePhase))
 	m.Handle("DELETE "+plan+"/phases/{phase}", s.api(s.removePhase, "audience"))

@@ -118,7 +118,7 @@ type Options struct {
 //
 // Creating and editing plans (server/create_handlers.go, server/edit_handlers.go):
 //
-//	GET    /api/v1/deals?connection=&q=&stage=&owner=&has_plan=&after=&limit=  {"deals":[...],"next":"..."}
+//	GET    /api/v1/deals?connection=&q=&stage=&owner=&has_plan=&min_amount=&max_amount=&after=&limit=  {"deals":[...],"next":"..."}
 //	POST   /api/v1/plans                                         {connection, deal_id, template?, name?, description?, welcome_message?}  201, or 200 with the existing plan
 //	POST   /api/v1/plans/{plan}/phases                           {plan_version, name, position?}
 //	PATCH  /api/v1/plans/{plan}/phases/{phase}                   {plan_version, name?, position?}
