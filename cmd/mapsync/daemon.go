@@ -18,8 +18,9 @@ import (
 
 // daemonMetrics are the figures of the daemon's own work.
 type daemonMetrics struct {
-	plans *prometheus.CounterVec
-	runs  *prometheus.CounterVec
+	plans   *prometheus.CounterVec
+	runs    *prometheus.CounterVec
+	fetches *prometheus.CounterVec
 }
 
 func newDaemonMetrics(reg prometheus.Registerer) (*daemonMetrics, error) {
@@ -30,7 +31,10 @@ func newDaemonMetrics(reg prometheus.Registerer) (*daemonMetrics, error) {
 			Help: "Pulls the daemon started, by connection, trigger (schedule, webhook) and outcome (succeeded, failed, skipped)."},
 			[]string{"connection", "trigger", "outcome"}),
 	}
-	for _, c := range []prometheus.Collector{m.plans, m.runs} {
+	m.fetches = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mapsync_webhook_deal_fetches_total",
+		Help: "Deals webhooks had fetched by id, by connection and outcome (fetched, missing: the CRM no longer knows it, failed)."},
+		[]string{"connection", "outcome"})
+	for _, c := range []prometheus.Collector{m.plans, m.runs, m.fetches} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -157,7 +157,8 @@ func TestE2EServe(t *testing.T) {
 	waitFor(t, 8*time.Second, "plan of a deal found by the scheduled pull", hasPlan(quiet))
 	for _, want := range []string{`mapsync_webhook_events_total{outcome="stored",source="hubspot"}`, `mapsync_plans_instantiated_total{connection="sandbox-hubspot"}`,
 		`mapsync_daemon_runs_total{connection="sandbox-hubspot",outcome="succeeded",trigger="schedule"}`, `mapsync_webhook_requests_total{outcome="accepted",source="hubspot"}`,
-		`mapsync_connector_requests_total{connection="sandbox-hubspot",crm="hubspot",op="batch_read",status="200"}`} {
+		`mapsync_connector_requests_total{connection="sandbox-hubspot",crm="hubspot",op="batch_read",status="200"}`,
+		`mapsync_webhook_deal_fetches_total{connection="sandbox-hubspot",outcome="fetched"} 4`} {
 		waitFor(t, 10*time.Second, "/metrics shows "+want, func() (bool, string) {
 			_, metrics := httpGet(p.base + "/metrics")
 			return strings.Contains(metrics, want), ""

@@ -53,8 +53,11 @@ func (rt *runtime) fetcher(name func(int64) (string, error)) func(ctx context.Co
 			readAt := rt.store.Now()
 			got, err := f.FetchDeals(ctx, connectors.FetchRequest{IDs: deals, Fields: connectionFields(cn)})
 			if err != nil {
+				rt.countFetches(cn.Name, "failed", len(deals))
 				return err
 			}
+			rt.countFetches(cn.Name, "fetched", len(got.Deals))
+			rt.countFetches(cn.Name, "missing", len(got.Missing))
 			for _, p := range []store.PullPage{
 				{Object: connectors.ObjectDeal, Records: got.Deals},
 				{Object: connectors.ObjectContact, Records: got.Contacts},
@@ -103,4 +106,11 @@ func connectionFields(cn *config.Connection) map[connectors.Object][]string {
 		}
 	}
 	return fields
+}
+
+// countFetches adds n deals to mapsync_webhook_deal_fetches_total (in the daemon).
+func (rt *runtime) countFetches(connection, outcome string, n int) {
+	if rt.dm != nil && n > 0 {
+		rt.dm.fetches.WithLabelValues(connection, outcome).Add(float64(n))
+	}
 }
