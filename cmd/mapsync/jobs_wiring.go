@@ -27,13 +27,14 @@ import (
 //
 //	func pushJobs(ctx context.Context, rt *runtime, w *river.Workers) ([]*river.PeriodicJob, error) {
 //		river.AddWorker(w, &push.Worker{Store: rt.store /* ... */})
-//		rt.store.OnPlansMarked(func(ctx context.Context, tx *sqlx.Tx, ids []string) error {
+//		rt.store.OnPlansMarked(func(ctx context.Context, tx *sqlx.Tx, marks []store.PlanMark) error {
 //			_, err := rt.jobs.InsertTx(ctx, tx, push.Args{ /* ... */ }, nil)
 //			return err
 //		})
 //		return nil, nil
 //	}
 //
+// (push_jobs_wiring.go, web_jobs.go, webhooks_wiring.go and pull_jobs.go are real ones.)
 // Registrars run in registration order when the daemon starts, before its HTTP server and
 // before River starts; an error stops start-up. rt.jobs, the client to insert jobs with
 // (InsertTx in a store transaction, so the job exists exactly when the change that asked for
