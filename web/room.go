@@ -19,7 +19,7 @@ import (
 // change goes through the plans.Service the JSON API uses, with the same version checks: a form
 // carries the version of what it shows, and a stale one is shown as such with the input kept.
 //
-//	GET  /room/{plan}                                   the room
+//	GET  /room/{plan}[?view=buyer]                      the room (a seller may preview the buyer's view, read-only)
 //	GET  /room/{plan}/actions/{action}                  one action: conversation, form, sub-tasks, links, controls
 //	GET  /room/{plan}/events                            the plan's events (what the audience may see)
 //	POST /room/{plan}/actions/{action}                  status, assignee, due date, title (version)
@@ -78,6 +78,8 @@ type roomCtx struct {
 	buyer bool
 	// inv is the invitation of a buyer's session.
 	inv store.Invitation
+	// preview is a seller's read-only look at the buyer view (GET ?view=buyer).
+	preview bool
 }
 
 // audience is the plans audience of the request.
@@ -114,6 +116,9 @@ func (h *Handler) room(fn roomFunc) http.Handler {
 		}
 		h.authed(func(w http.ResponseWriter, r *http.Request, s *Session) error {
 			rc := &roomCtx{s: s, planID: planID}
+			if s.Admin() && r.Method == http.MethodGet && r.URL.Query().Get("view") == "buyer" {
+				rc.buyer, rc.preview = true, true
+			}
 			if !s.Admin() {
 				rc.buyer = true
 				ri := h.invitations()
@@ -155,7 +160,7 @@ func (h *Handler) loadPlan(ctx context.Context, rc *roomCtx) (*plans.Plan, error
 	if err != nil {
 		return nil, err
 	}
-	if rc.buyer && p.Member(rc.inv.MemberID) == nil {
+	if rc.buyer && !rc.preview && p.Member(rc.inv.MemberID) == nil {
 		return nil, &UserError{Status: http.StatusGone, Message: "You are no longer a member of this plan. Ask the person who invited you."}
 	}
 	return p, nil

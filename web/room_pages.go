@@ -41,6 +41,8 @@ func (h *Handler) showRoom(w http.ResponseWriter, r *http.Request, rc *roomCtx, 
 	}
 	v := newRoomView(p, rc.buyer, h.now(), rc.s.Actor)
 	st.apply(v)
+	v.Preview = rc.preview
+	v.Closed = v.Closed || rc.preview
 	if !rc.buyer {
 		if ri := h.invitations(); ri != nil {
 			if v.Invitations, err = ri.Invitations(r.Context(), p.ID); err != nil {
@@ -65,6 +67,8 @@ func (h *Handler) showAction(w http.ResponseWriter, r *http.Request, rc *roomCtx
 	}
 	v := newRoomView(p, rc.buyer, h.now(), rc.s.Actor)
 	st.apply(v)
+	v.Preview = rc.preview
+	v.Closed = v.Closed || rc.preview
 	av := v.action(actionID)
 	if av == nil {
 		// Internal actions do not exist for buyers: the same answer as an unknown id.

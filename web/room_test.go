@@ -300,6 +300,17 @@ func TestRoomViews(t *testing.T) {
 				if !strings.Contains(action, internalComment) || !strings.Contains(action, "Here is the proposal") {
 					t.Errorf("seller action page lacks the comments")
 				}
+				// The seller's read-only preview of the buyer's view.
+				preview := s.page("/room/"+e.plan.ID+"?view=buyer", http.StatusOK)
+				if strings.Contains(preview, internalTitle) || strings.Contains(preview, "Save status") || strings.Contains(preview, "Invitation links") ||
+					!strings.Contains(preview, "Preview of what the buyer") || !strings.Contains(preview, "Review the proposal") {
+					t.Errorf("the buyer-view preview shows internal data or forms, or lacks the banner")
+				}
+				review := s.page("/room/"+e.plan.ID+"/actions/"+e.plan.ActionByKey("review").ID+"?view=buyer", http.StatusOK)
+				if strings.Contains(review, internalComment) || strings.Contains(review, `name="body"`) || !strings.Contains(review, "Here is the proposal") {
+					t.Errorf("the preview of an action shows the internal comment or the comment form")
+				}
+				s.page("/room/"+e.plan.ID+"/actions/"+e.plan.ActionByKey("forecast").ID+"?view=buyer", http.StatusNotFound)
 			})
 
 			t.Run("buyer_sees_no_internal", func(t *testing.T) {

@@ -39,8 +39,11 @@ type roomView struct {
 	DraftFor string
 	// Me is who the session acts as.
 	Me plans.Actor
-	// Closed is true when the plan can no longer change.
+	// Closed is true when the page offers no change: the plan is closed or cancelled, or this is
+	// a seller's read-only preview of the buyer's view (Preview).
 	Closed bool
+	// Preview is a seller looking at the buyer's view (?view=buyer): read-only.
+	Preview bool
 	// Today is the plan's date now.
 	Today plans.Date
 }
