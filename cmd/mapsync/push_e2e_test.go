@@ -694,6 +694,108 @@ func (e *pushE2E) pushJobs() int {
 	return n
 }
 
+// TestE2EPushReauth, on both databases: Salesforce revokes the refresh token; the next push of
+// that connection marks it needs_reauth and its job is cancelled (no retry loop), its plan change
+// stays pending, while HubSpot's pushes go on; after `connections reauth` the sweep pushes the
+// pending change without a restart.
+func TestE2EPushReauth(t *testing.T) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			e := newPushE2E(t, backend, 6)
+			e.serve = startServe(t, e.cfg)
+			for _, c := range []string{"sandbox-salesforce", "sandbox-hubspot"} {
+				mustRun(t, "--config", e.cfg, "--log-level", "warn", "sync", "run", "--connection", c)
+			}
+			waitFor(t, 30*time.Second, "the first pushes", func() (bool, string) { return e.marksLeft() == 0, "marks left" })
+			sf, hs := e.mainPlan("sandbox-salesforce"), e.mainPlan("sandbox-hubspot")
+			sfWrites, _ := e.sf.writes()
+
+			e.sb.Salesforce.RevokeRefreshToken()
+			sf, hs = e.completeNext(sf), e.completeNext(hs)
+			waitFor(t, 15*time.Second, "HubSpot's push goes on", e.hubspotShows(hs))
+			waitFor(t, 15*time.Second, "sandbox-salesforce needs_reauth and its push job cancelled", func() (bool, string) {
+				c, err := e.store.ConnectionByName(context.Background(), "sandbox-salesforce")
+				if err != nil {
+					return false, err.Error()
+				}
+				states := e.pushJobStates("sandbox-salesforce")
+				return c.Status == store.ConnectionNeedsReauth && states["cancelled"] > 0, fmt.Sprintf("status %s, jobs %v", c.Status, states)
+			})
+			// No retry loop: every job of the connection ends cancelled (a job the sweep enqueued
+			// before the status changed included), none waits for a retry.
+			waitFor(t, 15*time.Second, "no Salesforce push job left to run", func() (bool, string) {
+				st := e.pushJobStates("sandbox-salesforce")
+				return st["available"]+st["scheduled"]+st["running"]+st["retryable"] == 0, fmt.Sprintf("%v", st)
+			})
+			if !e.marked(sf.ID) {
+				t.Error("the Salesforce plan's change is no longer pending while its connection needs reauthorisation")
+			}
+			if w, _ := e.sf.writes(); w[sf.DealID] != sfWrites[sf.DealID] {
+				t.Errorf("Opportunity %s written while the grant was revoked", sf.DealID)
+			}
+
+			e.sb.Salesforce.RestoreRefreshToken()
+			var out, errOut bytes.Buffer
+			root := newRootCmd(&out, &errOut)
+			root.SetIn(strings.NewReader(sfsandbox.RefreshToken + "\n"))
+			root.SetArgs([]string{"--config", e.cfg, "connections", "reauth", "sandbox-salesforce", "--refresh-token-stdin"})
+			if err := root.ExecuteContext(context.Background()); err != nil {
+				t.Fatalf("reauth: %v\n%s", err, errOut.String())
+			}
+			took := waitFor(t, 30*time.Second, "the pending Salesforce change pushed after reauth", func() (bool, string) {
+				f := e.salesforceOpp(sf.DealID)
+				v, _ := f["MAP_Progress__c"].(float64)
+				return v == float64(sf.Progress.PercentComplete) && e.marksLeft() == 0, fmt.Sprintf("MAP_Progress__c %v, want %d", f["MAP_Progress__c"], sf.Progress.PercentComplete)
+			})
+			t.Logf("pushed %s after connections reauth", took)
+			if w, _ := e.sf.writes(); w[sf.DealID] != sfWrites[sf.DealID]+1 {
+				t.Errorf("Opportunity %s written %d times after reauth, want once", sf.DealID, w[sf.DealID]-sfWrites[sf.DealID])
+			}
+		})
+	}
+}
+
+// pushJobStates counts connection's push jobs by state.
+func (e *pushE2E) pushJobStates(connection string) map[string]int {
+	e.t.Helper()
+	var rows []struct {
+		Args  []byte `db:"args"`
+		State string `db:"state"`
+	}
+	q := `SELECT args::text AS args, state FROM river_job WHERE kind = 'push'`
+	if e.store.Dialect() == store.SQLite {
+		q = `SELECT json(args) AS args, state FROM river_job WHERE kind = 'push'` // riversqlite keeps args as JSONB
+	}
+	if err := e.store.DB().Select(&rows, q); err != nil {
+		e.t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, r := range rows {
+		var a struct {
+			Connection string `json:"connection"`
+		}
+		if json.Unmarshal(r.Args, &a) == nil && a.Connection == connection {
+			out[r.State]++
+		}
+	}
+	return out
+}
+
+// marked reports whether plan id has a pending mark.
+func (e *pushE2E) marked(id string) bool {
+	e.t.Helper()
+	ms, err := e.store.PlanMarks(context.Background(), 10000)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.PlanID == id {
+			return true
+		}
+	}
+	return false
+}
+
 // metricValue returns the value of one series on serve's /metrics ("" when absent).
 func metricValue(t testing.TB, base, series string) string {
 	t.Helper()
