@@ -3,10 +3,12 @@ package store
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/mapsync/mapsync/plans"
 )
@@ -380,13 +382,48 @@ func (s *Store) DealPlans(ctx context.Context, connection string, dealIDs []stri
 		if err := s.db.SelectContext(ctx, &rows, s.rebind(q), args...); err != nil {
 			return nil, fmt.Errorf("plans of %d deal(s) of %s: %w", len(chunk), connection, interpretError(err))
 		}
-		for _, r := range rows {
+		ps, err := decodePlans(rows)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range ps {
+			out[p.DealID] = append(out[p.DealID], p)
+		}
+	}
+	return out, nil
+}
+
+// decodePlans decodes plan documents on every core: decoding the JSON of whole plans is most of
+// a push's time on the database side.
+func decodePlans(rows []planRow) ([]*plans.Plan, error) {
+	out := make([]*plans.Plan, len(rows))
+	workers := min(runtime.GOMAXPROCS(0), (len(rows)+63)/64)
+	if workers <= 1 {
+		for i, r := range rows {
 			p, err := r.plan()
 			if err != nil {
 				return nil, err
 			}
-			out[p.DealID] = append(out[p.DealID], p)
+			out[i] = p
 		}
+		return out, nil
+	}
+	var g errgroup.Group
+	per := (len(rows) + workers - 1) / workers
+	for start := 0; start < len(rows); start += per {
+		g.Go(func() error {
+			for i := start; i < min(start+per, len(rows)); i++ {
+				p, err := rows[i].plan()
+				if err != nil {
+					return err
+				}
+				out[i] = p
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

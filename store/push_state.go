@@ -83,48 +83,89 @@ func (s *Store) FinishPush(ctx context.Context, connection string, outcomes []Pu
 
 // recordPush writes outcomes in tx (see RecordPush).
 func (s *Store) recordPush(ctx context.Context, tx *sqlx.Tx, connection string, outcomes []PushOutcome, now time.Time) error {
-	{
-		for _, o := range outcomes {
-			fields, err := json.Marshal(o.Fields)
-			if err != nil {
-				return fmt.Errorf("encode fields of %s: %w", o.CRMID, err)
+	st := &txStmts{tx: tx}
+	defer st.close()
+	for _, o := range outcomes {
+		fields, err := json.Marshal(o.Fields)
+		if err != nil {
+			return fmt.Errorf("encode fields of %s: %w", o.CRMID, err)
+		}
+		if err := st.exec(ctx, `INSERT INTO push_log (connection, object, crm_id, outcome, fields, code, message, job_id, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, connection, o.Object, o.CRMID, o.Outcome, string(fields), o.Code, o.Message, o.JobID, now); err != nil {
+			return fmt.Errorf("log %s: %w", o.CRMID, err)
+		}
+		switch o.Outcome {
+		case "written":
+			if err := mergePushed(ctx, st, connection, o, now); err != nil {
+				return err
 			}
-			if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO push_log (connection, object, crm_id, outcome, fields, code, message, job_id, created_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`), connection, o.Object, o.CRMID, o.Outcome, string(fields), o.Code, o.Message, o.JobID, now); err != nil {
-				return fmt.Errorf("log %s: %w", o.CRMID, interpretError(err))
+			if err := st.exec(ctx, `DELETE FROM push_dead_letters WHERE connection = ? AND object = ? AND crm_id = ?`, connection, o.Object, o.CRMID); err != nil {
+				return err
 			}
-			switch o.Outcome {
-			case "written":
-				if err := s.mergePushed(ctx, tx, connection, o, now); err != nil {
+		case "unchanged":
+			if len(o.Fields) > 0 {
+				if err := mergePushed(ctx, st, connection, o, now); err != nil {
 					return err
 				}
-				if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM push_dead_letters WHERE connection = ? AND object = ? AND crm_id = ?`), connection, o.Object, o.CRMID); err != nil {
-					return interpretError(err)
-				}
-			case "unchanged":
-				if len(o.Fields) > 0 {
-					if err := s.mergePushed(ctx, tx, connection, o, now); err != nil {
-						return err
-					}
-				}
-			case "dead_letter":
-				if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO push_dead_letters (connection, object, crm_id, fields, code, message, first_at, last_at)
-					VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-					ON CONFLICT (connection, object, crm_id) DO UPDATE SET fields = excluded.fields, code = excluded.code,
-						message = excluded.message, failures = push_dead_letters.failures + 1, last_at = excluded.last_at`),
-					connection, o.Object, o.CRMID, string(fields), o.Code, o.Message, now, now); err != nil {
-					return fmt.Errorf("dead letter %s: %w", o.CRMID, interpretError(err))
-				}
+			}
+		case "dead_letter":
+			if err := st.exec(ctx, `INSERT INTO push_dead_letters (connection, object, crm_id, fields, code, message, first_at, last_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (connection, object, crm_id) DO UPDATE SET fields = excluded.fields, code = excluded.code,
+					message = excluded.message, failures = push_dead_letters.failures + 1, last_at = excluded.last_at`,
+				connection, o.Object, o.CRMID, string(fields), o.Code, o.Message, now, now); err != nil {
+				return fmt.Errorf("dead letter %s: %w", o.CRMID, err)
 			}
 		}
-		return nil
+	}
+	return nil
+}
+
+// txStmts prepares each statement once per transaction: a push records hundreds of rows with
+// the same few statements, and preparing each time cost SQLite a third of the recording.
+type txStmts struct {
+	tx *sqlx.Tx
+	m  map[string]*sqlx.Stmt
+}
+
+func (t *txStmts) stmt(ctx context.Context, q string) (*sqlx.Stmt, error) {
+	if st, ok := t.m[q]; ok {
+		return st, nil
+	}
+	st, err := t.tx.PreparexContext(ctx, t.tx.Rebind(q))
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	if t.m == nil {
+		t.m = map[string]*sqlx.Stmt{}
+	}
+	t.m[q] = st
+	return st, nil
+}
+
+func (t *txStmts) exec(ctx context.Context, q string, args ...any) error {
+	st, err := t.stmt(ctx, q)
+	if err != nil {
+		return err
+	}
+	_, err = st.ExecContext(ctx, args...)
+	return interpretError(err)
+}
+
+func (t *txStmts) close() {
+	for _, st := range t.m {
+		st.Close()
 	}
 }
 
-// mergePushed merges a written record's fields into its push state.
-func (s *Store) mergePushed(ctx context.Context, tx *sqlx.Tx, connection string, o PushOutcome, now time.Time) error {
+// mergePushed merges a record's fields into its push state.
+func mergePushed(ctx context.Context, st *txStmts, connection string, o PushOutcome, now time.Time) error {
+	sel, err := st.stmt(ctx, `SELECT pushed FROM push_state WHERE connection = ? AND object = ? AND crm_id = ?`)
+	if err != nil {
+		return err
+	}
 	var prev string
-	err := tx.GetContext(ctx, &prev, tx.Rebind(`SELECT pushed FROM push_state WHERE connection = ? AND object = ? AND crm_id = ?`), connection, o.Object, o.CRMID)
+	err = sel.GetContext(ctx, &prev, connection, o.Object, o.CRMID)
 	merged := map[string]any{}
 	switch err = interpretError(err); {
 	case err == nil:
@@ -141,11 +182,10 @@ func (s *Store) mergePushed(ctx context.Context, tx *sqlx.Tx, connection string,
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, tx.Rebind(`INSERT INTO push_state (connection, object, crm_id, pushed, pushed_at) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (connection, object, crm_id) DO UPDATE SET pushed = excluded.pushed, pushed_at = excluded.pushed_at`),
-		connection, o.Object, o.CRMID, string(body), now)
-	if err != nil {
-		return fmt.Errorf("push state of %s: %w", o.CRMID, interpretError(err))
+	if err := st.exec(ctx, `INSERT INTO push_state (connection, object, crm_id, pushed, pushed_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (connection, object, crm_id) DO UPDATE SET pushed = excluded.pushed, pushed_at = excluded.pushed_at`,
+		connection, o.Object, o.CRMID, string(body), now); err != nil {
+		return fmt.Errorf("push state of %s: %w", o.CRMID, err)
 	}
 	return nil
 }
