@@ -35,11 +35,12 @@ func TestFaultKillMidPull(t *testing.T) {
 		{"sandbox-hubspot", func(sb *sandboxes, d time.Duration) { sb.HubSpot.SetLatency(d) }},
 	} {
 		t.Run(tc.conn, func(t *testing.T) {
+			t.Parallel() // each its own sandboxes and schema; the CLI runs as subprocesses
 			db := storetest.NewSchema(t)
-			// 2,500 deals: several pages of deals and contacts on both CRMs (Salesforce's are 2,000).
-			cfg, sb := sandboxConfigWith(t, db, 2500, nil)
-			mustRun(t, "--config", cfg, "migrate", "up")
-			mustRun(t, "--config", cfg, "templates", "import")
+			// 1,500 deals: several committed batches of deals and contacts on both CRMs.
+			cfg, sb := sandboxConfigWith(t, db, 1500, withoutPush)
+			runBinary(t, "--config", cfg, "migrate", "up")
+			runBinary(t, "--config", cfg, "templates", "import")
 			ctx := context.Background()
 			s, err := store.Open(ctx, db, store.Options{Logger: zerolog.Nop()})
 			if err != nil {
@@ -84,7 +85,7 @@ func TestFaultKillMidPull(t *testing.T) {
 			t.Logf("killed with %v stored", partial)
 			tc.latency(sb, 0)
 			// The dead run still holds the connection's lease until it expires (15 s): --wait.
-			out := mustRun(t, "--config", cfg, "sync", "run", "--connection", tc.conn, "--wait", "1m")
+			out := runBinary(t, "--config", cfg, "sync", "run", "--connection", tc.conn, "--wait", "1m")
 			t.Logf("second run: %s", strings.TrimSpace(out))
 			got := snapshotStore(t, db, tc.conn)
 			compareSnapshots(t, got, referencePull(t, cfg, db, storetest.NewSchema(t), tc.conn))
@@ -114,6 +115,7 @@ func TestFaultKillServeMidPull(t *testing.T) {
 	const conn = "sandbox-hubspot"
 	db := storetest.NewSchema(t)
 	cfg, sb := sandboxConfigWith(t, db, 1000, func(s string) string {
+		s = withoutPush(s)
 		s = strings.Replace(s, "    time_zone: America/New_York\n", "    time_zone: America/New_York\n    schedule: \"@every 1s\"\n    full_schedule: \"\"\n", 1)
 		return strings.Replace(s, "    time_zone: Europe/Berlin\n", "    time_zone: Europe/Berlin\n    schedule: \"\"\n    full_schedule: \"\"\n", 1)
 	})
