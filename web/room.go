@@ -33,6 +33,7 @@ import (
 //	POST /room/{plan}/actions/{action}/comments         body, internal
 //	POST /room/{plan}/actions/{action}/attachments      name, url, internal
 //	POST /room/{plan}/actions/{action}/remove           version (seller)
+//	POST /room/{plan}/actions/{action}/type             type (version) (seller; a form gets one long-text question)
 //	POST /room/{plan}/attachments                       name, url, internal: a link on the plan
 //	POST /room/{plan}[/actions/{action}]/attachments/{id}/remove
 //	POST /room/{plan}/phases                            name (plan_version): add a phase at the end (seller)

@@ -462,7 +462,7 @@ func (h *Handler) addAction(w http.ResponseWriter, r *http.Request, rc *roomCtx)
 	in := plans.NewAction{PhaseID: phaseID, Title: cmpOr(trimmed(r, "title"), "New action"), Type: plans.ActionType(trimmed(r, "type")),
 		Internal: !rc.buyer && r.PostFormValue("internal") == "true"}
 	if in.Type == plans.ActionForm {
-		in.Questions = []plans.Question{{Key: "answer", Text: "Your answer", Kind: plans.QuestionLongText}}
+		in.Questions = defaultQuestions()
 	}
 	var added plans.Action
 	if _, _, err := h.svc.Change(r.Context(), rc.planID, rc.s.Actor, func(p *plans.Plan, c plans.Change) ([]plans.Event, error) {
@@ -559,5 +559,26 @@ func (h *Handler) removeAttachment(w http.ResponseWriter, r *http.Request, rc *r
 	id, at := r.PathValue("action"), r.PathValue("attachment")
 	return h.change(w, r, rc, id, "Link removed.", func(p *plans.Plan, c plans.Change) ([]plans.Event, error) {
 		return p.RemoveAttachment(c, id, at)
+	})
+}
+
+// defaultQuestions are the questions of a form made in the room (plans requires at least one).
+func defaultQuestions() []plans.Question {
+	return []plans.Question{{Key: "answer", Text: "Your answer", Kind: plans.QuestionLongText}}
+}
+
+// changeType changes an open action's type (its old type's state goes, plans.ChangeType).
+func (h *Handler) changeType(w http.ResponseWriter, r *http.Request, rc *roomCtx) error {
+	id := r.PathValue("action")
+	version, err := intField(r, "version")
+	if err != nil {
+		return h.refused(w, r, rc, id, err)
+	}
+	tc := plans.TypeChange{Version: version, Type: plans.ActionType(trimmed(r, "type"))}
+	if tc.Type == plans.ActionForm {
+		tc.Questions = defaultQuestions()
+	}
+	return h.change(w, r, rc, id, "Type changed to "+cmpOr(typeLabels[tc.Type], string(tc.Type))+".", func(p *plans.Plan, c plans.Change) ([]plans.Event, error) {
+		return p.ChangeType(c, id, tc)
 	})
 }

@@ -138,12 +138,15 @@ func (h *Handler) eventsPage(w http.ResponseWriter, r *http.Request, rc *roomCtx
 	if len(events) == pageSize {
 		v.Next = events[len(events)-1].ID
 	}
-	titles := map[string]string{}
+	titles, names := map[string]string{}, map[string]string{}
 	for _, a := range plans.View(p, rc.audience()).Actions() {
 		titles[a.ID] = a.Title
 	}
+	for _, m := range p.Members {
+		names[m.ID] = cmpOr(m.Name, m.Email)
+	}
 	for _, e := range plans.EventsFor(events, rc.audience()) {
-		v.Events = append(v.Events, describeEvent(e, titles))
+		v.Events = append(v.Events, describeEvent(e, titles, names))
 	}
 	h.render(w, r, http.StatusOK, "room_events", &Page{Title: fmt.Sprintf("Events of %s", p.Name), Nav: "plans", Data: v})
 	return nil

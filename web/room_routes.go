@@ -25,6 +25,7 @@ func (h *Handler) roomRoutes(m *http.ServeMux) {
 	post(action+"/comments", h.addComment)
 	post(action+"/attachments", h.addAttachment)
 	post(action+"/remove", h.removeAction)
+	post(action+"/type", h.changeType)
 	post(plan+"/attachments", h.addAttachment)
 	post(plan+"/phases", h.addPhase)
 	post(plan+"/phases/{phase}", h.editPhase)

@@ -415,6 +415,13 @@ func TestRoomForms(t *testing.T) {
 				if p.Phases[1].Name != "Onboarding" {
 					t.Errorf("phases after rename and move up: %s, %s, %s", p.Phases[0].Name, p.Phases[1].Name, p.Phases[2].Name)
 				}
+				task := p.Phases[1].Actions[0]
+				s.form(room+"/actions/"+task.ID+"/type", url.Values{"version": {itoa(task.Version)}, "type": {"approval"}, "from": {"action"}}, http.StatusSeeOther)
+				s.form(room+"/actions/"+task.ID+"/type", url.Values{"version": {itoa(task.Version)}, "type": {"form"}, "from": {"action"}}, http.StatusConflict)
+				if got := e.fresh(e.plan.ID).Action(task.ID).Type; got != plans.ActionApproval {
+					t.Errorf("type after change: %s, want approval", got)
+				}
+				p = e.fresh(e.plan.ID)
 				gone := p.Phases[1].Actions[0]
 				s.form(room+"/actions/"+gone.ID+"/remove", url.Values{"version": {itoa(gone.Version)}}, http.StatusSeeOther)
 				s.form(room+"/phases/"+onboard+"/remove", url.Values{"plan_version": {v()}, "move_actions_to": {p.Phases[0].ID}}, http.StatusSeeOther)
@@ -502,7 +509,7 @@ func TestRoomForms(t *testing.T) {
 				if p := e.fresh(e.plan.ID); len(p.Attachments) != 0 || len(p.ActionByKey("kickoff").SubTasks) != 2 {
 					t.Errorf("after removals: %d plan links, %d sub-tasks; want 0 and 2", len(p.Attachments), len(p.ActionByKey("kickoff").SubTasks))
 				}
-				if events := b.page("/room/"+e.plan.ID+"/events", http.StatusOK); !strings.Contains(events, "Alice Ames") || !strings.Contains(events, "form.submitted") {
+				if events := b.page("/room/"+e.plan.ID+"/events", http.StatusOK); !strings.Contains(events, "Alice Ames") || !strings.Contains(events, "submitted the form") || !strings.Contains(events, "changed the status: not_started → done") {
 					t.Errorf("events page does not say Alice submitted the form")
 				}
 			})

@@ -372,26 +372,43 @@ type eventView struct {
 	What   string
 }
 
-// describeEvent says what an event did in words (its type and values stay on the page too).
-func describeEvent(e plans.Event, titles map[string]string) eventView {
+// eventWords are what the events page says for event types ("" keeps the type's name).
+var eventWords = map[plans.EventType]string{
+	plans.EventPlanCreated: "created the plan", plans.EventActionStatus: "changed the status", plans.EventActionAssignee: "changed the assignee",
+	plans.EventActionDue: "changed the due date", plans.EventActionTitle: "renamed the action", plans.EventActionMoved: "moved the action",
+	plans.EventSubTaskAdded: "added a sub-task", plans.EventSubTaskCompleted: "ticked a sub-task", plans.EventSubTaskReopened: "unticked a sub-task",
+	plans.EventCommentAdded: "commented", plans.EventFormResponses: "answered the form", plans.EventFormSubmitted: "submitted the form",
+	plans.EventAttachmentAdded: "added a link", plans.EventAttachmentRemoved: "removed a link", plans.EventMemberInvited: "invited a member",
+	plans.EventPhaseAdded: "added a phase", plans.EventPhaseRenamed: "renamed a phase", plans.EventPhaseMoved: "moved a phase",
+	plans.EventPhaseRemoved: "removed a phase", plans.EventActionAdded: "added the action", plans.EventActionRemoved: "removed the action",
+	plans.EventActionTypeChanged: "changed the type", plans.EventActionStep: "took a step", plans.EventMilestoneTarget: "set a milestone's target",
+	store.EventMemberJoined: "joined the room", store.EventInvitationCreated: "made an invitation link", store.EventInvitationRevoked: "revoked an invitation link",
+}
+
+// describeEvent says what an event did in words: the verb for its type, and "before → after"
+// when both are plain values (member ids shown as names).
+func describeEvent(e plans.Event, titles, names map[string]string) eventView {
 	ev := eventView{Event: e, Action: titles[e.ActionID]}
-	ev.What = strings.ReplaceAll(string(e.Type), "_", " ")
-	switch e.Type {
-	case plans.EventActionStatus:
-		ev.What = fmt.Sprintf("status %v → %v", e.Before, e.After)
-	case plans.EventActionDue:
-		ev.What = fmt.Sprintf("due date %v → %v", orDash(e.Before), orDash(e.After))
-	case plans.EventActionMoved:
-		ev.What = "moved"
-	case plans.EventCommentAdded:
-		ev.What = "commented"
+	ev.What = cmpOr(eventWords[e.Type], strings.ReplaceAll(string(e.Type), "_", " "))
+	plain := func(v any) (string, bool) {
+		switch x := v.(type) {
+		case nil:
+			return "none", true
+		case string:
+			if n, ok := names[x]; ok {
+				return n, true
+			}
+			return cmpOr(x, "none"), true
+		case bool, float64, int:
+			return fmt.Sprint(x), true
+		}
+		return "", false
+	}
+	if b, ok := plain(e.Before); ok {
+		if a, ok := plain(e.After); ok && (e.Before != nil || e.After != nil) {
+			ev.What += ": " + b + " → " + a
+		}
 	}
 	return ev
 }
 
-func orDash(v any) any {
-	if v == nil || v == "" {
-		return "none"
-	}
-	return v
-}
