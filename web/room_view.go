@@ -411,4 +411,3 @@ func describeEvent(e plans.Event, titles, names map[string]string) eventView {
 	}
 	return ev
 }
-
