@@ -33,6 +33,15 @@ var (
 	_ web.Pushes  = consoleSource{}
 )
 
+// known returns a *plans.NotFoundError of kind "connection" unless name is configured, so the
+// pages answer a connection named in a URL with a 404 or 400, not a 500.
+func (c consoleSource) known(name string) error {
+	if _, ok := c.rt.cfg.Connection(name); !ok {
+		return &plans.NotFoundError{Kind: "connection", ID: name}
+	}
+	return nil
+}
+
 func (c consoleSource) Connections(ctx context.Context) ([]scheduler.ConnectionStatus, error) {
 	return c.rt.status(ctx)
 }
@@ -43,6 +52,9 @@ func (c consoleSource) Connections(ctx context.Context) ([]scheduler.ConnectionS
 // does. It returns an early failure (locked, needs reauth, unknown connection) or nil once the
 // run is asked for or under way.
 func (c consoleSource) StartPull(ctx context.Context, connection string, full bool) error {
+	if err := c.known(connection); err != nil {
+		return err
+	}
 	if _, _, err := c.rt.connection(ctx, connection); err != nil {
 		return err
 	}
@@ -212,6 +224,9 @@ func (c consoleSource) DryRun(ctx context.Context, connection string) (push.Summ
 // DeadLetters implements web.Pushes.
 func (c consoleSource) DeadLetters(ctx context.Context, connection string) ([]store.DeadLetter, error) {
 	if connection != "" {
+		if err := c.known(connection); err != nil {
+			return nil, err
+		}
 		if _, _, err := c.rt.connection(ctx, connection); err != nil {
 			return nil, err
 		}
@@ -249,5 +264,10 @@ func (c consoleSource) RetryDeadLetters(ctx context.Context, connection string, 
 
 // PushLog implements web.Pushes.
 func (c consoleSource) PushLog(ctx context.Context, connection, dealID string, limit int) ([]store.PushLogEntry, error) {
+	if connection != "" {
+		if err := c.known(connection); err != nil {
+			return nil, err
+		}
+	}
 	return c.rt.store.PushLog(ctx, connection, dealID, limit)
 }
