@@ -843,7 +843,9 @@ func TestE2EPushKill(t *testing.T) {
 			}
 			e.hs.setHold(-1)
 			e.serve = startServe(t, e.cfg)
-			took := waitFor(t, 60*time.Second, "every planned deal written after the restart", func() (bool, string) {
+			// Lease (3 s) + River's leader election after its leader was killed (up to ~20 s) +
+			// the sweep + the push; the deadline leaves room for a loaded machine.
+			took := waitFor(t, 120*time.Second, "every planned deal written after the restart", func() (bool, string) {
 				w, _ := e.hs.writes()
 				n := 0
 				for d := range byDeal {
@@ -851,7 +853,9 @@ func TestE2EPushKill(t *testing.T) {
 						n++
 					}
 				}
-				return n == len(byDeal) && e.marksLeft() == 0, fmt.Sprintf("%d of %d deals written, %d marks left", n, len(byDeal), e.marksLeft())
+				logs := e.serve.logs.String()
+				return n == len(byDeal) && e.marksLeft() == 0, fmt.Sprintf("%d of %d deals written, %d marks left, push jobs %v; serve's last logs:\n%s",
+					n, len(byDeal), e.marksLeft(), e.pushJobStates("sandbox-hubspot"), logs[max(0, len(logs)-3000):])
 			})
 			t.Logf("%d deals written before the kill; the rest %s after the restart", len(before), took)
 			w, _ := e.hs.writes()

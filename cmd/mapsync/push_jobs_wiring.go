@@ -31,7 +31,7 @@ func pushJobs(ctx context.Context, rt *runtime, w *river.Workers) ([]*river.Peri
 	}
 	return push.AddJobs(w, push.JobConfig{
 		Engine: p, Store: rt.store, Pushes: rt.pushes, Metrics: m, Logger: rt.a.log,
-		Window: rt.cfg.Push.Window.D(), SweepInterval: rt.cfg.Push.SweepInterval.D(), LogRetention: rt.cfg.Push.LogRetention.D(),
+		Window: rt.cfg.Push.Window.D(), SweepInterval: rt.cfg.Push.SweepInterval.D(), Lease: rt.cfg.Push.Lease.D(), LogRetention: rt.cfg.Push.LogRetention.D(),
 	}), nil
 }
 

@@ -33,6 +33,8 @@ const (
 	DefaultWindow = time.Second
 	// DefaultSweepInterval is how often the sweep runs.
 	DefaultSweepInterval = 10 * time.Second
+	// DefaultLease is the engine's default lease on claimed marks (Config.Lease).
+	DefaultLease = 5 * time.Minute
 	// DefaultLogRetention is how long push_log rows are kept.
 	DefaultLogRetention = 30 * 24 * time.Hour
 	// logCleanInterval is how often old push_log rows are deleted.
@@ -176,22 +178,25 @@ type SweepStore interface {
 }
 
 // SweepWorker enqueues a push for every connection with plan marks nobody holds and no push
-// job waiting to run (available, scheduled, retryable or pending): marks written by a process
-// that had no enqueue hook (a CLI command without a job client), and marks a killed push held
-// until their lease expired. A connection whose job waits for a retry is left to that retry, so
-// the sweep never shortens River's backoff.
+// job waiting to run (available, scheduled, retryable or pending) or running for less than the
+// marks' lease: marks written by a process that had no enqueue hook (a CLI command without a job
+// client), and marks a killed push held until their lease expired (its job stays "running" in
+// River's table, but is older than the lease by then). A connection whose job waits for a retry
+// is left to that retry, so the sweep never shortens River's backoff.
 type SweepWorker struct {
 	river.WorkerDefaults[SweepArgs]
 	store  SweepStore
 	window time.Duration
+	lease  time.Duration
 	pushes func(string) bool
 	log    zerolog.Logger
 }
 
-// NewSweepWorker returns the sweep's worker; window is the push jobs' coalescing window, pushes
+// NewSweepWorker returns the sweep's worker; window is the push jobs' coalescing window, lease
+// the engine's lease on claimed marks (a push job running longer is taken for dead), pushes
 // says which connections push (nil: all).
-func NewSweepWorker(s SweepStore, window time.Duration, pushes func(string) bool, log zerolog.Logger) *SweepWorker {
-	return &SweepWorker{store: s, window: window, pushes: pushes, log: log}
+func NewSweepWorker(s SweepStore, window, lease time.Duration, pushes func(string) bool, log zerolog.Logger) *SweepWorker {
+	return &SweepWorker{store: s, window: window, lease: lease, pushes: pushes, log: log}
 }
 
 // Work implements river.Worker.
@@ -204,7 +209,7 @@ func (w *SweepWorker) Work(ctx context.Context, job *river.Job[SweepArgs]) error
 	if err != nil {
 		return fmt.Errorf("push sweep: %w", err)
 	}
-	waiting, err := WaitingPushes(ctx, client)
+	waiting, err := WaitingPushes(ctx, client, time.Now().Add(-w.lease))
 	if err != nil {
 		return err
 	}
@@ -224,18 +229,21 @@ func (w *SweepWorker) Work(ctx context.Context, job *river.Job[SweepArgs]) error
 }
 
 // WaitingPushes returns the connections that have a push job waiting to run (available,
-// scheduled, retryable or pending; not running, since a running job may belong to a process
-// that died).
-func WaitingPushes(ctx context.Context, client *river.Client[*sql.Tx]) (map[string]bool, error) {
+// scheduled, retryable or pending) or running since runningSince or later (an older running job
+// may belong to a process that died).
+func WaitingPushes(ctx context.Context, client *river.Client[*sql.Tx], runningSince time.Time) (map[string]bool, error) {
 	out := map[string]bool{}
 	params := river.NewJobListParams().Kinds(JobKind).First(1000).
-		States(rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStateRetryable, rivertype.JobStatePending)
+		States(rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStateRetryable, rivertype.JobStatePending, rivertype.JobStateRunning)
 	for {
 		res, err := client.JobList(ctx, params)
 		if err != nil {
 			return nil, fmt.Errorf("list waiting push jobs: %w", err)
 		}
 		for _, j := range res.Jobs {
+			if j.State == rivertype.JobStateRunning && (j.AttemptedAt == nil || j.AttemptedAt.Before(runningSince)) {
+				continue
+			}
 			var a JobArgs
 			if err := json.Unmarshal(j.EncodedArgs, &a); err != nil {
 				return nil, fmt.Errorf("push job %d: %w", j.ID, err)

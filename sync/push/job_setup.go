@@ -25,6 +25,9 @@ type JobConfig struct {
 	Window time.Duration
 	// SweepInterval is how often the leader sweeps (default DefaultSweepInterval).
 	SweepInterval time.Duration
+	// Lease is the engine's lease on claimed marks (default DefaultLease): the sweep takes a push
+	// job running longer for one whose process died.
+	Lease time.Duration
 	// LogRetention is how long push_log rows are kept (default DefaultLogRetention).
 	LogRetention time.Duration
 	// Pushes says whether a connection pushes (has a push mapping); the sweep leaves the marks
@@ -44,7 +47,7 @@ func AddJobs(workers *river.Workers, cfg JobConfig) []*river.PeriodicJob {
 	window := cmp.Or(cfg.Window, DefaultWindow)
 	log := cfg.Logger.With().Str("component", "push").Logger()
 	river.AddWorker(workers, NewJobWorker(cfg.Engine, cfg.Metrics, log))
-	river.AddWorker(workers, NewSweepWorker(cfg.Store, window, cfg.Pushes, log))
+	river.AddWorker(workers, NewSweepWorker(cfg.Store, window, cmp.Or(cfg.Lease, DefaultLease), cfg.Pushes, log))
 	river.AddWorker(workers, NewLogCleanWorker(cfg.Store, cmp.Or(cfg.LogRetention, DefaultLogRetention), log))
 	return []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(cmp.Or(cfg.SweepInterval, DefaultSweepInterval)),

@@ -43,18 +43,26 @@ type fakeEngine struct {
 	mu    sync.Mutex
 	calls map[string][]int64 // connection -> job ids
 	errs  map[string]error
+	gate  map[string]chan struct{} // a push of the connection waits until it is closed
 	drain bool
 }
 
 func newFakeEngine(s *store.Store) *fakeEngine {
-	return &fakeEngine{s: s, calls: map[string][]int64{}, errs: map[string]error{}}
+	return &fakeEngine{s: s, calls: map[string][]int64{}, errs: map[string]error{}, gate: map[string]chan struct{}{}}
 }
 
 func (f *fakeEngine) Push(ctx context.Context, connection string, opts push.Options) (push.Summary, error) {
 	f.mu.Lock()
 	f.calls[connection] = append(f.calls[connection], opts.JobID)
-	err, drain := f.errs[connection], f.drain
+	err, drain, gate := f.errs[connection], f.drain, f.gate[connection]
 	f.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return push.Summary{Connection: connection}, ctx.Err()
+		}
+	}
 	if err != nil {
 		return push.Summary{Connection: connection}, err
 	}
@@ -328,8 +336,9 @@ func TestJobOutcomes(t *testing.T) {
 }
 
 // TestSweep: marks no job covers (written without the hook, or left claimed by a killed push
-// whose lease expired) get a push job; a connection whose job waits for a retry, whose marks
-// are held by a live lease, or that needs authorising again, does not get another.
+// whose lease expired) get a push job; a connection whose job waits for a retry or runs (within
+// the lease), whose marks are held by a live lease, or that needs authorising again, does not
+// get another.
 func TestSweep(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := t.Context()
@@ -366,6 +375,13 @@ func TestSweep(t *testing.T) {
 			t.Fatal(err)
 		}
 		b := &bundle{s: s, client: client, engine: engine}
+		// "busy" has a push running now (live: it started within the lease).
+		createPlans(t, s, "busy", "b1")
+		gate := make(chan struct{})
+		engine.gate["busy"] = gate
+		if _, err := client.Insert(ctx, push.JobArgs{Connection: "busy"}, push.InsertOpts(time.Now(), time.Second)); err != nil {
+			t.Fatal(err)
+		}
 		// "retrying" already has a job waiting for its retry.
 		if _, err := client.Insert(ctx, push.JobArgs{Connection: "retrying"}, push.InsertOpts(time.Now(), time.Second)); err != nil {
 			t.Fatal(err)
@@ -378,6 +394,7 @@ func TestSweep(t *testing.T) {
 		})
 		b.started = false // stopped above
 		b.waitJob(t, "retrying", rivertype.JobStateRetryable)
+		b.waitJob(t, "busy", rivertype.JobStateRunning)
 		sweep := func() {
 			t.Helper()
 			res, err := client.Insert(ctx, push.SweepArgs{}, nil)
@@ -405,6 +422,11 @@ func TestSweep(t *testing.T) {
 		if got := engine.callsOf("cli"); len(got) != 1 {
 			t.Errorf("cli pushed %d times after the sweep, want 1", len(got))
 		}
+		if js := b.pushJobs(t, "busy"); len(js) != 1 {
+			t.Errorf("busy: %d push jobs while its push runs, want only that one", len(js))
+		}
+		close(gate)
+		b.waitJob(t, "busy", rivertype.JobStateCompleted)
 		if js := b.pushJobs(t, "revoked"); len(js) != 0 {
 			t.Errorf("revoked: %d push jobs for a connection that needs reauthorisation, want 0", len(js))
 		}
