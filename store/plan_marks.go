@@ -267,19 +267,25 @@ func donePlanMarks(ctx context.Context, tx *sqlx.Tx, done []PlanVersion) error {
 	return err
 }
 
-// donePlanMarksCount deletes or releases marks in tx (see DonePlanMarks).
+// donePlanMarksCount deletes or releases marks in tx (see DonePlanMarks): per 200 marks one
+// DELETE of the marks at most at their version, and one UPDATE releasing the rest (a mark still
+// there after the DELETE was marked again during the push).
 func donePlanMarksCount(ctx context.Context, tx *sqlx.Tx, done []PlanVersion) (deleted int, err error) {
-	if len(done) == 0 {
-		return 0, nil
-	}
-	del, err := tx.PreparexContext(ctx, tx.Rebind(`DELETE FROM plan_marks WHERE plan_id = ? AND plan_version <= ?`))
-	if err != nil {
-		return 0, interpretError(err)
-	}
-	defer del.Close()
-	var kept []string
-	for _, d := range done {
-		res, err := del.ExecContext(ctx, d.PlanID, d.Version)
+	for start := 0; start < len(done); start += 200 {
+		chunk := done[start:min(start+200, len(done))]
+		var q strings.Builder
+		q.WriteString(`DELETE FROM plan_marks WHERE `)
+		args := make([]any, 0, 2*len(chunk))
+		ids := make([]string, len(chunk))
+		for i, d := range chunk {
+			if i > 0 {
+				q.WriteString(" OR ")
+			}
+			q.WriteString("(plan_id = ? AND plan_version <= ?)")
+			args = append(args, d.PlanID, d.Version)
+			ids[i] = d.PlanID
+		}
+		res, err := tx.ExecContext(ctx, tx.Rebind(q.String()), args...)
 		if err != nil {
 			return 0, interpretError(err)
 		}
@@ -287,13 +293,14 @@ func donePlanMarksCount(ctx context.Context, tx *sqlx.Tx, done []PlanVersion) (d
 		if err != nil {
 			return 0, err
 		}
-		if n > 0 {
-			deleted++
-		} else {
-			kept = append(kept, d.PlanID)
+		deleted += int(n)
+		if int(n) < len(chunk) {
+			if err := releaseMarks(ctx, tx, ids); err != nil {
+				return 0, err
+			}
 		}
 	}
-	return deleted, releaseMarks(ctx, tx, kept)
+	return deleted, nil
 }
 
 // ReleasePlanMarks gives claimed marks back without finishing them (the push of their plans

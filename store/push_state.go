@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -85,36 +86,130 @@ func (s *Store) FinishPush(ctx context.Context, connection string, outcomes []Pu
 func (s *Store) recordPush(ctx context.Context, tx *sqlx.Tx, connection string, outcomes []PushOutcome, now time.Time) error {
 	st := &txStmts{tx: tx}
 	defer st.close()
+	// The log, in multi-row INSERTs: one round trip per 500 outcomes, not one per outcome.
+	const logCols = 9
+	for start := 0; start < len(outcomes); start += 500 {
+		chunk := outcomes[start:min(start+500, len(outcomes))]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO push_log (connection, object, crm_id, outcome, fields, code, message, job_id, created_at) VALUES `)
+		args := make([]any, 0, len(chunk)*logCols)
+		for i, o := range chunk {
+			fields, err := json.Marshal(o.Fields)
+			if err != nil {
+				return fmt.Errorf("encode fields of %s: %w", o.CRMID, err)
+			}
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, connection, o.Object, o.CRMID, o.Outcome, string(fields), o.Code, o.Message, o.JobID, now)
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(q.String()), args...); err != nil {
+			return fmt.Errorf("push log: %w", interpretError(err))
+		}
+	}
+	// Push state: the fields of written records (and of unchanged ones the CRM already holds)
+	// merged into what is stored, read and written per object in a few statements.
+	type key struct{ object, crmID string }
+	merges := map[key]map[string]any{}
+	var order []key
+	var cleared []key
 	for _, o := range outcomes {
-		fields, err := json.Marshal(o.Fields)
-		if err != nil {
-			return fmt.Errorf("encode fields of %s: %w", o.CRMID, err)
-		}
-		if err := st.exec(ctx, `INSERT INTO push_log (connection, object, crm_id, outcome, fields, code, message, job_id, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, connection, o.Object, o.CRMID, o.Outcome, string(fields), o.Code, o.Message, o.JobID, now); err != nil {
-			return fmt.Errorf("log %s: %w", o.CRMID, err)
-		}
-		switch o.Outcome {
-		case "written":
-			if err := mergePushed(ctx, st, connection, o, now); err != nil {
-				return err
+		switch {
+		case o.Outcome == "written", o.Outcome == "unchanged" && len(o.Fields) > 0:
+			k := key{o.Object, o.CRMID}
+			m, ok := merges[k]
+			if !ok {
+				m = map[string]any{}
+				merges[k] = m
+				order = append(order, k)
 			}
-			if err := st.exec(ctx, `DELETE FROM push_dead_letters WHERE connection = ? AND object = ? AND crm_id = ?`, connection, o.Object, o.CRMID); err != nil {
-				return err
+			for f, v := range o.Fields {
+				m[f] = v
 			}
-		case "unchanged":
-			if len(o.Fields) > 0 {
-				if err := mergePushed(ctx, st, connection, o, now); err != nil {
-					return err
-				}
+			if o.Outcome == "written" {
+				cleared = append(cleared, k)
 			}
-		case "dead_letter":
+		case o.Outcome == "dead_letter":
+			fields, err := json.Marshal(o.Fields)
+			if err != nil {
+				return fmt.Errorf("encode fields of %s: %w", o.CRMID, err)
+			}
 			if err := st.exec(ctx, `INSERT INTO push_dead_letters (connection, object, crm_id, fields, code, message, first_at, last_at)
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT (connection, object, crm_id) DO UPDATE SET fields = excluded.fields, code = excluded.code,
 					message = excluded.message, failures = push_dead_letters.failures + 1, last_at = excluded.last_at`,
 				connection, o.Object, o.CRMID, string(fields), o.Code, o.Message, now, now); err != nil {
 				return fmt.Errorf("dead letter %s: %w", o.CRMID, err)
+			}
+		}
+	}
+	byObject := map[string][]string{}
+	for _, k := range order {
+		byObject[k.object] = append(byObject[k.object], k.crmID)
+	}
+	for object, ids := range byObject {
+		for start := 0; start < len(ids); start += markChunk {
+			chunk := ids[start:min(start+markChunk, len(ids))]
+			q, args, err := sqlx.In(`SELECT crm_id, pushed FROM push_state WHERE connection = ? AND object = ? AND crm_id IN (?)`, connection, object, chunk)
+			if err != nil {
+				return err
+			}
+			var rows []struct {
+				CRMID  string `db:"crm_id"`
+				Pushed string `db:"pushed"`
+			}
+			if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
+				return fmt.Errorf("push state: %w", interpretError(err))
+			}
+			prev := make(map[string]map[string]any, len(rows))
+			for _, r := range rows {
+				var m map[string]any
+				if err := json.Unmarshal([]byte(r.Pushed), &m); err != nil {
+					return fmt.Errorf("push state of %s: %w", r.CRMID, err)
+				}
+				prev[r.CRMID] = m
+			}
+			var up strings.Builder
+			up.WriteString(`INSERT INTO push_state (connection, object, crm_id, pushed, pushed_at) VALUES `)
+			uargs := make([]any, 0, len(chunk)*5)
+			for i, id := range chunk {
+				merged := prev[id]
+				if merged == nil {
+					merged = map[string]any{}
+				}
+				for f, v := range merges[key{object, id}] {
+					merged[f] = v
+				}
+				body, err := json.Marshal(merged)
+				if err != nil {
+					return err
+				}
+				if i > 0 {
+					up.WriteString(", ")
+				}
+				up.WriteString("(?, ?, ?, ?, ?)")
+				uargs = append(uargs, connection, object, id, string(body), now)
+			}
+			up.WriteString(` ON CONFLICT (connection, object, crm_id) DO UPDATE SET pushed = excluded.pushed, pushed_at = excluded.pushed_at`)
+			if _, err := tx.ExecContext(ctx, tx.Rebind(up.String()), uargs...); err != nil {
+				return fmt.Errorf("push state: %w", interpretError(err))
+			}
+		}
+	}
+	// A written record's dead letter is over.
+	clearedBy := map[string][]string{}
+	for _, k := range cleared {
+		clearedBy[k.object] = append(clearedBy[k.object], k.crmID)
+	}
+	for object, ids := range clearedBy {
+		for start := 0; start < len(ids); start += markChunk {
+			q, args, err := sqlx.In(`DELETE FROM push_dead_letters WHERE connection = ? AND object = ? AND crm_id IN (?)`, connection, object, ids[start:min(start+markChunk, len(ids))])
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
+				return interpretError(err)
 			}
 		}
 	}
@@ -156,38 +251,6 @@ func (t *txStmts) close() {
 	for _, st := range t.m {
 		st.Close()
 	}
-}
-
-// mergePushed merges a record's fields into its push state.
-func mergePushed(ctx context.Context, st *txStmts, connection string, o PushOutcome, now time.Time) error {
-	sel, err := st.stmt(ctx, `SELECT pushed FROM push_state WHERE connection = ? AND object = ? AND crm_id = ?`)
-	if err != nil {
-		return err
-	}
-	var prev string
-	err = sel.GetContext(ctx, &prev, connection, o.Object, o.CRMID)
-	merged := map[string]any{}
-	switch err = interpretError(err); {
-	case err == nil:
-		if err := json.Unmarshal([]byte(prev), &merged); err != nil {
-			return fmt.Errorf("push state of %s: %w", o.CRMID, err)
-		}
-	case err != ErrNotFound:
-		return fmt.Errorf("push state of %s: %w", o.CRMID, err)
-	}
-	for k, v := range o.Fields {
-		merged[k] = v
-	}
-	body, err := json.Marshal(merged)
-	if err != nil {
-		return err
-	}
-	if err := st.exec(ctx, `INSERT INTO push_state (connection, object, crm_id, pushed, pushed_at) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (connection, object, crm_id) DO UPDATE SET pushed = excluded.pushed, pushed_at = excluded.pushed_at`,
-		connection, o.Object, o.CRMID, string(body), now); err != nil {
-		return fmt.Errorf("push state of %s: %w", o.CRMID, err)
-	}
-	return nil
 }
 
 // PushState is what a push last wrote to one CRM record and when.
