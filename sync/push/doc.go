@@ -5,10 +5,10 @@
 //
 // # One push
 //
-// Pusher.Push(ctx, connection, opts) works in rounds. A round claims up to Config.Claim marks
-// of the connection (store.ClaimConnectionPlanMarks: a lease of Config.Lease under this
-// process's owner name; on PostgreSQL concurrent claimers skip each other's rows), groups them
-// by deal and loads, for all of the round's deals at once, every plan of the deal, the pulled
+// Pusher.Push(ctx, connection, opts) works in rounds. A round claims about Config.Claim marks
+// of the connection, whole deals (store.ClaimConnectionPlanMarks: a lease of Config.Lease under
+// this process's owner name; on PostgreSQL concurrent claimers skip each other's rows), groups
+// them by deal and loads, for all of the round's deals at once, every plan of the deal, the pulled
 // deal record and the push state (the values last written and when). Per deal:
 //
 //	main, byKey := mapping.SplitPlans(plans, additive)   // which plan each field reads
@@ -18,7 +18,8 @@
 //	diffs := mapping.Diff(desired, state.Pushed, crm, keepCRMEdits)
 //
 // A deal with fields to write goes into a batch of Target.BatchSize (200 Salesforce, 100
-// HubSpot); the connector sends it through the connection's rate governor and token source
+// HubSpot), filled across rounds (its marks stay claimed meanwhile), so a push of n records makes
+// ceil(n / batch) write calls; the connector sends it through the connection's rate governor and token source
 // (an expired access token is refreshed once there) and returns one result per record (HubSpot's
 // whole-batch 400 is split and retried by parts inside the connector). Then, per record:
 //
