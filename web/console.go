@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 
 	"github.com/mapsync/mapsync/plans"
 	"github.com/mapsync/mapsync/scheduler"
@@ -18,9 +19,9 @@ type Console interface {
 	// Connections returns every configured connection's status, as GET /api/v1/connections.
 	Connections(ctx context.Context) ([]scheduler.ConnectionStatus, error)
 	// StartPull starts a pull of connection (a full reconcile when full) through the path the
-	// daemon's schedules use, and returns once it has started; the run then shows in Runs.
-	// A run in progress is an error matching store.ErrLocked.
-	StartPull(ctx context.Context, connection string, full bool) error
+	// daemon's schedules use: queued as the daemon's pull job (queued true), or started here;
+	// the run then shows in Runs. A run in progress is an error matching store.ErrLocked.
+	StartPull(ctx context.Context, connection string, full bool) (queued bool, err error)
 	// Runs returns the latest runs of a connection ("" for all), newest first, as
 	// GET /api/v1/runs.
 	Runs(ctx context.Context, connection string, limit int) ([]store.Run, error)
@@ -81,7 +82,7 @@ func (h *Handler) startPull(w http.ResponseWriter, r *http.Request, s *Session) 
 	if full {
 		what = "A full reconcile"
 	}
-	err := h.console.StartPull(r.Context(), name, full)
+	queued, err := h.console.StartPull(r.Context(), name, full)
 	switch {
 	case errors.Is(err, store.ErrLocked):
 		h.redirectFlash(w, r, "/console/", "error", "A run of "+name+" is in progress: wait for it to finish (see Runs), then try again.")
@@ -89,8 +90,12 @@ func (h *Handler) startPull(w http.ResponseWriter, r *http.Request, s *Session) 
 	case err != nil:
 		return err
 	}
-	h.log.Info().Str("connection", name).Bool("full", full).Str("actor", s.Actor.ID).Msg("web pull started")
-	h.redirectFlash(w, r, "/console/runs?connection="+name, "ok", what+" of "+name+" has started.")
+	h.log.Info().Str("connection", name).Bool("full", full).Bool("queued", queued).Str("actor", s.Actor.ID).Msg("web pull started")
+	msg := what + " of " + name + " has started."
+	if queued {
+		msg = what + " of " + name + " is queued: it shows here when it starts."
+	}
+	h.redirectFlash(w, r, "/console/runs?connection="+url.QueryEscape(name), "ok", msg)
 	return nil
 }
 

@@ -54,8 +54,9 @@ func TestConsoleUnderServe(t *testing.T) {
 	}
 	waitFor(t, 30*time.Second, "the refused deal dead-lettered by the daemon", deadLetter)
 
-	b := webtest.New(t, 60*time.Second)
+	b := webtest.New(t, 90*time.Second)
 	b.SignIn(t, base, token)
+	start := time.Now().Add(-time.Second)
 	row := `#dead-letters tr[data-deal="` + bad + `"]`
 	b.Do(t, "dead letters", chromedp.Navigate(base+"/console/push"), chromedp.WaitVisible(chromedp.CSS(row)))
 	b.Follow(t, "retry", chromedp.Click(chromedp.CSS(row+" button.retry")))
@@ -70,6 +71,27 @@ func TestConsoleUnderServe(t *testing.T) {
 	if got := (&pushFixture{sb: sb}).readDeal(t, sfConn, bad)["MAP_Plan_URL__c"]; got == nil || got == "" {
 		t.Errorf("deal %s: MAP_Plan_URL__c not written in the sandbox", bad)
 	}
+
+	// Pull now: queued as the daemon's pull job, which runs it as a manual run.
+	b.Do(t, "connections", chromedp.Navigate(base+"/console/"), chromedp.WaitVisible(chromedp.ID("conn-"+sfConn)))
+	b.Follow(t, "pull now", chromedp.Click(chromedp.CSS(`section[aria-labelledby="conn-`+sfConn+`"] button.primary`)))
+	b.Do(t, "queued", chromedp.WaitVisible(chromedp.CSS(".flash-ok")))
+	if msg := webtest.Get(t, b, "flash", chromedp.Text(chromedp.CSS(".flash-ok"))); !strings.Contains(msg, "A pull of "+sfConn+" is queued") {
+		t.Errorf("flash after Pull now: %q", msg)
+	}
+	c, err := s.ConnectionByName(ctx, sfConn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "a manual run by the daemon's pull job", func() (bool, string) {
+		runs, err := s.Runs(ctx, c.ID, 50)
+		for _, r := range runs {
+			if r.Trigger == store.TriggerManual && r.Status == store.RunSucceeded && r.StartedAt.After(start) {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("%d runs, %v", len(runs), err)
+	})
 	if code := stop(); code != 0 {
 		t.Fatalf("serve exit %d:\n%s", code, out.String())
 	}

@@ -51,22 +51,22 @@ func (c consoleSource) Connections(ctx context.Context) ([]scheduler.ConnectionS
 // running); without a River client it runs pullOnce (run lock, pull, instantiate) as `sync run`
 // does. It returns an early failure (locked, needs reauth, unknown connection) or nil once the
 // run is asked for or under way.
-func (c consoleSource) StartPull(ctx context.Context, connection string, full bool) error {
+func (c consoleSource) StartPull(ctx context.Context, connection string, full bool) (bool, error) {
 	if err := c.known(connection); err != nil {
-		return err
+		return false, err
 	}
 	if _, _, err := c.rt.connection(ctx, connection); err != nil {
-		return err
+		return false, err
 	}
 	if c.rt.jobs != nil { // serve: the pull job the schedules and webhooks use (pull_jobs.go)
 		res, err := c.rt.jobs.Insert(ctx, pullJobArgs{Connection: connection, Full: full, Trigger: store.TriggerManual}, nil)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if res.UniqueSkippedAsDuplicate {
-			return fmt.Errorf("a manual pull of %s is already queued or running: %w", connection, store.ErrLocked)
+			return false, fmt.Errorf("a manual pull of %s is already queued or running: %w", connection, store.ErrLocked)
 		}
-		return nil
+		return true, nil
 	}
 	// No River client (tests that build the handler alone): run it here, as `sync run` does.
 	started := make(chan struct{})
@@ -93,7 +93,7 @@ func (c consoleSource) StartPull(ctx context.Context, connection string, full bo
 	defer t.Stop()
 	select {
 	case err := <-errc:
-		return err
+		return false, err
 	case <-started:
 	case <-t.C: // still starting (waiting on the CRM): it shows under Runs
 	}
@@ -102,9 +102,9 @@ func (c consoleSource) StartPull(ctx context.Context, connection string, full bo
 	waiting = false
 	select {
 	case err := <-errc:
-		return err
+		return false, err
 	default:
-		return nil
+		return false, nil
 	}
 }
 
