@@ -135,13 +135,22 @@ func Start(t testing.TB) *Server {
 	if out, err := s.run("initdb", "-D", s.data(), "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"); err != nil {
 		t.Fatalf("initdb: %v\n%s", err, out)
 	}
-	s.port = freePort(t)
 	t.Cleanup(func() {
 		if s.running {
 			_, _ = s.run("pg_ctl", "-D", s.data(), "-m", "immediate", "-w", "stop")
 		}
 	})
-	s.Start()
+	// The free port may be taken by another process before the server binds it: try another.
+	for attempt := 1; ; attempt++ {
+		s.port = freePort(t)
+		err := s.start()
+		if err == nil {
+			break
+		}
+		if attempt == 3 {
+			t.Fatal(err)
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	db, err := sql.Open("postgres", s.url("postgres"))
@@ -204,6 +213,12 @@ func (s *Server) Port() int { return s.port }
 // Start starts the stopped server and waits until it accepts connections.
 func (s *Server) Start() {
 	s.t.Helper()
+	if err := s.start(); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func (s *Server) start() error {
 	opts := strings.Join([]string{
 		"-p " + strconv.Itoa(s.port),
 		"-c listen_addresses=127.0.0.1",
@@ -212,10 +227,10 @@ func (s *Server) Start() {
 		"-c max_connections=100", "-c shared_buffers=32MB",
 	}, " ")
 	if out, err := s.run("pg_ctl", "-D", s.data(), "-o", opts, "-l", filepath.Join(s.dir, "log"), "-w", "-t", "60", "start"); err != nil {
-		log, _ := os.ReadFile(filepath.Join(s.dir, "log"))
-		s.t.Fatalf("pg_ctl start: %v\n%s\n%s", err, out, log)
+		return fmt.Errorf("pg_ctl start on port %d: %v\n%s\n%s", s.port, err, out, s.Log())
 	}
 	s.running = true
+	return nil
 }
 
 // Stop stops the server in fast mode: open connections are ended at once (clients see an admin
