@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -173,7 +174,7 @@ func (s *Store) upsertRecords(ctx context.Context, tx *sqlx.Tx, connID int64, ob
 	}
 	now := s.Now()
 	var w recordWrites
-	arena := make([]byte, 0, 256*len(order))
+	var arena []byte
 	for start := 0; start < len(order); start += upsertChunk {
 		ids := order[start:min(start+upsertChunk, len(order))]
 		stored := map[string]storedStamp{}
@@ -195,6 +196,12 @@ func (s *Store) upsertRecords(ctx context.Context, tx *sqlx.Tx, connID int64, ob
 					return stats, fmt.Errorf("record %s fields: %w", id, err)
 				}
 				row.fields = arena[start:len(arena):len(arena)]
+				if start == 0 {
+					// Size the buffer once, from the first document (growing by doubling leaves
+					// copies behind for the collector), but never past arenaCap: one large first
+					// document must not reserve its size for every record.
+					arena = slices.Grow(arena, min(len(arena)*(len(order)+len(order)/4), arenaCap))
+				}
 				sum := sha256.Sum256(row.fields)
 				row.hash = hex.EncodeToString(sum[:])
 			}
@@ -257,6 +264,10 @@ func (s *Store) upsertRecords(ctx context.Context, tx *sqlx.Tx, connID int64, ob
 	}
 	return stats, nil
 }
+
+// arenaCap bounds what a page's JSON buffer reserves up front (16 MiB); a page that needs more
+// grows it as it goes.
+const arenaCap = 16 << 20
 
 var emptyFieldsHash = func() string { sum := sha256.Sum256([]byte("{}")); return hex.EncodeToString(sum[:]) }()
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/mapsync/mapsync/connectors"
 	"github.com/mapsync/mapsync/store"
@@ -71,6 +72,12 @@ type Options struct {
 
 // fullWriters is how many pages a full pull stores at once.
 const fullWriters = 3
+
+// queueRecords bounds the records of one object that are read but not yet stored (queued, being
+// gathered or being written): decoded records are most of a pull's memory. Salesforce's pages of
+// 2,000 get three in flight besides the one being read; HubSpot's of 100 still queue enough to
+// smooth out their fetches.
+const queueRecords = 6000
 
 // Puller runs pulls for one connection. Runs of one Puller must not overlap: the scheduler
 // serialises them per connection.
@@ -341,17 +348,22 @@ func (p *Puller) pullObject(ctx context.Context, log zerolog.Logger, obj connect
 	if full {
 		writers = fullWriters
 	}
-	pages := make(chan queued, writers)
+	// The records in flight are bounded by weight (queueRecords), not by a count of pages, whose
+	// sizes differ by twenty times between the CRMs.
+	inflight := semaphore.NewWeighted(queueRecords)
+	pages := make(chan queued, 64)
 	written := make(chan error, writers)
 	for range writers {
 		go func() {
 			var werr error
 			for batch := range coalesce(pages, coalesceRecords) {
-				if werr != nil {
-					continue // drain after a failure
+				if werr == nil { // after a failure, drain
+					if werr = p.storePages(ctx, o, batch); werr != nil {
+						cancel()
+					}
 				}
-				if werr = p.storePages(ctx, o, batch); werr != nil {
-					cancel()
+				for _, q := range batch {
+					inflight.Release(q.weight)
 				}
 			}
 			written <- werr
@@ -366,10 +378,15 @@ func (p *Puller) pullObject(ctx context.Context, log zerolog.Logger, obj connect
 			o.pass.delivered(q.seq, pg.Cursor.Extra)
 			o.mu.Unlock()
 		}
+		q.weight = int64(min(len(pg.Records), queueRecords))
+		if err := inflight.Acquire(pctx, q.weight); err != nil {
+			return err
+		}
 		select {
 		case pages <- q:
 			return nil
 		case <-pctx.Done():
+			inflight.Release(q.weight)
 			return pctx.Err()
 		}
 	})
@@ -474,6 +491,7 @@ type queued struct {
 	seq    int
 	page   connectors.Page
 	readAt time.Time
+	weight int64 // what the page holds of the object's in-flight budget (queueRecords)
 }
 
 // coalesceRecords is how many records a writer gathers from pages already waiting before it
