@@ -744,6 +744,10 @@ func TestPushSmallRounds(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				dry, err := p.Push(context.Background(), hsConn, push.Options{DryRun: true})
+				if err != nil || dry.Written != len(deals) {
+					t.Fatalf("dry run in pages of 3 marks: %+v, %v; want each of %d deals counted once", dry, err, len(deals))
+				}
 				sum, err := p.Push(context.Background(), hsConn, push.Options{})
 				if err != nil || sum.Written != len(deals) || sum.Unchanged != 0 {
 					t.Fatalf("push: %+v, %v; want each of %d deals written once", sum, err, len(deals))

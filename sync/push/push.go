@@ -280,6 +280,7 @@ type round struct {
 	templates map[tplKey]bool // additive, by template key and version
 	retry     error           // a transient per-record failure: the push must be retried
 	pending   []*decision     // writes waiting for a full batch
+	seen      map[string]bool // deals a dry run has counted
 }
 
 // decision is what a push does with one deal.
@@ -302,10 +303,21 @@ func (r *round) run(ctx context.Context, marks []store.PlanMark) error {
 	byDeal := map[string][]store.PlanMark{}
 	var dealIDs []string
 	for _, m := range marks {
+		if r.opts.DryRun && r.seen[m.DealID] {
+			continue // a dry run pages marks by plan: a deal's other plan came in an earlier page
+		}
 		if _, ok := byDeal[m.DealID]; !ok {
 			dealIDs = append(dealIDs, m.DealID)
 		}
 		byDeal[m.DealID] = append(byDeal[m.DealID], m)
+	}
+	if r.opts.DryRun {
+		if r.seen == nil {
+			r.seen = map[string]bool{}
+		}
+		for _, id := range dealIDs {
+			r.seen[id] = true
+		}
 	}
 	release := func() {
 		if r.opts.DryRun {
