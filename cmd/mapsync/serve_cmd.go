@@ -59,7 +59,9 @@ the webhook receivers (/webhooks/{hubspot,salesforce,generic}/CONNECTION), /metr
 /readyz; and River, the job queue in the store's own database, which works the background jobs:
 each batch of stored webhook events (deletions marked at once, named deals fetched, others by an
 incremental pull; retried with backoff, dead letters after the last attempt) and the pulls each
-connection's schedule (incremental) and full_schedule (reconcile) enqueue in its time zone. Replicas
+connection's schedule (incremental) and full_schedule (reconcile) enqueue in its time zone; and the
+pushes of plan changes to the CRM (one job per connection and push.window, a sweep for changes no job
+covers, push_log kept for push.log_retention). Replicas
 on one PostgreSQL share the jobs; only River's elected leader enqueues the schedules. Every pull is
 followed by the plan catch-up. On SIGTERM it stops taking requests, then gives running jobs
 --shutdown-timeout to finish (River runs what is cut short again) and exits 0.
