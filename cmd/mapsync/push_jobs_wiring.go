@@ -25,7 +25,7 @@ func pushJobs(ctx context.Context, rt *runtime, w *river.Workers) ([]*river.Peri
 	if err != nil {
 		return nil, err
 	}
-	m, err := push.NewJobMetrics(rt.reg, rt.store)
+	m, err := push.NewJobMetrics(rt.reg, rt.store, rt.pushes)
 	if err != nil {
 		return nil, err
 	}

@@ -23,8 +23,9 @@ type BacklogStore interface {
 
 // NewJobMetrics registers the push job metrics on reg; backlog, when not nil, backs the
 // mapsync_push_backlog and mapsync_push_oldest_mark_age_seconds gauges (one bounded query per
-// scrape).
-func NewJobMetrics(reg prometheus.Registerer, backlog BacklogStore) (*JobMetrics, error) {
+// scrape), for the connections pushes says push (nil: all; a pull-only connection's marks are
+// never pushed, and would only look like a growing backlog).
+func NewJobMetrics(reg prometheus.Registerer, backlog BacklogStore, pushes func(connection string) bool) (*JobMetrics, error) {
 	m := &JobMetrics{
 		jobs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mapsync_push_jobs_total",
 			Help: "Push jobs run, by connection and outcome (succeeded; failed: retried with backoff; needs_reauth: cancelled until the connection is authorised again)."},
@@ -32,7 +33,7 @@ func NewJobMetrics(reg prometheus.Registerer, backlog BacklogStore) (*JobMetrics
 	}
 	cs := []prometheus.Collector{m.jobs}
 	if backlog != nil {
-		cs = append(cs, &backlogCollector{store: backlog})
+		cs = append(cs, &backlogCollector{store: backlog, pushes: pushes})
 	}
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {
@@ -59,7 +60,8 @@ var (
 
 // backlogCollector reads the push backlog at each scrape.
 type backlogCollector struct {
-	store BacklogStore
+	store  BacklogStore
+	pushes func(string) bool
 }
 
 func (c *backlogCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -79,6 +81,9 @@ func (c *backlogCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(backlogErrDesc, prometheus.GaugeValue, 1)
 	now := time.Now()
 	for _, b := range bs {
+		if c.pushes != nil && !c.pushes(b.Connection) {
+			continue
+		}
 		ch <- prometheus.MustNewConstMetric(backlogDesc, prometheus.GaugeValue, float64(b.Marks), b.Connection)
 		ch <- prometheus.MustNewConstMetric(oldestDesc, prometheus.GaugeValue, max(0, now.Sub(b.Oldest).Seconds()), b.Connection)
 	}

@@ -120,7 +120,7 @@ func setup(t *testing.T, backend store.Dialect, now func() time.Time) *bundle {
 	t.Helper()
 	s := storetest.Open(t, backend)
 	b := &bundle{s: s, engine: newFakeEngine(s), reg: prometheus.NewRegistry()}
-	m, err := push.NewJobMetrics(b.reg, s)
+	m, err := push.NewJobMetrics(b.reg, s, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -476,15 +476,19 @@ func TestLogClean(t *testing.T) {
 func TestBacklogGauges(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		reg := prometheus.NewRegistry()
-		if _, err := push.NewJobMetrics(reg, s); err != nil {
+		if _, err := push.NewJobMetrics(reg, s, func(c string) bool { return c != "pull-only" }); err != nil {
 			t.Fatal(err)
 		}
 		if _, ok := metrictest.Value(t, reg, "mapsync_push_backlog", map[string]string{"connection": "hs"}); ok {
 			t.Fatal("backlog of hs before any plan")
 		}
 		createPlans(t, s, "hs", "d1", "d2")
+		createPlans(t, s, "pull-only", "p1")
 		if n, _ := metrictest.Value(t, reg, "mapsync_push_backlog", map[string]string{"connection": "hs"}); n != 2 {
 			t.Errorf("mapsync_push_backlog{hs} = %g, want 2", n)
+		}
+		if _, ok := metrictest.Value(t, reg, "mapsync_push_backlog", map[string]string{"connection": "pull-only"}); ok {
+			t.Error("backlog of a connection without a push mapping is reported")
 		}
 		if age, ok := metrictest.Value(t, reg, "mapsync_push_oldest_mark_age_seconds", map[string]string{"connection": "hs"}); !ok || age < 0 || age > 600 {
 			t.Errorf("mapsync_push_oldest_mark_age_seconds{hs} = %g (present %v), want a small age", age, ok)
