@@ -3,13 +3,16 @@ package scheduler_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/mapsync/mapsync/connectors"
 	"github.com/mapsync/mapsync/scheduler"
 	"github.com/mapsync/mapsync/store"
 	"github.com/mapsync/mapsync/store/storetest"
@@ -167,6 +170,100 @@ func TestLockerStopsRunOnLostLease(t *testing.T) {
 			if lk, err := s.RunLockOf(ctx, id); err != nil || lk.Holder != "thief" {
 				t.Fatalf("lock after the loser stopped: got %+v, %v; want still the new holder's", lk, err)
 			}
+		})
+	}
+}
+
+// renewCounter counts the lease renewals that succeeded.
+type renewCounter struct {
+	*store.Store
+	renewed atomic.Int32
+}
+
+func (c *renewCounter) RenewRunLock(ctx context.Context, connectionID int64, holder string, ttl time.Duration) error {
+	err := c.Store.RenewRunLock(ctx, connectionID, holder, ttl)
+	if err == nil {
+		c.renewed.Add(1)
+	}
+	return err
+}
+
+// TestLockerRenewsWhileStoreIsBusy holds a run lock while many callers keep the store writing
+// large pull pages back to back, as a full pull's writers do. On SQLite every one of them waits
+// for the single connection, which database/sql hands to a random waiter: without the run lock's
+// priority the heartbeat could wait behind many pages in a row and lose the lease ("run lock
+// could not be renewed in time"). The lease must be renewed again and again, and the run never
+// stopped.
+func TestLockerRenewsWhileStoreIsBusy(t *testing.T) {
+	t.Parallel()
+	for _, b := range storetest.Backends {
+		t.Run(string(b), func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			s := storetest.Open(t, b)
+			id := connection(t, s)
+			const callers, records, renewals = 16, 3000, 8
+			conns := make([]int64, callers)
+			for i := range conns {
+				c, err := s.EnsureConnection(ctx, fmt.Sprintf("busy%d", i), "hubspot")
+				if err != nil {
+					t.Fatal(err)
+				}
+				conns[i] = c.ID
+			}
+			rc := &renewCounter{Store: s}
+			l, err := scheduler.NewLocker(rc, scheduler.LockerConfig{TTL: 3 * time.Second, Poll: 20 * time.Millisecond, Logger: zerolog.Nop()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var pages atomic.Int64
+			err = l.Run(ctx, id, "sync run (manual, full)", 0, func(runCtx context.Context) error {
+				busyCtx, stop := context.WithCancel(runCtx)
+				var wg sync.WaitGroup
+				errs := make(chan error, callers)
+				for i, cid := range conns {
+					wg.Go(func() {
+						stamp := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+						recs := make([]connectors.Record, records)
+						for round := 0; busyCtx.Err() == nil; round++ {
+							stamp = stamp.Add(time.Second)
+							for j := range recs {
+								recs[j] = connectors.Record{Object: connectors.ObjectDeal, ID: fmt.Sprintf("d%d-%d", i, j), ModifiedAt: stamp,
+									Fields: map[string]any{"dealname": fmt.Sprintf("deal %d round %d", j, round), "amount": float64(j)}}
+							}
+							if _, err := s.ApplyPullPage(busyCtx, store.PullPage{ConnectionID: cid, Object: connectors.ObjectDeal, Records: recs}); err != nil {
+								if busyCtx.Err() == nil {
+									errs <- err
+								}
+								return
+							}
+							pages.Add(1)
+						}
+					})
+				}
+				defer func() { stop(); wg.Wait() }()
+				// Wait on the condition (enough renewals under load) with a generous bound.
+				deadline := time.NewTimer(2 * time.Minute)
+				defer deadline.Stop()
+				tick := time.NewTicker(50 * time.Millisecond)
+				defer tick.Stop()
+				for rc.renewed.Load() < renewals {
+					select {
+					case <-runCtx.Done():
+						return fmt.Errorf("run stopped after %d renewals while %d pages were stored: %w", rc.renewed.Load(), pages.Load(), context.Cause(runCtx))
+					case err := <-errs:
+						return fmt.Errorf("busy caller: %w", err)
+					case <-deadline.C:
+						return fmt.Errorf("only %d renewals in 2 minutes (%d pages stored)", rc.renewed.Load(), pages.Load())
+					case <-tick.C:
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatalf("run holding the lock while the store is busy: %v", err)
+			}
+			t.Logf("%d renewals while %d pages of %d records were stored by %d callers", rc.renewed.Load(), pages.Load(), records, callers)
 		})
 	}
 }

@@ -43,9 +43,13 @@ func (e *LockedError) Unwrap() error { return ErrLocked }
 // on both databases: it inserts the lease row, or takes over a row whose lease has expired. When a
 // live lease is held by someone else it returns a *LockedError (errors.Is ErrLocked).
 func (s *Store) AcquireRunLock(ctx context.Context, connectionID int64, holder, purpose string, ttl time.Duration) error {
+	if err := s.turns.take(ctx, true); err != nil {
+		return fmt.Errorf("acquire run lock: %w", err)
+	}
+	defer s.turns.give()
 	now := s.Now()
 	var got string
-	err := s.db.GetContext(ctx, &got, s.rebind(`
+	err := s.lockDB.GetContext(ctx, &got, s.rebind(`
 		INSERT INTO run_locks (connection_id, holder, purpose, acquired_at, expires_at)
 		VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (connection_id) DO UPDATE SET
@@ -60,7 +64,7 @@ func (s *Store) AcquireRunLock(ctx context.Context, connectionID int64, holder, 
 		return fmt.Errorf("acquire run lock: %w", err)
 	}
 	var cur RunLock
-	err = s.db.GetContext(ctx, &cur, s.rebind(`SELECT connection_id, holder, purpose, acquired_at, expires_at FROM run_locks WHERE connection_id = ?`), connectionID)
+	err = s.lockDB.GetContext(ctx, &cur, s.rebind(`SELECT connection_id, holder, purpose, acquired_at, expires_at FROM run_locks WHERE connection_id = ?`), connectionID)
 	if err != nil {
 		// Released between the two statements: report it as busy all the same; a retry wins.
 		return &LockedError{Lock: RunLock{ConnectionID: connectionID, Holder: "?", Purpose: "a run that just finished", AcquiredAt: now}}
@@ -69,9 +73,15 @@ func (s *Store) AcquireRunLock(ctx context.Context, connectionID int64, holder, 
 }
 
 // RenewRunLock extends the lease of a lock the holder still has to now+ttl; ErrLockLost if the
-// holder no longer has it.
+// holder no longer has it. On SQLite the run lock's statements take the store's turn before any
+// waiting transaction (see turns), so a busy process still renews its lease: its wait is bounded
+// by the one transaction under way, not by every caller queued on the single connection.
 func (s *Store) RenewRunLock(ctx context.Context, connectionID int64, holder string, ttl time.Duration) error {
-	res, err := s.db.ExecContext(ctx, s.rebind(`UPDATE run_locks SET expires_at = ? WHERE connection_id = ? AND holder = ?`),
+	if err := s.turns.take(ctx, true); err != nil {
+		return fmt.Errorf("renew run lock: %w", err)
+	}
+	defer s.turns.give()
+	res, err := s.lockDB.ExecContext(ctx, s.rebind(`UPDATE run_locks SET expires_at = ? WHERE connection_id = ? AND holder = ?`),
 		s.Now().Add(ttl).UnixMilli(), connectionID, holder)
 	if err != nil {
 		return fmt.Errorf("renew run lock: %w", interpretError(err))
@@ -85,7 +95,11 @@ func (s *Store) RenewRunLock(ctx context.Context, connectionID int64, holder str
 // ReleaseRunLock gives up a lock the holder has; releasing a lock taken over by someone else does
 // nothing.
 func (s *Store) ReleaseRunLock(ctx context.Context, connectionID int64, holder string) error {
-	if _, err := s.db.ExecContext(ctx, s.rebind(`DELETE FROM run_locks WHERE connection_id = ? AND holder = ?`), connectionID, holder); err != nil {
+	if err := s.turns.take(ctx, true); err != nil {
+		return fmt.Errorf("release run lock: %w", err)
+	}
+	defer s.turns.give()
+	if _, err := s.lockDB.ExecContext(ctx, s.rebind(`DELETE FROM run_locks WHERE connection_id = ? AND holder = ?`), connectionID, holder); err != nil {
 		return fmt.Errorf("release run lock: %w", interpretError(err))
 	}
 	return nil

@@ -50,6 +50,13 @@ type Store struct {
 	log     zerolog.Logger
 	// markHook runs in every plan write's transaction (OnPlansMarked).
 	markHook MarkHook
+	// turns orders write transactions on SQLite, the run lock's first (nil on PostgreSQL).
+	turns *turns
+	// lockDB runs the run lock's statements. On PostgreSQL it is a pool of its own (two
+	// connections), so a lease renewal never waits behind the main pool's callers, of which
+	// database/sql wakes a random one; on SQLite it is db (one file, one writer) and turns gives
+	// the run lock its priority instead.
+	lockDB *sqlx.DB
 }
 
 // Options configures Open.
@@ -92,6 +99,8 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 		}
 		s.db.SetMaxOpenConns(1)
 		s.db.SetConnMaxIdleTime(0)
+		s.turns = newTurns()
+		s.lockDB = s.db
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
 		s.dialect = Postgres
 		s.db, err = sqlx.Open("postgres", rawURL)
@@ -105,13 +114,21 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 		s.db.SetMaxOpenConns(n)
 		s.db.SetMaxIdleConns(n)
 		s.db.SetConnMaxIdleTime(5 * time.Minute)
+		s.lockDB, err = sqlx.Open("postgres", rawURL)
+		if err != nil {
+			s.db.Close()
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		s.lockDB.SetMaxOpenConns(2)
+		s.lockDB.SetMaxIdleConns(2)
+		s.lockDB.SetConnMaxIdleTime(5 * time.Minute)
 	default:
 		return nil, fmt.Errorf("database url: want postgres://... or sqlite:PATH")
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := s.db.PingContext(pingCtx); err != nil {
-		s.db.Close()
+		s.Close()
 		if s.dialect == Postgres {
 			return nil, fmt.Errorf("cannot reach PostgreSQL at %s: %w (is the server running? check database.url or %s)", redactURL(rawURL), err, "MAPSYNC_DATABASE_URL")
 		}
@@ -130,7 +147,13 @@ func redactURL(raw string) string {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	err := s.db.Close()
+	if s.lockDB != nil && s.lockDB != s.db {
+		err = errors.Join(err, s.lockDB.Close())
+	}
+	return err
+}
 
 // Dialect reports which database the store runs on.
 func (s *Store) Dialect() Dialect { return s.dialect }
@@ -149,6 +172,10 @@ func (s *Store) rebind(q string) string { return s.db.Rebind(q) }
 
 // inTx runs fn in a transaction, committing when it returns nil and rolling back otherwise.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	if err := s.turns.take(ctx, false); err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer s.turns.give()
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", interpretError(err))
