@@ -51,6 +51,12 @@ type PullRequest struct {
 	// missed. A connector may skip window records its cursor says were delivered already (Salesforce
 	// keeps their (id, stamp) pairs in Since.Extra); others are delivered again; see Page.
 	Overlap time.Duration
+	// Deals, for an ObjectDealContact pull by a DealFeeder, are the deals the deal pull of the same
+	// run delivers: their roles are read instead of walking the deals again. The caller sets it
+	// only when that pull covers every deal this one would walk (a Full pull beside a Full deal
+	// pull that starts from the beginning; an incremental one beside an incremental deal pull from
+	// a cursor no later than this one's). Nil: the connector finds the deals itself.
+	Deals *DealFeed
 }
 
 // Page is one batch of records delivered by Connector.Pull.

@@ -143,6 +143,9 @@ func dealContactRecord(dc connectors.DealContact, deal connectors.Record) connec
 // list position of a Full pull after the group's last page in its Extra (see Pull). Labels are
 // read once per pull.
 //
+// With req.Deals (see connectors.DealFeed) the deals come from the deal pull of the same run
+// instead of a walk, and cost no call; see feedDeals.
+//
 // Deal pages cannot carry the roles instead: the search API (incremental pulls) returns no
 // associations, and the list endpoint's associations=contacts gives each association only an id
 // and a type name, not the typeId and label of a user-defined role label.
@@ -219,7 +222,9 @@ func (c *Connector) pullDealContacts(ctx context.Context, req connectors.PullReq
 	}
 	props := []string{dealSpec.stamp, "hs_object_id"}
 	var err error
-	if req.Full {
+	if req.Deals != nil {
+		err = c.feedDeals(ctx, req, add)
+	} else if req.Full {
 		from, ferr := listResume(req.Since.Extra)
 		if ferr != nil {
 			return fmt.Errorf("pull %s: %w", connectors.ObjectDealContact, ferr)
@@ -238,6 +243,48 @@ func (c *Connector) pullDealContacts(ctx context.Context, req connectors.PullReq
 	}
 	return nil
 }
+
+// feedDeals hands the deals of req.Deals (what the deal pull of the same run delivered) to add as
+// the walk would: live deals only, with a Full pull's list position (the deal pull's, whose
+// archived pass this pull does not read, so it ends at the live pass's end). It costs no call.
+func (c *Connector) feedDeals(ctx context.Context, req connectors.PullRequest, add func([]connectors.Record, *listPos) error) error {
+	for {
+		pg, ok, err := req.Deals.Next(ctx)
+		if err != nil {
+			return fmt.Errorf("pull %s: deals from the deal pull: %w", connectors.ObjectDealContact, err)
+		}
+		if !ok {
+			return nil
+		}
+		var next *listPos
+		if req.Full {
+			pos, err := listResume(pg.Cursor.Extra)
+			if err != nil {
+				return fmt.Errorf("pull %s: deals from the deal pull: %w", connectors.ObjectDealContact, err)
+			}
+			if pos.archived {
+				pos = listPos{done: true}
+			}
+			next = &pos
+		}
+		live := make([]connectors.Record, 0, len(pg.Deals))
+		for _, d := range pg.Deals {
+			if !d.Deleted {
+				live = append(live, d)
+			}
+		}
+		if len(live) == 0 {
+			continue // the archived pass, or a page of deleted deals: no roles to read
+		}
+		if err := add(live, next); err != nil {
+			return err
+		}
+	}
+}
+
+// TakesDealFeed reports that deal_contact pulls read the roles of PullRequest.Deals when given
+// (see connectors.DealFeeder).
+func (c *Connector) TakesDealFeed() bool { return true }
 
 // labels reads the deal-to-contact association labels.
 func (c *Connector) labels(ctx context.Context) (*labelSet, error) {

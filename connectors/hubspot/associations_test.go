@@ -2,6 +2,7 @@ package hubspot
 
 import (
 	"encoding/json"
+	"errors"
 	"reflect"
 	"testing"
 
@@ -66,5 +67,46 @@ func TestDealContactsBatchReadsAtTheDocumentedMaximum(t *testing.T) {
 		if deals != len(tb.sb.IDs("deals")) {
 			t.Errorf("full=%v: role sets of %d deals, want every one of %d", req.Full, deals, len(tb.sb.IDs("deals")))
 		}
+	}
+}
+
+// Given the deals of a deal pull (PullRequest.Deals), the roles cost only their batch reads and
+// the labels: no deal is walked again. They equal the walked roles, archived deals are left out,
+// and a Full pull's pages carry the deal pull's list positions (the archived pass ends the live
+// one). A deal pull that did not finish fails the roles pull.
+func TestDealContactsFromDealFeed(t *testing.T) {
+	t.Parallel()
+	c, tb := setup(t, sandbox.Options{Deals: 2300, Seed: 5}, nil)
+	if err := tb.sb.ArchiveObject("deals", tb.sb.IDs("deals")[3]); err != nil {
+		t.Fatal(err)
+	}
+	for _, full := range []bool{true, false} {
+		walked := pull(t, c, connectors.PullRequest{Object: connectors.ObjectDealContact, Full: full})
+		deals := pull(t, c, connectors.PullRequest{Object: connectors.ObjectDeal, Full: full})
+		feed := connectors.NewDealFeed()
+		for _, p := range deals.pages {
+			feed.Add(p)
+		}
+		feed.Close(nil)
+		before := tb.sb.Requests("")
+		fed := pull(t, c, connectors.PullRequest{Object: connectors.ObjectDealContact, Full: full, Deals: feed})
+		calls := tb.sb.Requests("") - before
+		if reads := tb.sb.Requests("POST /crm/v4/associations/deals/contacts/batch/read"); calls != 4 {
+			t.Errorf("full=%v: %d calls (%d association reads in all), want 4: the labels and 3 batch reads", full, calls, reads)
+		}
+		if !reflect.DeepEqual(fed.records, walked.records) {
+			t.Errorf("full=%v: %d role records from the feed, %d from the walk: want the same", full, len(fed.records), len(walked.records))
+		}
+		if full {
+			last := fed.pages[len(fed.pages)-1].Cursor.Extra
+			if last[resumePass] != "done" {
+				t.Errorf("last fed page's position %v, want the end", last)
+			}
+		}
+	}
+	feed := connectors.NewDealFeed()
+	feed.Close(errors.New("deal page 7: 503"))
+	if _, err := tryPull(t.Context(), c, connectors.PullRequest{Object: connectors.ObjectDealContact, Deals: feed}); !errors.Is(err, connectors.ErrDealFeedIncomplete) {
+		t.Errorf("roles of an unfinished deal pull: got %v, want ErrDealFeedIncomplete", err)
 	}
 }

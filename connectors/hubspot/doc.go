@@ -42,7 +42,10 @@
 // to Options.AssociationBatch deals (default 1,000, HubSpot's documented maximum of batch-read
 // inputs) and batch-reads each group's deal-to-contact associations in one v4 call (a 207
 // NO_ASSOCIATIONS_FOUND means no contacts): the roles of D deals cost ceil(D/1000) calls besides
-// the walk, where one call per list page of 100 cost ten times as many.
+// the walk, where one call per list page of 100 cost ten times as many. Given PullRequest.Deals
+// (the deals the deal pull of the same run delivers; see connectors.DealFeed), it reads the roles
+// of those instead and walks nothing: the live ones, grouped the same way, each page's position the
+// deal page's (the archived pass ends it), so that a resumed pass walks on from there.
 // Labels resolve through the labels endpoint, read once per pull; the labels in
 // Options.PrimaryLabels set the Primary flag instead of a role. Page.Roles holds the complete role
 // set of every deal walked. Owners (GET /crm/v3/owners/) are few and are read whole, then sorted.

@@ -35,8 +35,9 @@ var propertyName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,99}$`)
 // page. The list pages in id order and HubSpot ids only grow, so the records before the position
 // are exactly those of the pages already delivered.
 //
-// Deal-contact roles walk the deals the same way (only their id and stamp) and read each page's
-// associations to contacts; Page.Roles holds every walked deal, with an empty set when it has no
+// Deal-contact roles walk the deals the same way (only their id and stamp), or take them from
+// req.Deals (the same run's deal pull) without a call, and read each group's associations to
+// contacts; Page.Roles holds every walked deal, with an empty set when it has no
 // contacts. Owners are few: they are read whole, filtered by updatedAt unless Full, and delivered
 // sorted; a Full owners pull carries no position and starts over.
 func (c *Connector) Pull(ctx context.Context, req connectors.PullRequest, fn func(connectors.Page) error) error {

@@ -174,7 +174,7 @@ func benchFullPull(b *testing.B, kind string, backend store.Dialect, deals int) 
 		conn = c
 	case "hubspot":
 		// A first pull is full: the list endpoint, 100 a page, for every object; the contact
-		// roles walk the deals and batch-read their associations 1,000 deals a call.
+		// roles batch-read the associations of the deals the deal pull delivers, 1,000 a call.
 		c, err := hubspot.New(hubspot.Options{Connection: "bench", BaseURL: url, Auth: connectors.NewStaticToken(hssandbox.PrivateAppToken), SearchPerSecond: -1, Metrics: metrics, Logger: zerolog.Nop()})
 		if err != nil {
 			b.Fatal(err)

@@ -130,8 +130,12 @@ type ObjectSummary struct {
 	// Resumed is true when the run continued a full pass that an earlier run left unfinished.
 	Resumed bool `json:"resumed,omitempty"`
 	// Missing counts records a full reconcile found gone and marked deleted.
-	Missing int    `json:"missing,omitempty"`
-	Took    string `json:"took"`
+	Missing int `json:"missing,omitempty"`
+	// DealsFrom says, for the deal_contact pull of a connector that reads roles per deal, where
+	// the deals came from: DealsFromDealPull (the deals this run's deal pull delivered, no call),
+	// or "walk: " and why the connector walked the deals again (see dealFeed).
+	DealsFrom string `json:"deals_from,omitempty"`
+	Took      string `json:"took"`
 }
 
 // Summary is what a run did.
@@ -188,6 +192,10 @@ func (p *Puller) Run(ctx context.Context, req Request) (*Summary, error) {
 	if p.opts.Calls != nil {
 		calls0, retries0 = p.opts.Calls()
 	}
+	feed, feedWhy, err := p.dealFeed(ctx, req.Full, parallel)
+	if err != nil {
+		return nil, err
+	}
 	var runErr error
 	if parallel {
 		// Reading everything: the objects do not depend on each other (plans are built after
@@ -197,7 +205,7 @@ func (p *Puller) Run(ctx context.Context, req Request) (*Summary, error) {
 		g, gctx := errgroup.WithContext(ctx)
 		for i, obj := range p.opts.Objects {
 			g.Go(func() error {
-				os, err := p.pullObject(gctx, log, obj, req.Full)
+				os, err := p.pullObject(gctx, log, obj, req.Full, feed, feedWhy)
 				sum.Objects[i] = os
 				if err != nil {
 					return fmt.Errorf("pull %s: %w", obj, err)
@@ -211,13 +219,16 @@ func (p *Puller) Run(ctx context.Context, req Request) (*Summary, error) {
 		}
 	} else {
 		for _, obj := range p.opts.Objects {
-			os, err := p.pullObject(ctx, log, obj, req.Full)
+			os, err := p.pullObject(ctx, log, obj, req.Full, feed, feedWhy)
 			sum.Objects = append(sum.Objects, os)
 			if err != nil {
 				runErr = fmt.Errorf("pull %s: %w", obj, err)
 				break
 			}
 		}
+	}
+	if feed != nil {
+		feed.Close(errors.New("the run ended")) // the deal pull did not run; a no-op when it closed it
 	}
 	if p.opts.Calls != nil {
 		c, r := p.opts.Calls()
@@ -281,8 +292,13 @@ func (p *Puller) readsEverything(ctx context.Context, full bool) (bool, string, 
 	return true, reason, nil
 }
 
-func (p *Puller) pullObject(ctx context.Context, log zerolog.Logger, obj connectors.Object, full bool) (os ObjectSummary, err error) {
+func (p *Puller) pullObject(ctx context.Context, log zerolog.Logger, obj connectors.Object, full bool, feed *connectors.DealFeed, feedWhy string) (os ObjectSummary, err error) {
 	os.Object = obj
+	if obj == connectors.ObjectDeal && feed != nil {
+		// Whatever ends this pull ends the feed: complete only when the connector delivered every
+		// page (set below), incomplete otherwise.
+		defer func() { feed.Close(fmt.Errorf("deal pull: %w", errOr(err))) }()
+	}
 	start := time.Now()
 	defer func() { os.Took = time.Since(start).Round(time.Millisecond).String() }()
 	log = log.With().Str("object", string(obj)).Logger()
@@ -318,6 +334,16 @@ func (p *Puller) pullObject(ctx context.Context, log zerolog.Logger, obj connect
 	}
 	o := &objectPull{obj: obj, full: full, fresh: fresh, log: log, os: &os, prev: prev, maxSeen: prev}
 	req := connectors.PullRequest{Object: obj, Full: full, Fields: p.opts.Fields[obj], Overlap: p.opts.Overlap}
+	if obj == connectors.ObjectDealContact && (feed != nil || feedWhy != "") {
+		if feed != nil {
+			req.Deals = feed
+			os.DealsFrom = DealsFromDealPull
+			log.Debug().Msg("roles read for the deals this run's deal pull delivers")
+		} else {
+			os.DealsFrom = "walk: " + feedWhy
+			log.Info().Str("why", feedWhy).Msg("roles walk the deals again instead of reusing the deal pull's")
+		}
+	}
 	if !full {
 		req.Since = prev
 	}
@@ -384,6 +410,9 @@ func (p *Puller) pullObject(ctx context.Context, log zerolog.Logger, obj connect
 		}
 		select {
 		case pages <- q:
+			if obj == connectors.ObjectDeal && feed != nil {
+				feed.Add(pg)
+			}
 			return nil
 		case <-pctx.Done():
 			inflight.Release(q.weight)
@@ -391,6 +420,9 @@ func (p *Puller) pullObject(ctx context.Context, log zerolog.Logger, obj connect
 		}
 	})
 	close(pages)
+	if obj == connectors.ObjectDeal && feed != nil && err == nil {
+		feed.Close(nil) // every deal was delivered, whether or not its writers store it
+	}
 	var werr error
 	for range writers {
 		if e := <-written; e != nil && werr == nil {
