@@ -211,8 +211,23 @@ func TestLockerRenewsWhileStoreIsBusy(t *testing.T) {
 				}
 				conns[i] = c.ID
 			}
+			// The lease is sized to this machine's page time (the race detector or a loaded
+			// machine makes one page take seconds): the heartbeat gives up after 2/3 of it, about
+			// five pages' time, where without its priority it would wait behind a random draw
+			// among 16 callers for every freed connection.
+			warm := make([]connectors.Record, records)
+			for j := range warm {
+				warm[j] = connectors.Record{Object: connectors.ObjectDeal, ID: fmt.Sprintf("w-%d", j), ModifiedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+					Fields: map[string]any{"dealname": fmt.Sprintf("deal %d", j), "amount": float64(j)}}
+			}
+			began := time.Now()
+			if _, err := s.ApplyPullPage(ctx, store.PullPage{ConnectionID: id, Object: connectors.ObjectDeal, Records: warm}); err != nil {
+				t.Fatal(err)
+			}
+			ttl := max(3*time.Second, 8*time.Since(began))
+			t.Logf("one page of %d records took %s: lease %s", records, time.Since(began), ttl)
 			rc := &renewCounter{Store: s}
-			l, err := scheduler.NewLocker(rc, scheduler.LockerConfig{TTL: 3 * time.Second, Poll: 20 * time.Millisecond, Logger: zerolog.Nop()})
+			l, err := scheduler.NewLocker(rc, scheduler.LockerConfig{TTL: ttl, Poll: 20 * time.Millisecond, Logger: zerolog.Nop()})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -85,11 +85,15 @@ func TestPushRoutes(t *testing.T) {
 	eachStore(t, func(t *testing.T, b *testBundle) {
 		ctx := t.Context()
 		st := b.store.Store
-		if err := st.RecordPush(ctx, "hs", []store.PushOutcome{
+		// Two pushes of deal 006A: one written, then one refused (a push has one outcome per
+		// record, so they are two calls).
+		for _, o := range []store.PushOutcome{
 			{Object: "deal", CRMID: "006A", Outcome: "written", Fields: map[string]any{"map_progress": 40.0}},
 			{Object: "deal", CRMID: "006A", Outcome: "dead_letter", Fields: map[string]any{"map_status": "retired"}, Code: "INVALID_OPTION", Message: "map_status: retired is not a valid option"},
-		}); err != nil {
-			t.Fatal(err)
+		} {
+			if err := st.RecordPush(ctx, "hs", []store.PushOutcome{o}); err != nil {
+				t.Fatal(err)
+			}
 		}
 		src := &storePush{s: st}
 		srv, err := New(Options{Store: b.store, Logger: zerolog.Nop(), Push: src})

@@ -58,7 +58,8 @@ func (s *Store) LastPushed(ctx context.Context, connection, object string, crmID
 
 // RecordPush stores a push's outcomes in one transaction: every outcome goes to the push log; a
 // written record's fields are merged into its push state (the values last pushed) and its dead
-// letter, if any, is removed; a dead_letter outcome upserts the record's dead letter.
+// letter, if any, is removed; a dead_letter outcome upserts the record's dead letter. A push has
+// one outcome per record: outcomes of one record in one call are not applied in order.
 func (s *Store) RecordPush(ctx context.Context, connection string, outcomes []PushOutcome) error {
 	return s.FinishPush(ctx, connection, outcomes, nil)
 }

@@ -76,6 +76,17 @@ type PullPage struct {
 // ApplyPullPage stores a page in one transaction and reports what changed.
 func (s *Store) ApplyPullPage(ctx context.Context, p PullPage) (UpsertStats, error) {
 	var stats UpsertStats
+	if s.dialect == Postgres {
+		// On PostgreSQL a page goes through COPY, and lib/pq's COPY reads the connection in a
+		// goroutine of its own: a cancelled context would make database/sql roll the transaction
+		// back concurrently with that reader (a data race on the connection, seen under -race).
+		// So the page's transaction runs to its end (bounded: one page) once begun, and a
+		// cancellation is honoured before it starts and by the caller after it.
+		if err := ctx.Err(); err != nil {
+			return stats, err
+		}
+		ctx = context.WithoutCancel(ctx)
+	}
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		if s.dialect == Postgres {
 			// A pull page may be lost in a crash without harm: its records and its cursor commit
