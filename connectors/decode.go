@@ -1,12 +1,13 @@
 package connectors
 
 import (
-	"encoding/json"
 	"fmt"
 	"mime"
 	"reflect"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/goccy/go-json"
 )
 
 // Shaped is implemented by reply types that can tell a reply of their shape from other JSON that
@@ -21,6 +22,12 @@ type Shaped interface {
 // that is not JSON (Content-Type), does not decode, or decodes into a Shaped value that is not of
 // its shape is a KindTransient error: NOT_JSON, MALFORMED_JSON or WRONG_SHAPE. The errors never
 // quote the body.
+//
+// It decodes with github.com/goccy/go-json, a maintained drop-in for encoding/json's Unmarshal
+// (the same struct tags, Unmarshaler methods and map[string]any values) that decodes the CRMs'
+// record pages in well under half the CPU time: decoding was the largest share of a full pull's
+// own CPU, and on a machine the database shares, what the pull spends the database cannot. The
+// connectors' fuzz targets hold it to no panic and an error on hostile input.
 func DecodeJSON(resp *Response, out any) error {
 	ct := resp.Header.Get("Content-Type")
 	mt, _, err := mime.ParseMediaType(ct)

@@ -25,6 +25,11 @@ func (f *flexID) UnmarshalJSON(b []byte) error {
 	case len(b) == 0 || bytes.Equal(b, []byte("null")):
 		*f = ""
 		return nil
+	case len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' && bytes.IndexByte(b, '\\') < 0:
+		// The common case, a string without escapes: its bytes (the reply's decoder has checked
+		// the token), without a second decoder pass per record.
+		*f = flexID(b[1 : len(b)-1])
+		return nil
 	case b[0] == '"':
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
