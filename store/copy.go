@@ -120,14 +120,19 @@ func (s *Store) copyRecords(ctx context.Context, tx *sqlx.Tx, connID int64, obje
 	return nil
 }
 
+// rolesConflict makes a role insert an upsert: a fresh page does not clear its deals' roles first.
+const rolesConflict = ` ON CONFLICT (connection_id, deal_id, contact_id, role) DO UPDATE SET is_primary = excluded.is_primary, synced_at = excluded.synced_at`
+
 const copyStageRoles = `COPY mapsync_stage_roles (deal_id, contact_id, role, is_primary) FROM STDIN`
 
 // copyRoles replaces the roles of the given deals on PostgreSQL: one DELETE by an array of deal
-// ids, the new set through the staging table, one merge. roles holds each (deal, contact, role)
-// once.
+// ids (none when deals is empty: a fresh page's roles are only upserted), the new set through the
+// staging table, one merge. roles holds each (deal, contact, role) once.
 func copyRoles(ctx context.Context, tx *sqlx.Tx, connID int64, deals []string, roles []connectors.DealContact, now time.Time) error {
-	if _, err := tx.ExecContext(ctx, `DELETE FROM deal_contacts WHERE connection_id = $1 AND deal_id = ANY($2)`, connID, pq.Array(deals)); err != nil {
-		return fmt.Errorf("clear contact roles: %w", interpretError(err))
+	if len(deals) > 0 {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM deal_contacts WHERE connection_id = $1 AND deal_id = ANY($2)`, connID, pq.Array(deals)); err != nil {
+			return fmt.Errorf("clear contact roles: %w", interpretError(err))
+		}
 	}
 	if len(roles) == 0 {
 		return nil
@@ -144,7 +149,7 @@ func copyRoles(ctx context.Context, tx *sqlx.Tx, connID int64, deals []string, r
 		return fmt.Errorf("stage %d contact roles: %w", len(roles), err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO deal_contacts (connection_id, deal_id, contact_id, role, is_primary, synced_at)
-		SELECT $1, deal_id, contact_id, role, is_primary, $2 FROM mapsync_stage_roles`, connID, now); err != nil {
+		SELECT $1, deal_id, contact_id, role, is_primary, $2 FROM mapsync_stage_roles`+rolesConflict, connID, now); err != nil {
 		return fmt.Errorf("store %d contact roles: %w", len(roles), interpretError(err))
 	}
 	return nil

@@ -61,7 +61,12 @@ type PullPage struct {
 	Seen bool
 	// Fresh says the store held no records of this object for the connection when the pull
 	// began (a first load): the stored stamps are not read, and every record counts as
-	// inserted. The upsert still never lets an older stamp overwrite a newer one.
+	// inserted. The upsert still never lets an older stamp overwrite a newer one. A fresh page's
+	// contact roles are upserted without first clearing the deals' stored ones: on a first load
+	// there are none to clear (the clearing DELETE, probing every deal of the page against a table
+	// the planner still believes empty, was a quarter of the database's work in a first pull), and
+	// a fresh pass is a full one, whose reconcile (MarkUnseenDeleted) drops any role it did not
+	// deliver.
 	Fresh bool
 	// Reconcile marks a page of a full pass: the CRM's current version of a record replaces the
 	// stored one whenever their content (fields or deleted flag) differs, even when its stamp is
@@ -115,7 +120,7 @@ func (s *Store) ApplyPullPage(ctx context.Context, p PullPage) (UpsertStats, err
 		if err != nil {
 			return err
 		}
-		if err := s.replaceRoles(ctx, tx, p.ConnectionID, p.Roles, s.Now()); err != nil {
+		if err := s.replaceRoles(ctx, tx, p.ConnectionID, p.Roles, p.Fresh, s.Now()); err != nil {
 			return err
 		}
 		if p.Cursor != nil {
@@ -435,7 +440,7 @@ func (s *Store) RecordCounts(ctx context.Context, connectionID int64) (map[conne
 }
 
 // replaceRoles replaces the contact roles of each deal in roles with the given set.
-func (s *Store) replaceRoles(ctx context.Context, tx *sqlx.Tx, connID int64, roles map[string][]connectors.DealContact, now time.Time) error {
+func (s *Store) replaceRoles(ctx context.Context, tx *sqlx.Tx, connID int64, roles map[string][]connectors.DealContact, fresh bool, now time.Time) error {
 	if len(roles) == 0 {
 		return nil
 	}
@@ -452,6 +457,9 @@ func (s *Store) replaceRoles(ctx context.Context, tx *sqlx.Tx, connID int64, rol
 			seen[key] = true
 			set = append(set, connectors.DealContact{DealID: d, ContactID: dc.ContactID, Role: dc.Role, Primary: dc.Primary})
 		}
+	}
+	if fresh {
+		deals = nil // nothing to clear (PullPage.Fresh): the set is upserted
 	}
 	if s.dialect == Postgres {
 		return copyRoles(ctx, tx, connID, deals, set, now)
@@ -476,7 +484,7 @@ func (s *Store) replaceRoles(ctx context.Context, tx *sqlx.Tx, connID int64, rol
 			b.WriteString("(?, ?, ?, ?, ?, ?)")
 			vals = append(vals, connID, dc.DealID, dc.ContactID, dc.Role, dc.Primary, now)
 		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO deal_contacts (connection_id, deal_id, contact_id, role, is_primary, synced_at) VALUES `+b.String()), vals...); err != nil {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO deal_contacts (connection_id, deal_id, contact_id, role, is_primary, synced_at) VALUES `+b.String()+rolesConflict), vals...); err != nil {
 			return fmt.Errorf("store contact roles: %w", interpretError(err))
 		}
 	}

@@ -411,3 +411,50 @@ func TestFreshPageNeverOverwritesNewer(t *testing.T) {
 		}
 	})
 }
+
+// A fresh page's roles are upserted without clearing the deals' stored ones first (there are none
+// on a first load): a role the store already has is updated, not refused as a duplicate; and a
+// stale role that a fresh full pass does not deliver is dropped by its reconcile.
+func TestFreshPageUpsertsRoles(t *testing.T) {
+	t.Parallel()
+	for _, b := range storetest.Backends {
+		t.Run(string(b), func(t *testing.T) {
+			now := t0
+			s := storetest.Open(t, b, storetest.Options{Now: func() time.Time { return now }})
+			ctx := t.Context()
+			c, _ := s.EnsureConnection(ctx, "sf", "salesforce")
+			// Stored before the pass began (say by a webhook fetch): 006A's Champion, not primary,
+			// and 006A's Economic Buyer, which the CRM no longer has.
+			if _, err := s.ApplyPullPage(ctx, store.PullPage{ConnectionID: c.ID, Object: connectors.ObjectDealContact, Roles: map[string][]connectors.DealContact{
+				"006A": {{DealID: "006A", ContactID: "003A", Role: "Champion"}, {DealID: "006A", ContactID: "003Z", Role: "Economic Buyer"}},
+			}}); err != nil {
+				t.Fatal(err)
+			}
+			now = t0.Add(time.Hour)
+			start := now
+			page := store.PullPage{ConnectionID: c.ID, Object: connectors.ObjectDealContact, Seen: true, Fresh: true, Reconcile: true, Roles: map[string][]connectors.DealContact{
+				"006A": {{DealID: "006A", ContactID: "003A", Role: "Champion", Primary: true}},
+				"006B": {{DealID: "006B", ContactID: "003B", Role: "Champion"}},
+			}}
+			for range 2 { // the same page twice (a repeated commit) changes nothing more
+				if _, err := s.ApplyPullPage(ctx, page); err != nil {
+					t.Fatalf("fresh page over stored roles: %v", err)
+				}
+			}
+			got, _ := s.DealContacts(ctx, c.ID, "006A")
+			if len(got) != 2 || got[0].ContactID != "003A" || !got[0].Primary {
+				t.Fatalf("006A roles before the reconcile: %+v, want 003A's Champion updated to primary, and 003Z still there", got)
+			}
+			if _, err := s.MarkUnseenDeleted(ctx, c.ID, connectors.ObjectDealContact, start); err != nil {
+				t.Fatal(err)
+			}
+			got, _ = s.DealContacts(ctx, c.ID, "006A")
+			if len(got) != 1 || got[0].ContactID != "003A" || !got[0].Primary {
+				t.Fatalf("006A roles after the reconcile: %+v, want only 003A's primary Champion", got)
+			}
+			if got, _ := s.DealContacts(ctx, c.ID, "006B"); len(got) != 1 {
+				t.Fatalf("006B roles: %+v, want 1", got)
+			}
+		})
+	}
+}
