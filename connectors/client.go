@@ -226,7 +226,7 @@ func (c *Client) do(ctx context.Context, req Request) (*Response, error) {
 			return nil, err
 		}
 	}
-	body := readBuffered(resp.Body)
+	body := readBuffered(resp)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		e := ClassifyResponse(c.opts.CRM, resp.StatusCode, resp.Header, body, c.opts.Now())
 		return nil, e
@@ -358,7 +358,7 @@ func (r *retrier) checkRetry(ctx context.Context, resp *http.Response, err error
 		}
 		r.wait = r.jitter()
 	case resp.StatusCode >= 200 && resp.StatusCode < 300 && r.req.Decode != nil:
-		body := readBuffered(resp.Body)
+		body := readBuffered(resp)
 		resp.Body = &bufferedBody{Reader: bytes.NewReader(body), b: body}
 		r.decodeErr = r.req.Decode(&Response{Status: resp.StatusCode, Header: resp.Header, Body: body})
 		if r.decodeErr == nil || KindOf(r.decodeErr) != KindTransient {
@@ -372,7 +372,7 @@ func (r *retrier) checkRetry(ctx context.Context, resp *http.Response, err error
 		return false, nil
 	default:
 		status = resp.StatusCode
-		body := readBuffered(resp.Body)
+		body := readBuffered(resp)
 		resp.Body = &bufferedBody{Reader: bytes.NewReader(body), b: body}
 		e := ClassifyResponse(r.c.opts.CRM, resp.StatusCode, resp.Header, body, r.c.opts.Now())
 		switch {
@@ -499,14 +499,28 @@ type bufferedBody struct {
 func (*bufferedBody) Close() error { return nil }
 
 // readBuffered returns the whole body without copying when meteredTransport buffered it.
-func readBuffered(rc io.ReadCloser) []byte {
+func readBuffered(resp *http.Response) []byte {
+	rc := resp.Body
 	defer rc.Close()
 	if bb, ok := rc.(*bufferedBody); ok && bb.Reader.Size() == int64(bb.Reader.Len()) {
 		return bb.b
 	}
+	// A reply that says its length is read into one buffer of that size: io.ReadAll grows from
+	// 512 bytes, which for a page of 2,000 records allocates and copies the body several times
+	// over (garbage that the collector then pays for). The length is only a hint: a body that is
+	// longer or shorter is still read whole (the transport enforces Content-Length anyway), and
+	// the hint is not trusted past the cap the body is read under.
+	if n := resp.ContentLength; n > 0 && n < maxBodyHint {
+		buf := bytes.NewBuffer(make([]byte, 0, n+1)) // +1: ReadFrom needs room to see EOF without growing
+		_, _ = buf.ReadFrom(rc)
+		return buf.Bytes()
+	}
 	b, _ := io.ReadAll(rc)
 	return b
 }
+
+// maxBodyHint is the largest Content-Length readBuffered sizes a buffer by.
+const maxBodyHint = 64 << 20
 
 type opKey struct{}
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"time"
+	"unsafe"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -74,6 +75,18 @@ func copyIn(ctx context.Context, tx *sqlx.Tx, copyStmt string, rows func(put fun
 	return nil
 }
 
+// borrowString returns b's bytes as a string without copying them, for a COPY row: lib/pq's
+// COPY appends each value's text to its send buffer within the Exec call and keeps nothing, and
+// the document's buffer (a page's arena, see upsertRecords) is not written again until the page
+// is stored. A []byte value would be sent as bytea, hence a string; copying each document into
+// one (what string(b) does) allocated as many bytes again as the pull stores.
+func borrowString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
 const copyStageRecords = `COPY mapsync_stage_records (kind, crm_id, fields, fields_hash, modified_at, deleted) FROM STDIN`
 
 // copyRecords applies a classified page to crm_records on PostgreSQL: the rows and repairs go
@@ -82,12 +95,12 @@ func (s *Store) copyRecords(ctx context.Context, tx *sqlx.Tx, connID int64, obje
 	if len(w.rows)+len(w.repairs) > 0 {
 		err := copyIn(ctx, tx, copyStageRecords, func(put func(...any) error) error {
 			for _, r := range w.rows {
-				if err := put(stageWrite, r.id, string(r.fields), r.hash, r.stamp, r.deleted); err != nil {
+				if err := put(stageWrite, r.id, borrowString(r.fields), r.hash, r.stamp, r.deleted); err != nil {
 					return err
 				}
 			}
 			for _, r := range w.repairs {
-				if err := put(stageRepair, r.id, string(r.fields), r.hash, r.stamp, r.deleted); err != nil {
+				if err := put(stageRepair, r.id, borrowString(r.fields), r.hash, r.stamp, r.deleted); err != nil {
 					return err
 				}
 			}
