@@ -2,8 +2,11 @@ package hubspot
 
 import (
 	"bytes"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -241,4 +244,83 @@ func reportCPU(b *testing.B, start time.Duration, requests int) {
 	per := float64(cpuTime()-start) / float64(requests)
 	b.ReportMetric(per/1e3, "cpu-us/req")
 	b.ReportMetric(1e9/per, "req/s/core")
+}
+
+// pullDealProps and pullContactProps are the properties mapsync's HubSpot connector asks for on
+// a full pull (its needed ones plus the custom properties of the default mapping).
+const (
+	pullDealProps    = "dealname,amount,dealstage,pipeline,closedate,createdate,hs_lastmodifieddate,hs_object_id,hubspot_owner_id,dealtype,description,hs_next_step"
+	pullContactProps = "email,firstname,lastname,createdate,lastmodifieddate,hs_object_id,phone,jobtitle,company,hubspot_owner_id"
+)
+
+// serveBench serves one request straight through the sandbox's handler and returns the body.
+func serveBench(b *testing.B, sb *Sandbox, w *benchWriter, method, url string, body []byte) []byte {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req := httptest.NewRequest(method, url, rd)
+	req.Header.Set("Authorization", "Bearer "+PrivateAppToken)
+	w.body.Reset()
+	clear(w.h)
+	sb.ServeHTTP(w, req)
+	if w.code != http.StatusOK && w.code != http.StatusMultiStatus {
+		b.Fatalf("%s %s: status %d: %s", method, url, w.code, w.body.Bytes())
+	}
+	return w.body.Bytes()
+}
+
+// BenchmarkPullListHandler serves the list pages of a full pull the way the connector asks for
+// them (100 records, a property list, archived=false), deals then contacts, without the HTTP
+// stacks. One op is one page.
+func BenchmarkPullListHandler(b *testing.B) {
+	for _, tc := range []struct{ typ, props string }{{"deals", pullDealProps}, {"contacts", pullContactProps}} {
+		b.Run(tc.typ, func(b *testing.B) {
+			sb := benchSandbox()
+			w := &benchWriter{h: http.Header{}}
+			base := "/crm/v3/objects/" + tc.typ + "?archived=false&limit=100&properties=" + url.QueryEscape(tc.props)
+			after := ""
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu0 := cpuTime()
+			for b.Loop() {
+				u := base
+				if after != "" {
+					u += "&after=" + after
+				}
+				after = nextAfter(serveBench(b, sb, w, http.MethodGet, u, nil))
+			}
+			reportCPU(b, cpu0, b.N)
+			b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
+}
+
+// BenchmarkAssociationsBatchRead1000 serves v4 association batch reads of 1,000 deals (the
+// connector's batch on a full pull), walking all 100,000 deals. One op is one request.
+func BenchmarkAssociationsBatchRead1000(b *testing.B) {
+	sb := benchSandbox()
+	w := &benchWriter{h: http.Header{}}
+	bodies := make([][]byte, benchDeals/1000)
+	for i := range bodies {
+		var buf bytes.Buffer
+		buf.WriteString(`{"inputs":[`)
+		for k := 0; k < 1000; k++ {
+			if k > 0 {
+				buf.WriteByte(',')
+			}
+			fmt.Fprintf(&buf, `{"id":"%d"}`, firstDealID+int64(i*1000+k))
+		}
+		buf.WriteString(`]}`)
+		bodies[i] = buf.Bytes()
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	i := 0
+	for b.Loop() {
+		serveBench(b, sb, w, http.MethodPost, "/crm/v4/associations/deals/contacts/batch/read", bodies[i%len(bodies)])
+		i++
+	}
+	reportCPU(b, cpu0, b.N)
 }

@@ -536,6 +536,7 @@ func (s *Sandbox) LateRecord(objectType, id string, props map[string]string, lag
 	rec, _ := s.createRecord(ot, changes, stamp, "CRM_UI")
 	rec.createdAt = stamp
 	rec.vals[ot.iCreate] = stamp.Format(isoMillis)
+	ot.encode(rec)
 	if visibleAfter > 0 {
 		rec.visibleAt = now.Add(visibleAfter)
 	} else {

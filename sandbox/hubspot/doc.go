@@ -54,6 +54,12 @@
 // OBJECT_NOT_FOUND; the per-input errors of a 207 carry no correlationId, as in HubSpot's
 // examples.
 //
+// Every record's JSON is rendered once, at seeding and after each write, and a list or batch
+// page copies spans of it (one per run of consecutive properties asked for); v4 association
+// batch reads are rendered by hand from pre-rendered association types. Serving a record thus
+// costs little more than copying it, so that a benchmark of a pull measures the puller rather
+// than the simulator.
+//
 // # Control API
 //
 // Under /__sandbox/ (JSON, no auth, no limits, no faults, not counted), each mirrored by a

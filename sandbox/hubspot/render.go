@@ -10,7 +10,8 @@ import (
 )
 
 // Records are rendered by hand into pooled buffers: list and search pages are the hot path of
-// every benchmark, and encoding/json on maps would dominate them.
+// every benchmark, and encoding/json on maps would dominate them. Each record's JSON is rendered
+// once, at seeding and after each write (record.enc); a page copies spans of it.
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
 
@@ -73,6 +74,38 @@ func appendTime(b []byte, t time.Time) []byte {
 // appendRecord renders rec as a SimplePublicObject. assoc, when not nil, adds the v3
 // "associations" member; the caller holds s.mu.
 func (ot *objectType) appendRecord(b []byte, rec *record, sel selection, assoc func([]byte) []byte) []byte {
+	enc := rec.enc
+	if enc.N() != len(ot.props) {
+		return ot.appendRecordSlow(b, rec, sel, assoc)
+	}
+	b = append(b, enc.Head()...)
+	for k, i := range sel.idx {
+		if k > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, ot.keys[i]...)
+		b = append(b, enc.Span(i, i+1)...)
+	}
+	b = append(b, enc.Tail()...)
+	return rec.appendArchived(b, assoc)
+}
+
+// appendArchived ends a record: archived (and archivedAt), the v3 associations, '}'.
+func (rec *record) appendArchived(b []byte, assoc func([]byte) []byte) []byte {
+	if rec.archived {
+		b = append(b, `,"archived":true,"archivedAt":`...)
+		b = appendTime(b, rec.archAt)
+	} else {
+		b = append(b, `,"archived":false`...)
+	}
+	if assoc != nil {
+		b = assoc(b)
+	}
+	return append(b, '}')
+}
+
+// appendRecordSlow renders rec from its values, for a record that was never encoded.
+func (ot *objectType) appendRecordSlow(b []byte, rec *record, sel selection, assoc func([]byte) []byte) []byte {
 	b = append(b, `{"id":`...)
 	b = appendString(b, rec.idStr)
 	b = append(b, `,"properties":{`...)
@@ -80,8 +113,7 @@ func (ot *objectType) appendRecord(b []byte, rec *record, sel selection, assoc f
 		if k > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, ot.props[i].Name)
-		b = append(b, ':')
+		b = append(b, ot.keys[i]...)
 		if v := rec.get(i); v != "" {
 			b = appendString(b, v)
 		} else {
@@ -94,16 +126,7 @@ func (ot *objectType) appendRecord(b []byte, rec *record, sel selection, assoc f
 	b = append(b, `","updatedAt":"`...)
 	b = append(b, rec.vals[ot.iStamp]...)
 	b = append(b, '"')
-	if rec.archived {
-		b = append(b, `,"archived":true,"archivedAt":`...)
-		b = appendTime(b, rec.archAt)
-	} else {
-		b = append(b, `,"archived":false`...)
-	}
-	if assoc != nil {
-		b = assoc(b)
-	}
-	return append(b, '}')
+	return rec.appendArchived(b, assoc)
 }
 
 // appendPaging appends ,"paging":{"next":{"after":..,"link":..}} for a next cursor.

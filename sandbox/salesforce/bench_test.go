@@ -205,3 +205,64 @@ func reportCPU(b *testing.B, cpu0 time.Duration, _ string) {
 		b.ReportMetric(1/per, "requests/cpu-s")
 	}
 }
+
+// benchWriter is a reusable ResponseWriter that keeps only the last body.
+type benchWriter struct {
+	h    http.Header
+	code int
+	body bytes.Buffer
+}
+
+func (w *benchWriter) Header() http.Header { return w.h }
+func (w *benchWriter) WriteHeader(c int)   { w.code = c }
+func (w *benchWriter) Write(b []byte) (int, error) {
+	return w.body.Write(b)
+}
+
+// BenchmarkPullQueryHandler walks each sObject of a full pull the way the Salesforce connector
+// asks for it (queryAll with its field list, 2,000 records a page, then queryMore to the end),
+// through ServeHTTP in process, without sockets or a client. One op is one full walk.
+func BenchmarkPullQueryHandler(b *testing.B) {
+	for _, tc := range []struct{ name, soql string }{
+		{"Opportunity", "SELECT Id, Name, StageName, Amount, CloseDate, OwnerId, AccountId, Probability, Type, ForecastCategoryName, IsClosed, IsWon, NextStep, CreatedDate, LastModifiedDate, SystemModstamp, IsDeleted FROM Opportunity ORDER BY SystemModstamp ASC, Id ASC"},
+		{"Contact", "SELECT Id, FirstName, LastName, Email, Phone, Title, AccountId, OwnerId, CreatedDate, LastModifiedDate, SystemModstamp, IsDeleted FROM Contact ORDER BY SystemModstamp ASC, Id ASC"},
+		{"OpportunityContactRole", "SELECT Id, OpportunityId, ContactId, Role, IsPrimary, SystemModstamp, IsDeleted FROM OpportunityContactRole ORDER BY OpportunityId ASC, Id ASC"},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			benchSandbox(b)
+			w := &benchWriter{h: http.Header{}}
+			nextKey := []byte(`"nextRecordsUrl":"`)
+			records, pages := 0, 0
+			cpu0 := processCPU()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				next := "/services/data/v62.0/queryAll?q=" + url.QueryEscape(tc.soql)
+				for next != "" {
+					req := httptest.NewRequest("GET", next, nil)
+					req.Header.Set("Authorization", "Bearer "+benchTok)
+					req.Header.Set("Sforce-Query-Options", "batchSize=2000")
+					w.body.Reset()
+					clear(w.h)
+					benchSB.ServeHTTP(w, req)
+					body := w.body.Bytes()
+					if w.code != http.StatusOK {
+						b.Fatalf("GET %s: %d %s", next, w.code, body)
+					}
+					pages++
+					records += bytes.Count(body, []byte(`{"attributes":`))
+					next = ""
+					if i := bytes.Index(body, nextKey); i >= 0 {
+						rest := body[i+len(nextKey):]
+						next = string(rest[:bytes.IndexByte(rest, '"')])
+					}
+				}
+			}
+			if cpu := processCPU() - cpu0; cpu > 0 {
+				b.ReportMetric(cpu.Seconds()*1e3/float64(b.N), "cpu-ms/walk")
+				b.ReportMetric(float64(cpu.Nanoseconds())/float64(records), "cpu-ns/record")
+			}
+			b.ReportMetric(float64(pages)/float64(b.N), "pages/walk")
+		})
+	}
+}

@@ -442,10 +442,12 @@ func (s *Sandbox) MassUpdate(object string, n int, fields map[string]any) (MassU
 		s.derive(o, r, vals)
 		r.vals[o.iModified], r.vals[o.iModifiedBy], r.vals[o.iStamp] = val(stamp), val(s.userID), val(stamp)
 		r.stamp = stamp
+		o.encode(r)
 		s.out.notify(o, r, old, false)
 	}
 	for _, iv := range imports {
 		r := s.newRecord(o, iv, s.userID, stamp)
+		o.encode(r)
 		o.load(r) // appended in id order; the stamp index is sorted once below
 		s.out.notify(o, r, nil, true)
 	}

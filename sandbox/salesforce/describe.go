@@ -63,6 +63,7 @@ type fieldDef struct {
 	Field
 	idx   int
 	picks map[string]string // lower-case value -> canonical value
+	key   string            // `,"Name":`, what precedes the value in a record's JSON
 }
 
 func (f *fieldDef) createable() bool { return !f.ReadOnly && !f.Calculated && f.Type != "id" }

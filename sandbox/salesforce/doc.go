@@ -40,7 +40,10 @@
 // nothing, Id, or SystemModstamp [, Id] walks an index and its cursor stores only where each page
 // ended, so paging any number of records costs each page only its own rows and memory stays
 // flat; a lower bound on SystemModstamp seeks straight to it, and Id or OpportunityId equality
-// or IN looks records up directly. Other orders sort the matching record pointers once per query.
+// or IN looks records up directly. Other orders sort the matching record pointers once per query
+// (filtering the object's records sorted once per ORDER BY, sorted again only after a write).
+// Every record is rendered to JSON once, when loaded and after each write; a page concatenates
+// those renderings, so serving a record costs little more than copying it.
 // Locators (01g...-N) work under any version and under /query/ or /queryAll/, may be fetched again
 // (a retried page), and expire after 15 idle minutes.
 //

@@ -15,8 +15,10 @@ import (
 // Query paging. A query result is never materialised when an index matches its ORDER BY (no
 // ORDER BY, Id, or SystemModstamp [, Id]): a cursor remembers where each page ended in that index
 // (keyset paging), so every page costs only its own rows and memory stays flat however many rows
-// are paged through. Other orders sort the matching record pointers once per query. Every page
-// boundary ever handed out stays valid, so a client may re-fetch a locator after a lost response.
+// are paged through. Other orders sort the matching record pointers once per query (from the
+// object's records sorted once per ORDER BY, object.sortedBy). Every page boundary ever handed
+// out stays valid, so a client may re-fetch a locator after a lost response. Records are copied
+// into a page from their JSON rendered once (record.enc).
 
 const (
 	defaultBatch = 2000
@@ -42,6 +44,7 @@ type mark struct {
 	pos   int
 	stamp int64
 	id    string
+	past  bool // resume after (stamp, id) rather than at it
 }
 
 type cursorStore struct {
@@ -260,11 +263,17 @@ func (s *Sandbox) openCursor(c *compiledQuery, batch int) *cursor {
 				}
 			}
 		default:
-			for _, r := range o.recs {
+			// The records sorted once (and again only after a write), filtered: the same rows
+			// in the same order as sorting the matching ones.
+			all := o.sortedBy(c)
+			rows = make([]*record, 0, len(all))
+			for _, r := range all {
 				consider(r)
 			}
 		}
-		slices.SortStableFunc(rows, c.compareRecords)
+		if c.drive == driveIDs || c.drive == driveParent {
+			slices.SortStableFunc(rows, c.compareRecords)
+		}
 		lo, hi := min(c.offset, len(rows)), min(cap, len(rows))
 		rows = rows[lo:max(lo, hi)]
 		if rows == nil {
@@ -296,10 +305,14 @@ func (s *Sandbox) scan(c *compiledQuery, m mark, limit int, emit func(*record, m
 		}
 		return
 	}
-	for i := o.stampSearch(m.stamp, m.id); i < len(o.byStamp); i++ {
+	i := o.stampSearch(m.stamp, m.id)
+	if m.past && i < len(o.byStamp) && o.byStamp[i].stamp == m.stamp && o.byStamp[i].id == m.id {
+		i++
+	}
+	for ; i < len(o.byStamp); i++ {
 		if r := o.byStamp[i]; c.match(r) {
 			n++
-			emit(r, mark{stamp: r.stamp, id: r.id + "\x00"})
+			emit(r, mark{stamp: r.stamp, id: r.id, past: true})
 			if n >= limit {
 				return
 			}
@@ -381,6 +394,29 @@ var recPool = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b
 
 // appendRecord renders one record with its attributes and the given fields in order.
 func appendRecord(b []byte, o *object, r *record, fields []*fieldDef, version string) []byte {
+	e := r.enc
+	if e.N() != len(o.fields) {
+		return appendRecordSlow(b, o, r, fields, version)
+	}
+	b = append(b, `{"attributes":{"type":"`...)
+	b = append(b, o.name...)
+	b = append(b, `","url":"/services/data/v`...)
+	b = append(b, version...)
+	b = append(b, "/sobjects/"...)
+	b = append(b, o.name...)
+	b = append(b, '/')
+	b = append(b, e.Head()...)
+	b = append(b, `"}`...)
+	for _, f := range fields {
+		b = append(b, f.key...)
+		b = append(b, e.Span(f.idx, f.idx+1)...)
+	}
+	return append(b, '}')
+}
+
+// appendRecordSlow renders like appendRecord, formatting every value again; the reference
+// appendRecord's pre-rendered JSON must equal.
+func appendRecordSlow(b []byte, o *object, r *record, fields []*fieldDef, version string) []byte {
 	b = append(b, `{"attributes":{"type":"`...)
 	b = append(b, o.name...)
 	b = append(b, `","url":"/services/data/v`...)
