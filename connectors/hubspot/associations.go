@@ -135,9 +135,9 @@ func dealContactRecord(dc connectors.DealContact, deal connectors.Record) connec
 
 // pullDealContacts walks the deals changed since since (all live deals when req.Full; archived
 // deals are left to the deal pull) and delivers, per group of up to Options.AssociationBatch walked
-// deals (ten list pages, five search pages), their complete contact-role sets: Roles maps every
-// walked deal to its roles (empty when it has none) and Records holds one ObjectDealContact record
-// per role row, stamped with the deal's stamp. Each group costs one v4 batch read (plus one per
+// deals (ten list pages; searched deals fill each group, a search page split between two), their
+// complete contact-role sets: Roles maps every walked deal to its roles (empty when it has none)
+// and Records holds one ObjectDealContact record per role row, stamped with the deal's stamp. Each group costs one v4 batch read (plus one per
 // deal with more associations than a reply's page), so the roles of D deals take ceil(D/1000)
 // association calls besides the walk. The cursor is the last walked deal's (stamp, id), with the
 // list position of a Full pull after the group's last page in its Extra (see Pull). Labels are
@@ -205,10 +205,32 @@ func (c *Connector) pullDealContacts(ctx context.Context, req connectors.PullReq
 		group, groupNext = nil, nil
 		return emit(deals, next)
 	}
-	// A walked page joins the group unless the group would then outgrow one batch read; a full
-	// group goes out at once. Pages (100 listed, up to 200 searched deals) are never split, so a
-	// page's list position stays the position after its group.
+	// Without a list position (an incremental pull: search pages, or the deal pull's search pages
+	// through the feed) a page fills the group up to one batch read and the rest of it starts the
+	// next, so that D deals cost ceil(D/1000) reads whatever the page sizes: a searched page holds
+	// up to 199 deals (its last stamp is held back), and whole pages gave groups of at most 995:
+	// ceil(D/995) reads, one more than needed for 2,986 to 3,000 deals, say (4 instead of 3),
+	// and one more per 199,000. The cursor stays true: deals come in (stamp, id) order, a group's
+	// cursor is its last deal's, and a resumed pull reads that whole stamp again (GTE since minus
+	// the overlap).
+	//
+	// With a list position (a Full pull) a walked page joins the group unless the group would then
+	// outgrow one batch read; a full group goes out at once. Such pages are never split, so a
+	// page's list position stays the position after its group; list pages of 100 fill a read of
+	// 1,000 exactly.
 	add := func(deals []connectors.Record, next *listPos) error {
+		if next == nil {
+			for len(deals) > 0 {
+				n := min(len(deals), c.opts.AssociationBatch-len(group))
+				group, deals = append(group, deals[:n]...), deals[n:]
+				if len(group) >= c.opts.AssociationBatch {
+					if err := flush(); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		}
 		if len(group) > 0 && len(group)+len(deals) > c.opts.AssociationBatch {
 			if err := flush(); err != nil {
 				return err

@@ -40,7 +40,8 @@
 //
 // ObjectDealContact walks the deals the same way (only id and stamp), groups the walked pages up
 // to Options.AssociationBatch deals (default 1,000, HubSpot's documented maximum of batch-read
-// inputs) and batch-reads each group's deal-to-contact associations in one v4 call (a 207
+// inputs; list pages of 100 whole, search pages of up to 199 split to fill each group) and
+// batch-reads each group's deal-to-contact associations in one v4 call (a 207
 // NO_ASSOCIATIONS_FOUND means no contacts): the roles of D deals cost ceil(D/1000) calls besides
 // the walk, where one call per list page of 100 cost ten times as many. Given PullRequest.Deals
 // (the deals the deal pull of the same run delivers; see connectors.DealFeed), it reads the roles

@@ -51,7 +51,7 @@ func TestFetchDeals(t *testing.T) {
 		t.Fatal(err)
 	}
 	for e, want := range map[string]int{endpoints[0]: 2, endpoints[1]: 1, endpoints[2]: 1} {
-		if n := tb.sb.Requests(e) - before[e]; n != want {
+		if n := settledCount(t, tb.sb, e, 0, before[e]+want) - before[e]; n != want {
 			t.Errorf("%s: %d calls, want %d", e, n, want)
 		}
 	}

@@ -82,6 +82,18 @@ func wantMetric(t *testing.T, reg *prometheus.Registry, name string, labels map[
 	}
 }
 
+// apiCalls is the number of HTTP requests the connector of tb sent for op ("" for every op), as
+// its requests metric counts them: before each call returns, unlike the sandbox's counters, which
+// are bumped after the reply has been written and so can lag the client.
+func apiCalls(t *testing.T, tb *testBundle, op string) int {
+	t.Helper()
+	labels := map[string]string{}
+	if op != "" {
+		labels["op"] = op
+	}
+	return int(metricValue(t, tb.reg, requestsMetric, labels))
+}
+
 // Metric names and label sets the fault tests assert.
 const (
 	retriesMetric  = "mapsync_connector_retries_total"

@@ -109,7 +109,7 @@ func TestUpdateBatchesAndRetries(t *testing.T) {
 	if got := objectValue(t, tb.sb, "deals", ids[1], "description"); got != "" {
 		t.Errorf("description: got %q, want cleared", got)
 	}
-	if got := tb.sb.Requests("POST /crm/v3/objects/deals/batch/update"); got != 4 {
+	if got := settledCount(t, tb.sb, "POST /crm/v3/objects/deals/batch/update", 0, 4); got != 4 {
 		t.Errorf("got %d batch/update calls, want 2 failed + 2 batches", got)
 	}
 
