@@ -153,11 +153,12 @@ func (s *Sandbox) handle(pattern string, kind routeKind, h http.HandlerFunc) {
 		s.releaseDue()
 		sw := wire.NewStatusWriter(w)
 		start := time.Now()
+		endpoint := s.endpointName(pattern, r)
+		if kind != kindControl {
+			sw.OnStatus(func(status int) { s.counters.add(endpoint, status) }) // counted before the reply leaves
+		}
 		defer func() {
-			endpoint := s.endpointName(pattern, r)
-			if kind != kindControl {
-				s.counters.add(endpoint, sw.Status())
-			}
+			sw.Finish()
 			s.log.Debug().Str("endpoint", endpoint).Int("status", sw.Status()).Dur("took", time.Since(start)).Msg("request")
 		}()
 		if kind != kindControl && !s.applyFaults(sw, r, kind) {

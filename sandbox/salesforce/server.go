@@ -238,7 +238,8 @@ func baseURL(r *http.Request) string {
 func (s *Sandbox) plain(name string, h apiHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw := wire.NewStatusWriter(w)
-		defer func() { s.ctl.count(name, r.Method, sw.Status()) }()
+		sw.OnStatus(func(status int) { s.ctl.count(name, r.Method, status) }) // counted before the reply leaves
+		defer sw.Finish()
 		rc := &reqCtx{endpoint: name, base: baseURL(r)}
 		ok, bad := s.preflight(sw, r, name, false)
 		if !ok {
@@ -262,8 +263,9 @@ func (s *Sandbox) api(m methods, authed bool) http.Handler {
 			}
 		}
 		start := time.Now()
+		sw.OnStatus(func(status int) { s.ctl.count(name, r.Method, status) }) // counted before the reply leaves
 		defer func() {
-			s.ctl.count(name, r.Method, sw.Status())
+			sw.Finish()
 			s.log.Debug().Str("endpoint", name).Str("method", r.Method).Int("status", sw.Status()).Dur("took", time.Since(start)).Msg("salesforce sandbox request")
 		}()
 		vm := versionRe.FindStringSubmatch(r.PathValue("version"))

@@ -54,20 +54,40 @@ func AppendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// StatusWriter remembers the status code written through it.
+// StatusWriter remembers the status code written through it and, with OnStatus, reports it
+// once, before the reply leaves: a client that has read the reply must find its request counted
+// (a count taken after the handler returns can lag behind what the client already saw).
 type StatusWriter struct {
 	http.ResponseWriter
-	status int
+	status   int
+	onStatus func(int)
+	reported bool
 }
 
 // NewStatusWriter wraps w.
 func NewStatusWriter(w http.ResponseWriter) *StatusWriter { return &StatusWriter{ResponseWriter: w} }
+
+// OnStatus sets fn to be called once with the reply's status: when the handler first writes
+// the status or a byte of the body, before it is passed on, or at Finish when it wrote nothing.
+func (w *StatusWriter) OnStatus(fn func(status int)) { w.onStatus = fn }
+
+// Finish reports the status (200 when the handler wrote nothing) if it has not been reported.
+func (w *StatusWriter) Finish() { w.report() }
+
+func (w *StatusWriter) report() {
+	if w.reported || w.onStatus == nil {
+		return
+	}
+	w.reported = true
+	w.onStatus(w.Status())
+}
 
 // WriteHeader records the first status and passes it on.
 func (w *StatusWriter) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
 	}
+	w.report()
 	w.ResponseWriter.WriteHeader(code)
 }
 
@@ -76,6 +96,7 @@ func (w *StatusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
+	w.report()
 	return w.ResponseWriter.Write(b)
 }
 

@@ -41,6 +41,58 @@ func TestStatusWriter(t *testing.T) {
 	}
 }
 
+// seenWriter records, at each call that passes a reply on, how many statuses were reported.
+type seenWriter struct {
+	http.ResponseWriter
+	reported *[]int
+	atHeader []int
+	atWrite  []int
+}
+
+func (w *seenWriter) WriteHeader(code int) {
+	w.atHeader = append(w.atHeader, len(*w.reported))
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *seenWriter) Write(b []byte) (int, error) {
+	w.atWrite = append(w.atWrite, len(*w.reported))
+	return w.ResponseWriter.Write(b)
+}
+
+// OnStatus reports the status once, before any of the reply is passed on (a client that has the
+// reply must find its request counted), or at Finish when nothing was written.
+func TestStatusWriterReportsBeforeTheReplyLeaves(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name  string
+		write func(w *StatusWriter)
+		want  int
+	}{
+		{"status then body", func(w *StatusWriter) { w.WriteHeader(http.StatusTooManyRequests); w.Write([]byte("x")) }, http.StatusTooManyRequests},
+		{"body only", func(w *StatusWriter) { w.Write([]byte("x")); w.Write([]byte("y")) }, http.StatusOK},
+		{"nothing", func(w *StatusWriter) {}, http.StatusOK},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var reported []int
+			sw := &seenWriter{ResponseWriter: httptest.NewRecorder(), reported: &reported}
+			w := NewStatusWriter(sw)
+			w.OnStatus(func(code int) { reported = append(reported, code) })
+			tt.write(w)
+			w.Finish()
+			w.Finish()
+			if len(reported) != 1 || reported[0] != tt.want {
+				t.Fatalf("reported %v, want [%d] once", reported, tt.want)
+			}
+			for _, n := range append(sw.atHeader, sw.atWrite...) {
+				if n != 1 {
+					t.Fatalf("the reply was passed on with %d statuses reported, want 1 (header calls %v, writes %v)", n, sw.atHeader, sw.atWrite)
+				}
+			}
+		})
+	}
+}
+
 func TestServeBadBody(t *testing.T) {
 	t.Parallel()
 	real := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
