@@ -14,9 +14,12 @@ import (
 	"github.com/mapsync/mapsync/store"
 )
 
-// WebhookStore stores received webhook events; *store.Store implements it.
+// WebhookStore stores received webhook events; *store.Store implements it. StoreWebhookEventIDs
+// stores events in one transaction, calls onStored there with the ids of those it stored, and
+// returns one id per event given: 0 for an event it did not store (stored before, or repeated
+// earlier in events).
 type WebhookStore interface {
-	StoreWebhookEvents(ctx context.Context, events []store.NewWebhookEvent, onStored store.OnWebhookEventsStored) ([]int64, error)
+	StoreWebhookEventIDs(ctx context.Context, events []store.NewWebhookEvent, onStored store.OnWebhookEventsStored) ([]int64, error)
 }
 
 // WebhookConnection is what the receivers of one connection verify requests with.
@@ -50,13 +53,21 @@ type WebhookOptions struct {
 	// slash; HubSpot signs the URL it called. Empty: the request's scheme and Host are used.
 	PublicURL string
 	// OnStored runs in the transaction that stores new events, with their ids: enqueue their
-	// processing there, so an acknowledged event always has its job. Nil: none.
+	// processing there, so an acknowledged event always has its job. The requests waiting at
+	// once are committed together (group commit), so one call has the new events of every
+	// request of the group. Nil: none.
 	OnStored store.OnWebhookEventsStored
 	// Stored, when set, is called after new events are committed, with their ids (to wake the
 	// processing).
 	Stored func(ids []int64)
-	// Registerer receives mapsync_webhook_requests_total{source,outcome} and
-	// mapsync_webhook_events_total{source,outcome}. Nil: a private registry.
+	// CommitGroups is how many group commits may be in flight at once (default
+	// DefaultCommitGroups). 1 is a single committer: the database waits while a group's answers
+	// go out and the next group is gathered.
+	CommitGroups int
+	// Registerer receives mapsync_webhook_requests_total{source,outcome},
+	// mapsync_webhook_events_total{source,outcome}, mapsync_webhook_commit_requests (a
+	// histogram: requests per group commit) and mapsync_webhook_commit_waiting. Nil: a private
+	// registry.
 	Registerer prometheus.Registerer
 	// Now is the clock (default time.Now), for signature timestamps.
 	Now func() time.Time
@@ -73,11 +84,15 @@ type WebhookOptions struct {
 // A bad or missing signature is a 401 and stores nothing; a malformed body a 400 with the
 // reason; a body over MaxBodyBytes a 413; an unknown connection, or one without the receiver's
 // setting, a 404. A redelivered event is recognised by its id and changes nothing.
+//
+// Requests whose events are verified and parsed at the same time are stored together, in one
+// transaction (group commit, see committer), and each is answered after that commit.
 type Webhooks struct {
 	opts     WebhookOptions
 	conns    map[string]*WebhookConnection
 	requests *prometheus.CounterVec
 	events   *prometheus.CounterVec
+	commits  *committer
 }
 
 // Webhook request outcomes (mapsync_webhook_requests_total's outcome label).
@@ -98,6 +113,9 @@ func NewWebhooks(opts WebhookOptions) (*Webhooks, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.CommitGroups <= 0 {
+		opts.CommitGroups = DefaultCommitGroups
+	}
 	reg := opts.Registerer
 	if reg == nil {
 		reg = prometheus.NewRegistry()
@@ -109,8 +127,9 @@ func NewWebhooks(opts WebhookOptions) (*Webhooks, error) {
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mapsync_webhook_events_total",
 			Help: "Webhook events in accepted requests, by source and outcome (stored, duplicate)."},
 			[]string{"source", "outcome"}),
+		commits: newCommitter(opts),
 	}
-	for _, c := range []prometheus.Collector{h.requests, h.events} {
+	for _, c := range []prometheus.Collector{h.requests, h.events, h.commits.groupSize, h.commits.waiting} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("webhooks: register metrics: %w", err)
 		}
@@ -194,18 +213,22 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *webhookRefusal) 
 	return body, nil
 }
 
-// save stores the events; the returned counts feed the metrics and the answer.
+// save stores the events, with those of the other requests waiting at the same time (group
+// commit), and returns once they are committed; the returned count (events stored, the rest
+// were duplicates) feeds the metrics and the answer.
 func (h *Webhooks) save(ctx context.Context, source string, events []store.NewWebhookEvent) (stored int, err error) {
-	ids, err := h.opts.Store.StoreWebhookEvents(ctx, events, h.opts.OnStored)
+	ids, err := h.commits.commit(ctx, events)
 	if err != nil {
 		return 0, err
 	}
-	if h.opts.Stored != nil && len(ids) > 0 {
-		h.opts.Stored(ids)
+	for _, id := range ids {
+		if id != 0 {
+			stored++
+		}
 	}
-	h.events.WithLabelValues(source, "stored").Add(float64(len(ids)))
-	h.events.WithLabelValues(source, "duplicate").Add(float64(len(events) - len(ids)))
-	return len(ids), nil
+	h.events.WithLabelValues(source, "stored").Add(float64(stored))
+	h.events.WithLabelValues(source, "duplicate").Add(float64(len(events) - stored))
+	return stored, nil
 }
 
 // fail answers a refused or failed request in the API's error shape and counts it.

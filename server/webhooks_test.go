@@ -41,6 +41,12 @@ const sfOrg = "00D000000004005AAA"
 
 func setupHooks(t *testing.T, s *store.Store, org string) *hookBundle {
 	t.Helper()
+	return setupHooksWith(t, s, org, nil)
+}
+
+// setupHooksWith is setupHooks with the receivers' options changed by edit (before NewWebhooks).
+func setupHooksWith(t *testing.T, s *store.Store, org string, edit func(*server.WebhookOptions)) *hookBundle {
+	t.Helper()
 	ctx := t.Context()
 	hs, err := s.EnsureConnection(ctx, "hs", "hubspot")
 	if err != nil {
@@ -51,13 +57,17 @@ func setupHooks(t *testing.T, s *store.Store, org string) *hookBundle {
 		t.Fatal(err)
 	}
 	b := &hookBundle{store: s, reg: prometheus.NewRegistry(), hs: hs.ID, sf: sf.ID}
-	hooks, err := server.NewWebhooks(server.WebhookOptions{
+	opts := server.WebhookOptions{
 		Store: s, Registerer: b.reg, Logger: zerolog.Nop(),
 		Connections: []server.WebhookConnection{
 			{Name: "hs", ID: hs.ID, Kind: "hubspot", ClientSecret: hssandbox.ClientSecret, Keys: [][]byte{whKey}},
 			{Name: "sf", ID: sf.ID, Kind: "salesforce", OrganizationID: org, Keys: [][]byte{whKey}},
 		},
-	})
+	}
+	if edit != nil {
+		edit(&opts)
+	}
+	hooks, err := server.NewWebhooks(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,30 +64,42 @@ type OnWebhookEventsStored func(ctx context.Context, tx *sql.Tx, ids []int64) er
 
 // StoreWebhookEvents stores events in one transaction; an event already stored (same connection,
 // source and key) is skipped: a redelivery changes nothing. It returns the ids of the events it
-// stored, and calls onStored (when not nil) with them before committing.
+// stored, in the order given, and calls onStored (when not nil) with them before committing.
+func (s *Store) StoreWebhookEvents(ctx context.Context, events []NewWebhookEvent, onStored OnWebhookEventsStored) ([]int64, error) {
+	each, err := s.StoreWebhookEventIDs(ctx, events, onStored)
+	if err != nil {
+		return nil, err
+	}
+	return storedIDs(each), nil
+}
+
+// StoreWebhookEventIDs is StoreWebhookEvents answering for each event given: the id it was
+// stored with, or 0 when this call did not store it (stored before: a redelivery; or repeated
+// earlier in events: only the first occurrence is stored). onStored gets the ids of the events
+// stored, in the order given, without the 0s. The webhook receivers' group commit stores several
+// requests' events in one call and hands each request its own part.
 //
 // The events go in as multi-row INSERTs of up to webhookInsertRows rows (one round trip for a
 // HubSpot request of 100 events, not 100: the webhooks bench scenario's batches were bound by
-// them); an event repeated within events is stored once.
-func (s *Store) StoreWebhookEvents(ctx context.Context, events []NewWebhookEvent, onStored OnWebhookEventsStored) ([]int64, error) {
+// them).
+func (s *Store) StoreWebhookEventIDs(ctx context.Context, events []NewWebhookEvent, onStored OnWebhookEventsStored) ([]int64, error) {
 	type eventKey struct {
 		conn        int64
 		source, key string
 	}
-	seen := make(map[eventKey]bool, len(events))
+	first := make(map[eventKey]int, len(events)) // key -> index of its first occurrence
 	unique := make([]NewWebhookEvent, 0, len(events))
-	for _, e := range events {
+	for i, e := range events {
 		k := eventKey{e.ConnectionID, e.Source, e.Key}
-		if !seen[k] {
-			seen[k] = true
+		if _, ok := first[k]; !ok {
+			first[k] = i
 			unique = append(unique, e)
 		}
 	}
-	var ids []int64
+	each := make([]int64, len(events))
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		ids = ids[:0]
+		clear(each)
 		now := s.Now()
-		got := make(map[eventKey]int64, len(unique))
 		for start := 0; start < len(unique); start += webhookInsertRows {
 			chunk := unique[start:min(start+webhookInsertRows, len(unique))]
 			var q strings.Builder
@@ -118,7 +130,9 @@ func (s *Store) StoreWebhookEvents(ctx context.Context, events []NewWebhookEvent
 					rows.Close()
 					return fmt.Errorf("store webhook events: %w", err)
 				}
-				got[k] = id
+				if i, ok := first[k]; ok {
+					each[i] = id
+				}
 			}
 			if err := rows.Close(); err != nil {
 				return fmt.Errorf("store webhook events: %w", interpretError(err))
@@ -127,12 +141,7 @@ func (s *Store) StoreWebhookEvents(ctx context.Context, events []NewWebhookEvent
 				return fmt.Errorf("store webhook events: %w", interpretError(err))
 			}
 		}
-		for _, e := range unique { // the order given; stored before (redeliveries) left out
-			if id, ok := got[eventKey{e.ConnectionID, e.Source, e.Key}]; ok {
-				ids = append(ids, id)
-			}
-		}
-		if onStored != nil && len(ids) > 0 {
+		if ids := storedIDs(each); onStored != nil && len(ids) > 0 {
 			return onStored(ctx, tx.Tx, ids)
 		}
 		return nil
@@ -140,7 +149,18 @@ func (s *Store) StoreWebhookEvents(ctx context.Context, events []NewWebhookEvent
 	if err != nil {
 		return nil, err
 	}
-	return ids, nil
+	return each, nil
+}
+
+// storedIDs are the ids of StoreWebhookEventIDs's answer without its 0s (events not stored).
+func storedIDs(each []int64) []int64 {
+	ids := make([]int64, 0, len(each))
+	for _, id := range each {
+		if id != 0 {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 // webhookInsertRows is the most rows one INSERT of StoreWebhookEvents carries (10 parameters a

@@ -150,8 +150,8 @@ func TestWebhookEventsBatch(t *testing.T) {
 	})
 }
 
-// TestWebhookEventsConcurrent: calls made at once are committed together, yet each gets exactly
-// the ids of its own new events, each event is stored once (whichever call carried it first), each
+// TestWebhookEventsConcurrent: calls made at once (each its own transaction) each get exactly
+// the ids of their own new events, each event is stored once (whichever call carried it first), each
 // hook sees its own ids, and a call whose hook fails or whose event the database refuses (an
 // unknown connection) fails alone.
 func TestWebhookEventsConcurrent(t *testing.T) {
@@ -250,6 +250,67 @@ func TestWebhookEventsConcurrent(t *testing.T) {
 		}
 		if sharedTo != 1 {
 			t.Errorf("the shared event went to %d callers, want exactly 1", sharedTo)
+		}
+	})
+}
+
+// TestWebhookEventIDs: StoreWebhookEventIDs answers for each event given, in place: its new id,
+// or 0 for one stored before or repeated earlier in the call (the receivers' group commit splits
+// this answer among the requests of a group); the hook gets the new ids only; a refused event
+// fails the whole call and stores nothing.
+func TestWebhookEventIDs(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		c, err := s.EnsureConnection(ctx, "hs", "hubspot")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := func(key string) store.NewWebhookEvent {
+			return store.NewWebhookEvent{ConnectionID: c.ID, Source: store.WebhookHubSpot, Key: key, Type: "deal.propertyChange",
+				Object: "deal", CRMID: "d" + key, Payload: `{"eventId":` + key + `}`}
+		}
+		if _, err := s.StoreWebhookEventIDs(ctx, []store.NewWebhookEvent{ev("1")}, nil); err != nil {
+			t.Fatal(err)
+		}
+		var hooked []int64
+		each, err := s.StoreWebhookEventIDs(ctx, []store.NewWebhookEvent{ev("1"), ev("2"), ev("3"), ev("2"), ev("4")},
+			func(_ context.Context, _ *sql.Tx, ids []int64) error {
+				hooked = append(hooked, ids...)
+				return nil
+			})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(each) != 5 || each[0] != 0 || each[3] != 0 {
+			t.Fatalf("got %v; want 5 answers, 0 for event 1 (stored before) and for the second event 2 (a repeat)", each)
+		}
+		for i, key := range map[int]string{1: "2", 2: "3", 4: "4"} {
+			e, err := s.WebhookEventByID(ctx, each[i])
+			if err != nil || e.Key != key {
+				t.Fatalf("answer %d is id %d: %+v, %v; want event %s", i, each[i], e, err, key)
+			}
+		}
+		if want := []int64{each[1], each[2], each[4]}; !slices.Equal(hooked, want) {
+			t.Fatalf("hook saw %v, want the new ids %v in the order given", hooked, want)
+		}
+
+		hooked = nil
+		each, err = s.StoreWebhookEventIDs(ctx, []store.NewWebhookEvent{ev("3"), ev("1")}, func(_ context.Context, _ *sql.Tx, ids []int64) error {
+			hooked = ids
+			return nil
+		})
+		if err != nil || !slices.Equal(each, []int64{0, 0}) || hooked != nil {
+			t.Fatalf("all redelivered: got %v, %v, hook saw %v; want two 0s and no hook call", each, err, hooked)
+		}
+
+		refused := ev("6")
+		refused.ConnectionID = 1 << 40 // no such connection: the foreign key refuses it
+		if each, err := s.StoreWebhookEventIDs(ctx, []store.NewWebhookEvent{ev("5"), refused}, nil); err == nil || each != nil {
+			t.Fatalf("refused event: got %v, %v; want an error and no answer", each, err)
+		}
+		if n, err := s.CountWebhookEvents(ctx, 0); err != nil || n[store.WebhookPending] != 4 {
+			t.Fatalf("stored: %v, %v; want events 1-4 only (5 went with the refused event)", n, err)
 		}
 	})
 }

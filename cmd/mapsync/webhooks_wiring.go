@@ -59,10 +59,9 @@ func (rt *runtime) webhookConnections(ctx context.Context) ([]server.WebhookConn
 
 func init() { registerJobs(webhookJobs) }
 
-// webhookJobArgs asks for the processing of stored webhook events: one job per stored batch
-// (a HubSpot request carries up to 100 events, a Salesforce outbound message up to 100
-// notifications), inserted in the transaction that stored them, so an acknowledged event always
-// has its job. A job names its events rather than its connection: a per-connection unique job
+// webhookJobArgs asks for the processing of stored webhook events: one job per group commit of
+// the receivers (the new events of every request committed together, at most 1,000), inserted in
+// the transaction that stored them, so an acknowledged event always has its job. A job names its events rather than its connection: a per-connection unique job
 // could not take events stored while it runs (River's uniqueness always covers running jobs),
 // and they would wait for the next event.
 type webhookJobArgs struct {
