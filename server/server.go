@@ -305,6 +305,7 @@ func (s *Server) routes() {
 	m.Handle("POST /api/v1/templates", s.api(s.importTemplate))
 
 	if s.hooks != nil {
+		s.hooks.unavailable = s.unavailable
 		s.hooks.register(m)
 	}
 	if s.admin != nil {

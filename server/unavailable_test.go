@@ -1,12 +1,15 @@
 package server
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +17,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	hssandbox "github.com/mapsync/mapsync/sandbox/hubspot"
 	"github.com/mapsync/mapsync/store"
 	"github.com/mapsync/mapsync/store/storetest"
 )
@@ -151,4 +155,56 @@ func containsAny(s string, subs ...string) bool {
 		}
 	}
 	return false
+}
+
+// TestWebhooksDatabaseDown: a webhook that cannot be stored while the database is down is a 503
+// with Retry-After (the CRM retries it; nothing was acknowledged), as the API answers.
+func TestWebhooksDatabaseDown(t *testing.T) {
+	t.Parallel()
+	for _, backend := range storetest.Backends {
+		t.Run(string(backend), func(t *testing.T) {
+			t.Parallel()
+			s, down := downStore(t, backend)
+			c, err := s.EnsureConnection(t.Context(), "hs", "hubspot")
+			if err != nil {
+				t.Fatal(err)
+			}
+			hooks, err := NewWebhooks(WebhookOptions{Store: s, Logger: zerolog.Nop(),
+				Connections: []WebhookConnection{{Name: "hs", ID: c.ID, Kind: "hubspot", ClientSecret: hssandbox.ClientSecret}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv, err := New(Options{Store: s, Logger: zerolog.Nop(), ReadyTimeout: time.Second, Webhooks: hooks})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts := httptest.NewServer(srv)
+			t.Cleanup(ts.Close)
+			send := func(eventID int) *http.Response {
+				t.Helper()
+				url := ts.URL + "/webhooks/hubspot/hs"
+				body := []byte(fmt.Sprintf(`[{"eventId":%d,"subscriptionId":1,"portalId":62515,"occurredAt":%d,"subscriptionType":"deal.propertyChange","objectId":1001,"propertyName":"dealstage","changeFlag":"NEW"}]`,
+					eventID, time.Now().UnixMilli()))
+				ms := strconv.FormatInt(time.Now().UnixMilli(), 10)
+				req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set(HeaderHubSpotTimestamp, ms)
+				req.Header.Set(HeaderHubSpotSignatureV3, hssandbox.SignatureV3(hssandbox.ClientSecret, http.MethodPost, url, body, ms))
+				resp, err := ts.Client().Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				return resp
+			}
+			if resp := send(1); resp.StatusCode != http.StatusOK {
+				t.Fatalf("database up: got %d, want 200", resp.StatusCode)
+			}
+			down()
+			resp := send(2)
+			if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != RetryAfter {
+				t.Fatalf("database down: got %d with Retry-After %q, want 503 with %s", resp.StatusCode, resp.Header.Get("Retry-After"), RetryAfter)
+			}
+		})
+	}
 }

@@ -93,6 +93,9 @@ type Webhooks struct {
 	requests *prometheus.CounterVec
 	events   *prometheus.CounterVec
 	commits  *committer
+	// unavailable, set by the Server that serves the receivers, turns an error into a 503 when
+	// the database does not answer (Server.unavailable), as the API does.
+	unavailable func(*http.Request, error) error
 }
 
 // Webhook request outcomes (mapsync_webhook_requests_total's outcome label).
@@ -242,6 +245,11 @@ func (h *Webhooks) fail(w http.ResponseWriter, r *http.Request, source string, e
 		return
 	}
 	h.requests.WithLabelValues(source, webhookFailed).Inc()
+	if h.unavailable != nil {
+		// The database is down: a 503 with Retry-After, which a CRM retries like any 5xx and a
+		// person reads as "try later", not a bug.
+		err = h.unavailable(r, err)
+	}
 	writeError(w, r, err)
 }
 
