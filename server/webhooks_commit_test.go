@@ -26,10 +26,9 @@ type hookStore struct {
 	// refuse fails every call that carries an event with this key (as a database refuses a row).
 	refuse string
 
-	mu     sync.Mutex
-	ids    map[string]int64
-	sizes  []int     // events per call that committed
-	hooked [][]int64 // what onStored saw, per call
+	mu    sync.Mutex
+	ids   map[string]int64
+	sizes []int // events per call that committed
 }
 
 type hookCall struct {
