@@ -398,15 +398,7 @@ func appendRecord(b []byte, o *object, r *record, fields []*fieldDef, version st
 	if e.N() != len(o.fields) {
 		return appendRecordSlow(b, o, r, fields, version)
 	}
-	b = append(b, `{"attributes":{"type":"`...)
-	b = append(b, o.name...)
-	b = append(b, `","url":"/services/data/v`...)
-	b = append(b, version...)
-	b = append(b, "/sobjects/"...)
-	b = append(b, o.name...)
-	b = append(b, '/')
-	b = append(b, e.Head()...)
-	b = append(b, `"}`...)
+	b = appendAttributes(b, o, e.Head(), version)
 	for _, f := range fields {
 		b = append(b, f.key...)
 		b = append(b, e.Span(f.idx, f.idx+1)...)
@@ -414,9 +406,8 @@ func appendRecord(b []byte, o *object, r *record, fields []*fieldDef, version st
 	return append(b, '}')
 }
 
-// appendRecordSlow renders like appendRecord, formatting every value again; the reference
-// appendRecord's pre-rendered JSON must equal.
-func appendRecordSlow(b []byte, o *object, r *record, fields []*fieldDef, version string) []byte {
+// appendAttributes opens a record's JSON with its attributes (type and URL), up to its first field.
+func appendAttributes[S string | []byte](b []byte, o *object, id S, version string) []byte {
 	b = append(b, `{"attributes":{"type":"`...)
 	b = append(b, o.name...)
 	b = append(b, `","url":"/services/data/v`...)
@@ -424,8 +415,14 @@ func appendRecordSlow(b []byte, o *object, r *record, fields []*fieldDef, versio
 	b = append(b, "/sobjects/"...)
 	b = append(b, o.name...)
 	b = append(b, '/')
-	b = append(b, r.id...)
-	b = append(b, `"}`...)
+	b = append(b, id...)
+	return append(b, `"}`...)
+}
+
+// appendRecordSlow renders like appendRecord, formatting every value again; the reference
+// appendRecord's pre-rendered JSON must equal.
+func appendRecordSlow(b []byte, o *object, r *record, fields []*fieldDef, version string) []byte {
+	b = appendAttributes(b, o, r.id, version)
 	for _, f := range fields {
 		b = append(b, ',', '"')
 		b = append(b, f.Name...)
