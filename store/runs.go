@@ -22,6 +22,10 @@ const (
 	// RunAbandoned is a run whose process stopped without finishing it (killed, database lost):
 	// the next run of the connection, holding the run lock, marks it so.
 	RunAbandoned = "abandoned"
+	// RunCancelled is a run that was stopped before it finished (the process shutting down on
+	// SIGTERM, a job cancelled): not a failure of the CRM or the store. Its committed pages
+	// stay, and the next run resumes after them.
+	RunCancelled = "cancelled"
 )
 
 // Run is one recorded sync run.

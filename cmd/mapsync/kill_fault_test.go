@@ -158,7 +158,7 @@ func TestFaultKillServeMidPull(t *testing.T) {
 	// The plan catch-up follows the pull: wait until the store holds what a clean pull leaves.
 	want := referencePull(t, cfg, db, storetest.NewSchema(t), conn)
 	waitSnapshot(t, db, conn, want)
-	// Runs that ended before the stop below (a run SIGTERM cuts short is recorded failed).
+	// Runs that ended before the stop below (a run SIGTERM cuts short is recorded cancelled).
 	runs, err := s.Runs(ctx, connID, 500)
 	if err != nil {
 		t.Fatal(err)

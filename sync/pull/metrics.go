@@ -27,7 +27,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"connection", "object", "outcome"}),
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mapsync_pull_runs_total",
-			Help: "Pull runs, by connection, mode (incremental, full) and status (succeeded, failed).",
+			Help: "Pull runs, by connection, mode (incremental, full) and status (succeeded, failed, cancelled).",
 		}, []string{"connection", "mode", "status"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "mapsync_pull_run_duration_seconds",

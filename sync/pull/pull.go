@@ -241,6 +241,11 @@ func (p *Puller) Run(ctx context.Context, req Request) (*Summary, error) {
 	sum.Status = store.RunSucceeded
 	if runErr != nil {
 		sum.Status = store.RunFailed
+		if errors.Is(ctx.Err(), context.Canceled) && errors.Is(runErr, context.Canceled) {
+			// Stopped from outside (a shutdown), not failed: status pages and alerts count
+			// failures, and this run's work resumes in the next.
+			sum.Status = store.RunCancelled
+		}
 		sum.Error = runErr.Error()
 		if connectors.KindOf(runErr) == connectors.KindNeedsReauth {
 			// The connector's reason says what to do; the connection waits for a person.

@@ -331,8 +331,8 @@ func TestCrashMidRunResumes(t *testing.T) {
 			t.Fatal("cursor did not advance with the committed pages")
 		}
 		run, _ := b.store.Run(ctx, sum.RunID)
-		if run.Status != store.RunFailed || !strings.Contains(run.Error, "canceled") {
-			t.Fatalf("crashed run recorded as %+v", run)
+		if run.Status != store.RunCancelled || !strings.Contains(run.Error, "canceled") || sum.Status != store.RunCancelled {
+			t.Fatalf("cancelled run recorded as %+v (summary %s), want %s with the cause", run, sum.Status, store.RunCancelled)
 		}
 		p = newPuller(t, c, b, nil)
 		resumed, err := p.Run(ctx, pull.Request{})
