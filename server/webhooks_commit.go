@@ -192,10 +192,7 @@ func (c *committer) lead(ctx context.Context, self *commitRequest) {
 	for _, r := range group {
 		events = append(events, r.events...)
 	}
-	each, err := c.store.StoreWebhookEventIDs(gctx, events, c.onStored)
-	if err == nil && len(each) != len(events) {
-		err = fmt.Errorf("webhook store answered %d ids for %d events", len(each), len(events))
-	}
+	each, err := c.storeEvents(gctx, events)
 	if err == nil {
 		c.wake(each)
 		for _, r := range group {
@@ -213,10 +210,7 @@ func (c *committer) lead(ctx context.Context, self *commitRequest) {
 	// fails alone. Answered as each commits.
 	c.log.Warn().Err(err).Int("requests", len(group)).Int("events", len(events)).Msg("webhook group commit failed: storing its requests one by one")
 	for i, r := range group {
-		r.ids, r.err = c.store.StoreWebhookEventIDs(gctx, r.events, c.onStored)
-		if r.err == nil && len(r.ids) != len(r.events) {
-			r.ids, r.err = nil, fmt.Errorf("webhook store answered %d ids for %d events", len(r.ids), len(r.events))
-		}
+		r.ids, r.err = c.storeEvents(gctx, r.events)
 		if r.err == nil {
 			c.wake(r.ids)
 		}
@@ -225,18 +219,21 @@ func (c *committer) lead(ctx context.Context, self *commitRequest) {
 	}
 }
 
+// storeEvents stores events in one transaction and returns one id per event (0: not stored).
+func (c *committer) storeEvents(ctx context.Context, events []store.NewWebhookEvent) ([]int64, error) {
+	each, err := c.store.StoreWebhookEventIDs(ctx, events, c.onStored)
+	if err == nil && len(each) != len(events) {
+		return nil, fmt.Errorf("webhook store answered %d ids for %d events", len(each), len(events))
+	}
+	return each, err
+}
+
 // wake calls Stored with the ids of newly stored events (each's non-zero entries).
 func (c *committer) wake(each []int64) {
 	if c.stored == nil {
 		return
 	}
-	var ids []int64
-	for _, id := range each {
-		if id != 0 {
-			ids = append(ids, id)
-		}
-	}
-	if len(ids) > 0 {
+	if ids := store.StoredIDs(each); len(ids) > 0 {
 		c.stored(ids)
 	}
 }

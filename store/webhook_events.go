@@ -70,7 +70,7 @@ func (s *Store) StoreWebhookEvents(ctx context.Context, events []NewWebhookEvent
 	if err != nil {
 		return nil, err
 	}
-	return storedIDs(each), nil
+	return StoredIDs(each), nil
 }
 
 // StoreWebhookEventIDs is StoreWebhookEvents answering for each event given: the id it was
@@ -141,7 +141,7 @@ func (s *Store) StoreWebhookEventIDs(ctx context.Context, events []NewWebhookEve
 				return fmt.Errorf("store webhook events: %w", interpretError(err))
 			}
 		}
-		if ids := storedIDs(each); onStored != nil && len(ids) > 0 {
+		if ids := StoredIDs(each); onStored != nil && len(ids) > 0 {
 			return onStored(ctx, tx.Tx, ids)
 		}
 		return nil
@@ -152,8 +152,8 @@ func (s *Store) StoreWebhookEventIDs(ctx context.Context, events []NewWebhookEve
 	return each, nil
 }
 
-// storedIDs are the ids of StoreWebhookEventIDs's answer without its 0s (events not stored).
-func storedIDs(each []int64) []int64 {
+// StoredIDs are the ids of StoreWebhookEventIDs's answer without its 0s (events not stored).
+func StoredIDs(each []int64) []int64 {
 	ids := make([]int64, 0, len(each))
 	for _, id := range each {
 		if id != 0 {
