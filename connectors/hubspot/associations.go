@@ -137,8 +137,9 @@ func dealContactRecord(dc connectors.DealContact, deal connectors.Record) connec
 // deals are left to the deal pull) and delivers, per group of up to Options.AssociationBatch walked
 // deals (ten list pages; searched deals fill each group, a search page split between two), their
 // complete contact-role sets: Roles maps every walked deal to its roles (empty when it has none)
-// and Records holds one ObjectDealContact record per role row, stamped with the deal's stamp. Each group costs one v4 batch read (plus one per
-// deal with more associations than a reply's page), so the roles of D deals take ceil(D/1000)
+// and Records holds one ObjectDealContact record per role row, stamped with the deal's stamp.
+// Each group costs one v4 batch read (plus one per deal with more associations than a reply's
+// page), so the roles of D deals take ceil(D/1000)
 // association calls besides the walk. The cursor is the last walked deal's (stamp, id), with the
 // list position of a Full pull after the group's last page in its Extra (see Pull). Labels are
 // read once per pull.
